@@ -1,0 +1,10 @@
+DROP TABLE note_addenda;
+DROP TABLE member_notes;
+DROP TABLE group_notes;
+DROP TABLE attendance;
+DROP TABLE memberships;
+DROP TABLE sessions;
+DROP TABLE contracts;
+DROP TABLE screenings;
+DROP TABLE groups;
+DROP TABLE clients;

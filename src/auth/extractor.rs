@@ -1,0 +1,148 @@
+//! The authenticated staff member, extracted once per request. A handler's signature says
+//! it needs one; it then asks `staff.require(Action::…)`.
+
+use actix_web::dev::Payload;
+use actix_web::http::header::AUTHORIZATION;
+use actix_web::{web, FromRequest, HttpMessage, HttpRequest};
+use diesel::prelude::*;
+use futures_util::future::LocalBoxFuture;
+use uuid::Uuid;
+
+use crate::audit::AuditCtx;
+use crate::auth::policy::{allows, is_scoped, Action, Role};
+use crate::error::{AppError, AppResult};
+use crate::http::RequestId;
+use crate::schema::users;
+use crate::state::AppState;
+
+/// Request id and peer address, for audit events and throttling.
+#[derive(Debug, Clone)]
+pub struct RequestMeta {
+    pub request_id: String,
+    pub ip: Option<String>,
+}
+
+impl RequestMeta {
+    pub fn of(req: &HttpRequest) -> Self {
+        let request_id = req
+            .extensions()
+            .get::<RequestId>()
+            .map(|r| r.0.clone())
+            .unwrap_or_else(|| Uuid::new_v4().to_string());
+        // The direct peer only: forwarded headers are client-controlled and would let anyone
+        // dodge the per-address throttle.
+        let ip = req.peer_addr().map(|a| a.ip().to_string());
+        RequestMeta { request_id, ip }
+    }
+
+    pub fn anonymous_audit(&self) -> AuditCtx {
+        AuditCtx { actor_id: None, actor_role: None, request_id: self.request_id.clone(), ip: self.ip.clone() }
+    }
+}
+
+impl FromRequest for RequestMeta {
+    type Error = AppError;
+    type Future = std::future::Ready<Result<Self, AppError>>;
+    fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
+        std::future::ready(Ok(RequestMeta::of(req)))
+    }
+}
+
+/// Marker left in the request for the 403 audit middleware.
+#[derive(Debug, Clone)]
+pub struct Actor {
+    pub id: Uuid,
+    pub role: Role,
+}
+
+/// An authenticated, active staff member whose token has not been revoked.
+#[derive(Debug, Clone)]
+pub struct Staff {
+    pub id: Uuid,
+    pub role: Role,
+    pub email: String,
+    pub display_name: String,
+    pub meta: RequestMeta,
+}
+
+impl Staff {
+    pub fn can(&self, action: Action) -> bool {
+        allows(self.role, action)
+    }
+
+    /// 403 unless the role may do `action` (the 403 is audited by the middleware).
+    pub fn require(&self, action: Action) -> AppResult<()> {
+        if self.can(action) {
+            Ok(())
+        } else {
+            Err(AppError::Forbidden)
+        }
+    }
+
+    /// True for therapists, whose every read is limited to their scope.
+    pub fn is_scoped(&self) -> bool {
+        is_scoped(self.role)
+    }
+
+    pub fn audit(&self) -> AuditCtx {
+        AuditCtx {
+            actor_id: Some(self.id),
+            actor_role: Some(self.role),
+            request_id: self.meta.request_id.clone(),
+            ip: self.meta.ip.clone(),
+        }
+    }
+}
+
+fn bearer(req: &HttpRequest) -> Option<String> {
+    let value = req.headers().get(AUTHORIZATION)?.to_str().ok()?;
+    let (scheme, token) = value.split_once(' ')?;
+    scheme.eq_ignore_ascii_case("bearer").then(|| token.trim().to_string())
+}
+
+impl FromRequest for Staff {
+    type Error = AppError;
+    type Future = LocalBoxFuture<'static, Result<Self, AppError>>;
+
+    fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
+        let req = req.clone();
+        Box::pin(async move {
+            let state = req
+                .app_data::<web::Data<AppState>>()
+                .ok_or_else(|| AppError::Internal(anyhow::anyhow!("state missing")))?
+                .clone();
+            let token = bearer(&req).ok_or(AppError::Unauthorized("A bearer access token is required."))?;
+            let claims = state
+                .tokens
+                .verify(&token)
+                .ok_or(AppError::Unauthorized("The access token is invalid or expired."))?;
+            let user: Option<(Uuid, String, String, String, bool, i32)> = state
+                .db
+                .run(move |conn| {
+                    Ok(users::table
+                        .find(claims.sub)
+                        .select((
+                            users::id,
+                            users::role,
+                            users::email,
+                            users::display_name,
+                            users::active,
+                            users::token_version,
+                        ))
+                        .first(conn)
+                        .optional()?)
+                })
+                .await?;
+            let revoked = AppError::Unauthorized("The access token has been revoked.");
+            let (id, role, email, display_name, active, version) = user.ok_or(revoked)?;
+            if !active || version != claims.ver {
+                return Err(AppError::Unauthorized("The access token has been revoked."));
+            }
+            let role: Role = role
+                .parse()
+                .map_err(|_| AppError::Internal(anyhow::anyhow!("unknown role in database")))?;
+            req.extensions_mut().insert(Actor { id, role });
+            Ok(Staff { id, role, email, display_name, meta: RequestMeta::of(&req) })
+        })
+    }
+}

@@ -1,0 +1,13 @@
+//! Who is calling and what they may do (SPEC §1, §3): passwords, tokens, the `Staff`
+//! extractor, throttling, and the policy every handler asks.
+
+pub mod extractor;
+pub mod password;
+pub mod policy;
+pub mod routes;
+pub mod scope;
+pub mod throttle;
+pub mod tokens;
+
+pub use extractor::{RequestMeta, Staff};
+pub use policy::{Action, Role};

@@ -1,0 +1,106 @@
+//! Access tokens (JWT, HS256 pinned, 15 minutes) and opaque refresh tokens (256-bit random,
+//! stored as SHA-256 only).
+
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use base64::Engine;
+use chrono::Utc;
+use jsonwebtoken::{decode, encode, Algorithm, DecodingKey, EncodingKey, Header, Validation};
+use rand::RngCore;
+use serde::{Deserialize, Serialize};
+use sha2::{Digest, Sha256};
+use uuid::Uuid;
+
+pub const ACCESS_TTL_SECS: i64 = 15 * 60;
+pub const REFRESH_TTL_DAYS: i64 = 30;
+pub const ISSUER: &str = "groupwork";
+pub const AUDIENCE: &str = "groupwork-api";
+/// Clock skew tolerated on `exp` (the issue allows at most 5 s).
+pub const LEEWAY_SECS: u64 = 5;
+
+#[derive(Debug, Serialize, Deserialize)]
+pub struct Claims {
+    pub sub: Uuid,
+    pub role: String,
+    /// The user's token version when issued; a mismatch means the token was revoked.
+    pub ver: i32,
+    pub iss: String,
+    pub aud: String,
+    pub iat: i64,
+    pub exp: i64,
+    pub jti: Uuid,
+}
+
+#[derive(Clone)]
+pub struct TokenKeys {
+    encoding: EncodingKey,
+    decoding: DecodingKey,
+}
+
+impl TokenKeys {
+    pub fn new(secret: &[u8]) -> Self {
+        TokenKeys { encoding: EncodingKey::from_secret(secret), decoding: DecodingKey::from_secret(secret) }
+    }
+
+    pub fn issue(&self, user_id: Uuid, role: &str, token_version: i32) -> anyhow::Result<String> {
+        let now = Utc::now().timestamp();
+        let claims = Claims {
+            sub: user_id,
+            role: role.to_string(),
+            ver: token_version,
+            iss: ISSUER.into(),
+            aud: AUDIENCE.into(),
+            iat: now,
+            exp: now + ACCESS_TTL_SECS,
+            jti: Uuid::new_v4(),
+        };
+        Ok(encode(&Header::new(Algorithm::HS256), &claims, &self.encoding)?)
+    }
+
+    /// Verifies signature (HS256 only), `iss`, `aud` and `exp` (required).
+    pub fn verify(&self, token: &str) -> Option<Claims> {
+        let mut validation = Validation::new(Algorithm::HS256);
+        validation.leeway = LEEWAY_SECS;
+        validation.set_issuer(&[ISSUER]);
+        validation.set_audience(&[AUDIENCE]);
+        validation.set_required_spec_claims(&["exp", "iss", "aud", "sub"]);
+        decode::<Claims>(token, &self.decoding, &validation).ok().map(|d| d.claims)
+    }
+}
+
+/// A new refresh token and the hash to store.
+pub fn new_refresh_token() -> (String, Vec<u8>) {
+    let mut raw = [0u8; 32];
+    rand::thread_rng().fill_bytes(&mut raw);
+    let token = URL_SAFE_NO_PAD.encode(raw);
+    let hash = hash_refresh_token(&token);
+    (token, hash)
+}
+
+pub fn hash_refresh_token(token: &str) -> Vec<u8> {
+    Sha256::digest(token.as_bytes()).to_vec()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn round_trip_and_wrong_key() {
+        let keys = TokenKeys::new(b"0123456789abcdef0123456789abcdef");
+        let id = Uuid::new_v4();
+        let t = keys.issue(id, "admin", 3).unwrap();
+        let c = keys.verify(&t).unwrap();
+        assert_eq!((c.sub, c.ver), (id, 3));
+        let other = TokenKeys::new(b"another-secret-another-secret-xx");
+        assert!(other.verify(&t).is_none());
+    }
+
+    #[test]
+    fn refresh_tokens_are_random_and_hashed() {
+        let (a, ha) = new_refresh_token();
+        let (b, _) = new_refresh_token();
+        assert_ne!(a, b);
+        assert_eq!(ha, hash_refresh_token(&a));
+        assert_eq!(ha.len(), 32);
+    }
+}

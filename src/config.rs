@@ -1,0 +1,174 @@
+//! Settings read from the environment (SPEC §6). Secrets are never printed: `Settings`
+//! implements `Debug` by hand.
+
+use std::fmt;
+use std::net::SocketAddr;
+
+use base64::Engine;
+
+/// A configuration problem, naming the variable at fault. Rendered as one line at start-up.
+#[derive(Debug, thiserror::Error)]
+#[error("configuration error: {var} {problem}")]
+pub struct ConfigError {
+    pub var: &'static str,
+    pub problem: String,
+}
+
+fn err(var: &'static str, problem: impl Into<String>) -> ConfigError {
+    ConfigError { var, problem: problem.into() }
+}
+
+#[derive(Clone)]
+pub struct Settings {
+    pub database_url: String,
+    pub bind: SocketAddr,
+    pub jwt_secret: Vec<u8>,
+    pub notes_key: [u8; 32],
+    pub notes_key_previous: Option<[u8; 32]>,
+    pub pool_size: u32,
+    pub cors_origins: Vec<String>,
+}
+
+impl fmt::Debug for Settings {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Settings")
+            .field("bind", &self.bind)
+            .field("pool_size", &self.pool_size)
+            .field("cors_origins", &self.cors_origins)
+            .finish_non_exhaustive()
+    }
+}
+
+/// Source of variables; the process environment in production, a map in tests.
+pub trait Env {
+    fn get(&self, key: &str) -> Option<String>;
+}
+
+pub struct ProcessEnv;
+
+impl Env for ProcessEnv {
+    fn get(&self, key: &str) -> Option<String> {
+        std::env::var(key).ok().filter(|v| !v.is_empty())
+    }
+}
+
+impl<F: Fn(&str) -> Option<String>> Env for F {
+    fn get(&self, key: &str) -> Option<String> {
+        self(key)
+    }
+}
+
+pub fn parse_notes_key(var: &'static str, raw: &str) -> Result<[u8; 32], ConfigError> {
+    let bytes = base64::engine::general_purpose::STANDARD
+        .decode(raw.trim())
+        .map_err(|_| err(var, "must be base64"))?;
+    bytes
+        .try_into()
+        .map_err(|_| err(var, "must decode to exactly 32 bytes"))
+}
+
+impl Settings {
+    /// Only what every command needs: the database.
+    pub fn database_url(env: &impl Env) -> Result<String, ConfigError> {
+        env.get("DATABASE_URL").ok_or_else(|| err("DATABASE_URL", "is required"))
+    }
+
+    pub fn from_env(env: &impl Env) -> Result<Settings, ConfigError> {
+        let database_url = Self::database_url(env)?;
+        let bind = match env.get("GROUPWORK_BIND") {
+            None => "127.0.0.1:8080".parse().expect("valid default"),
+            Some(v) => v
+                .parse()
+                .map_err(|_| err("GROUPWORK_BIND", "must be an address like 127.0.0.1:8080"))?,
+        };
+        let jwt_secret = env
+            .get("GROUPWORK_JWT_SECRET")
+            .ok_or_else(|| err("GROUPWORK_JWT_SECRET", "is required"))?
+            .into_bytes();
+        if jwt_secret.len() < 32 {
+            return Err(err("GROUPWORK_JWT_SECRET", "must be at least 32 bytes"));
+        }
+        let notes_key = parse_notes_key(
+            "GROUPWORK_NOTES_KEY",
+            &env.get("GROUPWORK_NOTES_KEY")
+                .ok_or_else(|| err("GROUPWORK_NOTES_KEY", "is required"))?,
+        )?;
+        let notes_key_previous = env
+            .get("GROUPWORK_NOTES_KEY_PREVIOUS")
+            .map(|v| parse_notes_key("GROUPWORK_NOTES_KEY_PREVIOUS", &v))
+            .transpose()?;
+        let pool_size = match env.get("GROUPWORK_DB_POOL_SIZE") {
+            None => 16,
+            Some(v) => v
+                .parse::<u32>()
+                .ok()
+                .filter(|n| (1..=512).contains(n))
+                .ok_or_else(|| err("GROUPWORK_DB_POOL_SIZE", "must be an integer from 1 to 512"))?,
+        };
+        let cors_origins = env
+            .get("GROUPWORK_CORS_ORIGINS")
+            .map(|v| {
+                v.split(',')
+                    .map(|s| s.trim().to_string())
+                    .filter(|s| !s.is_empty())
+                    .collect()
+            })
+            .unwrap_or_default();
+        Ok(Settings {
+            database_url,
+            bind,
+            jwt_secret,
+            notes_key,
+            notes_key_previous,
+            pool_size,
+            cors_origins,
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::collections::HashMap;
+
+    fn env(pairs: &[(&str, &str)]) -> impl Fn(&str) -> Option<String> {
+        let map: HashMap<String, String> =
+            pairs.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect();
+        move |k: &str| map.get(k).cloned()
+    }
+
+    const KEY: &str = "AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8=";
+
+    #[test]
+    fn missing_jwt_secret_is_named() {
+        let e = Settings::from_env(&env(&[("DATABASE_URL", "postgres://x"), ("GROUPWORK_NOTES_KEY", KEY)]))
+            .unwrap_err();
+        assert_eq!(e.var, "GROUPWORK_JWT_SECRET");
+    }
+
+    #[test]
+    fn short_notes_key_is_refused() {
+        let e = Settings::from_env(&env(&[
+            ("DATABASE_URL", "postgres://x"),
+            ("GROUPWORK_JWT_SECRET", "0123456789abcdef0123456789abcdef"),
+            ("GROUPWORK_NOTES_KEY", "AAEC"),
+        ]))
+        .unwrap_err();
+        assert_eq!(e.var, "GROUPWORK_NOTES_KEY");
+    }
+
+    #[test]
+    fn defaults_apply() {
+        let s = Settings::from_env(&env(&[
+            ("DATABASE_URL", "postgres://x"),
+            ("GROUPWORK_JWT_SECRET", "0123456789abcdef0123456789abcdef"),
+            ("GROUPWORK_NOTES_KEY", KEY),
+            ("GROUPWORK_CORS_ORIGINS", "https://a.example, https://b.example"),
+        ]))
+        .unwrap();
+        assert_eq!(s.pool_size, 16);
+        assert_eq!(s.bind.to_string(), "127.0.0.1:8080");
+        assert_eq!(s.cors_origins.len(), 2);
+        assert!(!format!("{s:?}").contains("0123456789abcdef"));
+    }
+}

@@ -1,0 +1,94 @@
+//! Connection pool, embedded migrations and the one way handlers reach the database:
+//! on the blocking pool, one request = one transaction.
+
+use std::time::Duration;
+
+use actix_web::web;
+use diesel::connection::SimpleConnection;
+use diesel::pg::PgConnection;
+use diesel::r2d2::{ConnectionManager, CustomizeConnection, Pool};
+use diesel::Connection;
+use diesel_migrations::{embed_migrations, EmbeddedMigrations, MigrationHarness};
+
+use crate::error::{AppError, AppResult};
+
+pub type PgPool = Pool<ConnectionManager<PgConnection>>;
+
+pub const MIGRATIONS: EmbeddedMigrations = embed_migrations!("migrations");
+
+/// How long a request waits for a free connection (or for an unreachable database) before
+/// answering 503 rather than hanging.
+pub const CHECKOUT_TIMEOUT: Duration = Duration::from_secs(3);
+
+#[derive(Debug)]
+struct SessionSettings;
+
+impl CustomizeConnection<PgConnection, diesel::r2d2::Error> for SessionSettings {
+    fn on_acquire(&self, conn: &mut PgConnection) -> Result<(), diesel::r2d2::Error> {
+        // A runaway query must not hold a connection forever; reports raise it locally.
+        conn.batch_execute("SET statement_timeout = '30s'; SET lock_timeout = '10s'; SET TIME ZONE 'UTC';")
+            .map_err(diesel::r2d2::Error::QueryError)
+    }
+}
+
+/// Builds the pool without connecting: the service starts (and `/readyz` says 503) even while
+/// the database is briefly away.
+pub fn build_pool(database_url: &str, size: u32) -> PgPool {
+    Pool::builder()
+        .max_size(size)
+        .min_idle(Some(1.min(size)))
+        .connection_timeout(CHECKOUT_TIMEOUT)
+        .idle_timeout(Some(Duration::from_secs(300)))
+        .connection_customizer(Box::new(SessionSettings))
+        .build_unchecked(ConnectionManager::new(database_url))
+}
+
+/// Runs pending migrations on a fresh connection.
+pub fn migrate(database_url: &str) -> anyhow::Result<usize> {
+    let mut conn = PgConnection::establish(database_url)
+        .map_err(|e| anyhow::anyhow!("cannot connect to the database: {e}"))?;
+    let applied = conn
+        .run_pending_migrations(MIGRATIONS)
+        .map_err(|e| anyhow::anyhow!("migrations failed: {e}"))?;
+    Ok(applied.len())
+}
+
+/// The database handle every handler uses.
+#[derive(Clone)]
+pub struct Db {
+    pool: PgPool,
+}
+
+impl Db {
+    pub fn new(pool: PgPool) -> Self {
+        Db { pool }
+    }
+
+    pub fn pool(&self) -> &PgPool {
+        &self.pool
+    }
+
+    /// Runs `f` with a pooled connection on the blocking thread pool.
+    pub async fn run<T, F>(&self, f: F) -> AppResult<T>
+    where
+        F: FnOnce(&mut PgConnection) -> AppResult<T> + Send + 'static,
+        T: Send + 'static,
+    {
+        let pool = self.pool.clone();
+        web::block(move || {
+            let mut conn = pool.get()?;
+            f(&mut conn)
+        })
+        .await
+        .map_err(|e| AppError::Internal(anyhow::anyhow!("blocking task failed: {e}")))?
+    }
+
+    /// Runs `f` inside one transaction: any error rolls back everything it wrote.
+    pub async fn tx<T, F>(&self, f: F) -> AppResult<T>
+    where
+        F: FnOnce(&mut PgConnection) -> AppResult<T> + Send + 'static,
+        T: Send + 'static,
+    {
+        self.run(move |conn| conn.transaction(f)).await
+    }
+}

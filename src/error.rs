@@ -1,0 +1,270 @@
+//! One error type for the whole service, rendered as `application/problem+json` (RFC 9457)
+//! with the stable `code`s of SPEC §3. Internal details (SQL, stack traces) never reach a client.
+
+use actix_web::http::{header, StatusCode};
+use actix_web::{HttpResponse, ResponseError};
+use diesel::result::{DatabaseErrorKind, Error as DieselError};
+use serde::Serialize;
+use utoipa::ToSchema;
+
+/// One field-level problem in a 422 answer.
+#[derive(Debug, Clone, Serialize, ToSchema, PartialEq, Eq)]
+pub struct FieldError {
+    pub field: String,
+    pub message: String,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum AppError {
+    /// 400: the request could not be read at all (malformed JSON, bad query string).
+    #[error("bad request: {0}")]
+    BadRequest(String),
+    /// 422: well-formed but invalid. `code` is `validation_failed` or a domain code
+    /// such as `roster_mismatch`.
+    #[error("validation failed: {detail}")]
+    Validation {
+        code: &'static str,
+        detail: String,
+        errors: Vec<FieldError>,
+    },
+    #[error("unauthorized: {0}")]
+    Unauthorized(&'static str),
+    #[error("forbidden")]
+    Forbidden,
+    #[error("not found")]
+    NotFound,
+    #[error("method not allowed")]
+    MethodNotAllowed,
+    /// 409 with a domain code (`group_full`, `note_signed`, …) or plain `conflict`.
+    #[error("conflict ({code}): {detail}")]
+    Conflict { code: &'static str, detail: String },
+    #[error("precondition failed")]
+    PreconditionFailed,
+    #[error("payload too large")]
+    PayloadTooLarge,
+    #[error("unsupported media type")]
+    UnsupportedMediaType,
+    #[error("rate limited")]
+    RateLimited { retry_after_secs: u64 },
+    #[error("service unavailable: {0}")]
+    Unavailable(String),
+    #[error(transparent)]
+    Internal(#[from] anyhow::Error),
+}
+
+pub type AppResult<T> = Result<T, AppError>;
+
+impl AppError {
+    pub fn conflict(code: &'static str, detail: impl Into<String>) -> Self {
+        AppError::Conflict { code, detail: detail.into() }
+    }
+
+    /// A 422 about one field.
+    pub fn invalid(field: impl Into<String>, message: impl Into<String>) -> Self {
+        Validations::one(field, message).into_error()
+    }
+
+    /// A 422 with a domain code, e.g. `roster_mismatch`.
+    pub fn unprocessable(code: &'static str, detail: impl Into<String>, errors: Vec<FieldError>) -> Self {
+        AppError::Validation { code, detail: detail.into(), errors }
+    }
+
+    pub fn code(&self) -> &'static str {
+        match self {
+            AppError::BadRequest(_) => "validation_failed",
+            AppError::Validation { code, .. } => code,
+            AppError::Unauthorized(_) => "unauthorized",
+            AppError::Forbidden => "forbidden",
+            AppError::NotFound => "not_found",
+            AppError::MethodNotAllowed => "method_not_allowed",
+            AppError::Conflict { code, .. } => code,
+            AppError::PreconditionFailed => "precondition_failed",
+            AppError::PayloadTooLarge => "payload_too_large",
+            AppError::UnsupportedMediaType => "unsupported_media_type",
+            AppError::RateLimited { .. } => "rate_limited",
+            AppError::Unavailable(_) => "service_unavailable",
+            AppError::Internal(_) => "internal_error",
+        }
+    }
+
+    fn title(&self) -> &'static str {
+        match self {
+            AppError::BadRequest(_) => "The request could not be read",
+            AppError::Validation { .. } => "The request is invalid",
+            AppError::Unauthorized(_) => "Authentication required",
+            AppError::Forbidden => "Your role may not do this",
+            AppError::NotFound => "Not found",
+            AppError::MethodNotAllowed => "Method not allowed",
+            AppError::Conflict { .. } => "Conflict with the current state",
+            AppError::PreconditionFailed => "The resource has changed",
+            AppError::PayloadTooLarge => "Request body too large",
+            AppError::UnsupportedMediaType => "Unsupported media type",
+            AppError::RateLimited { .. } => "Too many attempts",
+            AppError::Unavailable(_) => "Service temporarily unavailable",
+            AppError::Internal(_) => "Internal error",
+        }
+    }
+
+    fn detail(&self) -> String {
+        match self {
+            AppError::BadRequest(d) => d.clone(),
+            AppError::Validation { detail, .. } => detail.clone(),
+            AppError::Unauthorized(d) => (*d).to_string(),
+            AppError::Forbidden => "Your role is not allowed to perform this action.".into(),
+            AppError::NotFound => "The requested resource does not exist.".into(),
+            AppError::MethodNotAllowed => "This method is not allowed on this resource.".into(),
+            AppError::Conflict { detail, .. } => detail.clone(),
+            AppError::PreconditionFailed => {
+                "The resource was changed since you read it (If-Match does not match its ETag).".into()
+            }
+            AppError::PayloadTooLarge => "Request bodies are limited to 256 KiB.".into(),
+            AppError::UnsupportedMediaType => "Send the body as application/json.".into(),
+            AppError::RateLimited { retry_after_secs } => {
+                format!("Too many failed attempts; try again in {retry_after_secs} seconds.")
+            }
+            AppError::Unavailable(_) => "The database is unreachable; try again shortly.".into(),
+            AppError::Internal(_) => "An unexpected error occurred.".into(),
+        }
+    }
+}
+
+/// The problem document (RFC 9457) as served.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct Problem {
+    #[serde(rename = "type")]
+    pub type_: String,
+    pub title: String,
+    pub status: u16,
+    pub detail: String,
+    pub code: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub errors: Option<Vec<FieldError>>,
+}
+
+impl ResponseError for AppError {
+    fn status_code(&self) -> StatusCode {
+        match self {
+            AppError::BadRequest(_) => StatusCode::BAD_REQUEST,
+            AppError::Validation { .. } => StatusCode::UNPROCESSABLE_ENTITY,
+            AppError::Unauthorized(_) => StatusCode::UNAUTHORIZED,
+            AppError::Forbidden => StatusCode::FORBIDDEN,
+            AppError::NotFound => StatusCode::NOT_FOUND,
+            AppError::MethodNotAllowed => StatusCode::METHOD_NOT_ALLOWED,
+            AppError::Conflict { .. } => StatusCode::CONFLICT,
+            AppError::PreconditionFailed => StatusCode::PRECONDITION_FAILED,
+            AppError::PayloadTooLarge => StatusCode::PAYLOAD_TOO_LARGE,
+            AppError::UnsupportedMediaType => StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            AppError::RateLimited { .. } => StatusCode::TOO_MANY_REQUESTS,
+            AppError::Unavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
+            AppError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
+        }
+    }
+
+    fn error_response(&self) -> HttpResponse {
+        match self {
+            AppError::Internal(e) => tracing::error!(error = %format!("{e:#}"), "internal error"),
+            AppError::Unavailable(e) => tracing::warn!(error = %e, "database unavailable"),
+            _ => {}
+        }
+        let status = self.status_code();
+        let body = Problem {
+            type_: format!("urn:groupwork:problem:{}", self.code()),
+            title: self.title().to_string(),
+            status: status.as_u16(),
+            detail: self.detail(),
+            code: self.code().to_string(),
+            errors: match self {
+                AppError::Validation { errors, .. } => Some(errors.clone()),
+                _ => None,
+            },
+        };
+        let mut res = HttpResponse::build(status);
+        res.insert_header((header::CONTENT_TYPE, "application/problem+json"));
+        match self {
+            AppError::RateLimited { retry_after_secs } => {
+                res.insert_header((header::RETRY_AFTER, retry_after_secs.to_string()));
+            }
+            AppError::Unauthorized(_) => {
+                res.insert_header((header::WWW_AUTHENTICATE, "Bearer"));
+            }
+            _ => {}
+        }
+        res.body(serde_json::to_vec(&body).unwrap_or_default())
+    }
+}
+
+impl From<DieselError> for AppError {
+    fn from(e: DieselError) -> Self {
+        match e {
+            DieselError::NotFound => AppError::NotFound,
+            DieselError::DatabaseError(DatabaseErrorKind::UniqueViolation, info) => {
+                tracing::info!(constraint = ?info.constraint_name(), "unique violation");
+                AppError::conflict("conflict", "A conflicting record already exists.")
+            }
+            DieselError::DatabaseError(DatabaseErrorKind::SerializationFailure, _) => {
+                AppError::conflict("conflict", "A concurrent change interfered; retry the request.")
+            }
+            DieselError::DatabaseError(DatabaseErrorKind::ClosedConnection, _) => {
+                AppError::Unavailable("connection closed".into())
+            }
+            other => AppError::Internal(anyhow::Error::new(other)),
+        }
+    }
+}
+
+impl From<diesel::r2d2::PoolError> for AppError {
+    fn from(e: diesel::r2d2::PoolError) -> Self {
+        AppError::Unavailable(e.to_string())
+    }
+}
+
+/// Collects field errors so a client learns about every bad field at once.
+#[derive(Debug, Default)]
+pub struct Validations {
+    errors: Vec<FieldError>,
+}
+
+impl Validations {
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    pub fn one(field: impl Into<String>, message: impl Into<String>) -> Self {
+        let mut v = Self::new();
+        v.add(field, message);
+        v
+    }
+
+    pub fn add(&mut self, field: impl Into<String>, message: impl Into<String>) {
+        self.errors.push(FieldError { field: field.into(), message: message.into() });
+    }
+
+    /// Adds an error for `field` unless `ok` holds.
+    pub fn check(&mut self, ok: bool, field: &str, message: &str) {
+        if !ok {
+            self.add(field, message);
+        }
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.errors.is_empty()
+    }
+
+    fn into_error(self) -> AppError {
+        let detail = self
+            .errors
+            .iter()
+            .map(|e| format!("{}: {}", e.field, e.message))
+            .collect::<Vec<_>>()
+            .join("; ");
+        AppError::Validation { code: "validation_failed", detail, errors: self.errors }
+    }
+
+    pub fn finish(self) -> AppResult<()> {
+        if self.errors.is_empty() {
+            Ok(())
+        } else {
+            Err(self.into_error())
+        }
+    }
+}

@@ -1,0 +1,81 @@
+//! Request ids, one JSON log line per request, and the body-size guard.
+
+use std::time::Instant;
+
+use actix_web::body::{BoxBody, MessageBody};
+use actix_web::dev::{ServiceRequest, ServiceResponse};
+use actix_web::http::header::{HeaderName, HeaderValue, CONTENT_LENGTH};
+use actix_web::middleware::Next;
+use actix_web::{HttpMessage, ResponseError};
+
+use crate::error::AppError;
+use crate::http::extract::MAX_BODY_BYTES;
+
+pub const REQUEST_ID_HEADER: &str = "x-request-id";
+
+/// The id of the current request: taken from `X-Request-Id` when it is sane, else generated.
+#[derive(Debug, Clone)]
+pub struct RequestId(pub String);
+
+fn acceptable_request_id(v: &str) -> bool {
+    !v.is_empty()
+        && v.len() <= 128
+        && v.bytes().all(|b| b.is_ascii_alphanumeric() || b"-_.:".contains(&b))
+}
+
+/// Outermost middleware: assigns the request id, answers 413 for oversized declared bodies,
+/// logs method, path template, status and latency (never bodies, never query strings, which
+/// may carry names), and echoes the id.
+pub async fn request_context(
+    req: ServiceRequest,
+    next: Next<impl MessageBody + 'static>,
+) -> Result<ServiceResponse<BoxBody>, actix_web::Error> {
+    let started = Instant::now();
+    let request_id = req
+        .headers()
+        .get(REQUEST_ID_HEADER)
+        .and_then(|v| v.to_str().ok())
+        .filter(|v| acceptable_request_id(v))
+        .map(str::to_owned)
+        .unwrap_or_else(|| uuid::Uuid::new_v4().to_string());
+    req.extensions_mut().insert(RequestId(request_id.clone()));
+    let method = req.method().to_string();
+
+    let declared_len = req
+        .headers()
+        .get(CONTENT_LENGTH)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.parse::<u64>().ok());
+    let mut res: ServiceResponse<BoxBody> = match declared_len {
+        Some(n) if n > MAX_BODY_BYTES as u64 => {
+            let (http_req, _) = req.into_parts();
+            ServiceResponse::new(http_req, AppError::PayloadTooLarge.error_response())
+        }
+        _ => match next.call(req).await {
+            Ok(res) => res.map_into_boxed_body(),
+            Err(e) => {
+                // Errors from inner middleware still become problem+json responses below.
+                return Err(e);
+            }
+        },
+    };
+
+    let path = res
+        .request()
+        .match_pattern()
+        .unwrap_or_else(|| "<unmatched>".to_string());
+    let status = res.status().as_u16();
+    if let Ok(v) = HeaderValue::from_str(&request_id) {
+        res.headers_mut().insert(HeaderName::from_static(REQUEST_ID_HEADER), v);
+    }
+    tracing::info!(
+        target: "groupwork::request",
+        request_id = %request_id,
+        method = %method,
+        path = %path,
+        status,
+        latency_ms = started.elapsed().as_secs_f64() * 1000.0,
+        "request"
+    );
+    Ok(res)
+}

@@ -1,0 +1,11 @@
+//! HTTP plumbing shared by every resource: JSON and query extraction with uniform errors,
+//! request ids and request logs, ETags, pagination.
+
+pub mod csv;
+pub mod etag;
+pub mod extract;
+pub mod middleware;
+pub mod pagination;
+
+pub use extract::{Json, Query};
+pub use middleware::RequestId;

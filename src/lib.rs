@@ -1,0 +1,17 @@
+//! groupwork: the backend of a treatment center's group-therapy practice.
+//! See `../shared/SPEC.md` for the contract and `README.md` for the architecture.
+
+pub mod app;
+pub mod audit;
+pub mod auth;
+pub mod cli;
+pub mod config;
+pub mod db;
+pub mod domain;
+pub mod error;
+pub mod health;
+pub mod http;
+pub mod openapi;
+pub mod schema;
+pub mod state;
+pub mod users;

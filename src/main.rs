@@ -1,0 +1,92 @@
+//! `groupwork serve | migrate | create-user | demo | openapi`
+
+use std::net::TcpListener;
+use std::process::ExitCode;
+
+use actix_web::web;
+use clap::{Parser, Subcommand};
+
+use groupwork::config::{ProcessEnv, Settings};
+use groupwork::state::AppState;
+
+#[derive(Parser)]
+#[command(name = "groupwork", version, about = "Backend for closed interpersonal process groups")]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Run pending migrations, then serve the API.
+    Serve,
+    /// Run pending migrations only.
+    Migrate,
+    /// Create a staff user; the password is read from standard input.
+    CreateUser {
+        #[arg(long)]
+        email: String,
+        #[arg(long)]
+        name: String,
+        #[arg(long)]
+        role: String,
+    },
+    /// Print the OpenAPI document (as committed in openapi/openapi.json).
+    Openapi,
+}
+
+fn init_logging() {
+    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
+    tracing_subscriber::fmt()
+        .json()
+        .with_env_filter(filter)
+        .with_current_span(false)
+        .with_target(true)
+        .init();
+}
+
+fn main() -> ExitCode {
+    let _ = dotenvy::dotenv();
+    let cli = Cli::parse();
+    let result = match cli.command {
+        Command::Openapi => {
+            print!("{}", groupwork::openapi::document_json());
+            Ok(())
+        }
+        Command::Migrate => Settings::database_url(&ProcessEnv)
+            .map_err(anyhow::Error::from)
+            .and_then(|url| groupwork::db::migrate(&url))
+            .map(|n| println!("{n} migration(s) applied")),
+        Command::CreateUser { email, name, role } => Settings::database_url(&ProcessEnv)
+            .map_err(anyhow::Error::from)
+            .and_then(|url| {
+                groupwork::db::migrate(&url)?;
+                groupwork::cli::create_user(&url, &email, &name, &role)
+            }),
+        Command::Serve => serve(),
+    };
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("groupwork: {e:#}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+fn serve() -> anyhow::Result<()> {
+    let settings = Settings::from_env(&ProcessEnv)?;
+    init_logging();
+    let applied = groupwork::db::migrate(&settings.database_url)?;
+    tracing::info!(applied, "migrations up to date");
+    let listener = TcpListener::bind(settings.bind)
+        .map_err(|e| anyhow::anyhow!("cannot listen on {} (GROUPWORK_BIND): {e}", settings.bind))?;
+    let workers = std::thread::available_parallelism().map_or(2, |n| n.get());
+    let state = web::Data::new(AppState::new(settings.clone()));
+    println!("groupwork listening on http://{}", settings.bind);
+    actix_web::rt::System::new().block_on(async move {
+        groupwork::app::run(state, listener, workers)?.await?;
+        Ok(())
+    })
+}

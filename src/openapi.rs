@@ -1,0 +1,52 @@
+//! The OpenAPI 3.1 document, generated from the handlers' `#[utoipa::path]` attributes.
+//! Committed at `openapi/openapi.json`; regenerate with `cargo run -q -- openapi > openapi/openapi.json`.
+
+use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
+use utoipa::{Modify, OpenApi};
+
+use crate::error::{FieldError, Problem};
+
+struct BearerAuth;
+
+impl Modify for BearerAuth {
+    fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
+        let components = openapi.components.get_or_insert_with(Default::default);
+        components.add_security_scheme(
+            "bearer",
+            SecurityScheme::Http(HttpBuilder::new().scheme(HttpAuthScheme::Bearer).bearer_format("JWT").build()),
+        );
+        openapi.security = Some(vec![utoipa::openapi::security::SecurityRequirement::new("bearer", Vec::<String>::new())]);
+    }
+}
+
+#[derive(OpenApi)]
+#[openapi(
+    info(title = "groupwork", description = "Closed interpersonal process groups: staff, clients, screenings, groups, sessions, notes, reports."),
+    servers((url = "/api/v1")),
+    paths(
+        crate::auth::routes::login,
+        crate::auth::routes::refresh,
+        crate::auth::routes::logout,
+        crate::auth::routes::me,
+        crate::auth::routes::change_password,
+        crate::users::routes::list_users,
+        crate::users::routes::create_user,
+        crate::users::routes::get_user,
+        crate::users::routes::update_user,
+        crate::audit::routes::list_events,
+        crate::audit::routes::verify,
+    ),
+    components(schemas(Problem, FieldError)),
+    modifiers(&BearerAuth),
+)]
+pub struct ApiDoc;
+
+/// The whole document, including the resources each module contributes.
+pub fn document() -> utoipa::openapi::OpenApi {
+    ApiDoc::openapi()
+}
+
+/// Pretty JSON, as committed.
+pub fn document_json() -> String {
+    document().to_pretty_json().expect("OpenAPI document serialises") + "\n"
+}

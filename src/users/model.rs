@@ -1,0 +1,111 @@
+use chrono::{DateTime, Utc};
+use diesel::prelude::*;
+use serde::Serialize;
+use utoipa::ToSchema;
+use uuid::Uuid;
+
+use crate::auth::Role;
+use crate::schema::users;
+
+#[derive(Debug, Clone, Queryable, Selectable)]
+#[diesel(table_name = users)]
+pub struct UserRow {
+    pub id: Uuid,
+    pub email: String,
+    pub display_name: String,
+    pub role: String,
+    pub password_hash: String,
+    pub active: bool,
+    pub token_version: i32,
+    pub version: i32,
+    pub created_at: DateTime<Utc>,
+    pub updated_at: DateTime<Utc>,
+}
+
+/// A staff user as the API shows it: never a hash.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct User {
+    pub id: Uuid,
+    pub email: String,
+    pub display_name: String,
+    pub role: Role,
+    pub active: bool,
+    pub created_at: DateTime<Utc>,
+}
+
+impl From<&UserRow> for User {
+    fn from(r: &UserRow) -> Self {
+        User {
+            id: r.id,
+            email: r.email.clone(),
+            display_name: r.display_name.clone(),
+            role: r.role.parse().unwrap_or(Role::Intake),
+            active: r.active,
+            created_at: r.created_at,
+        }
+    }
+}
+
+diesel::define_sql_function!(fn lower(x: diesel::sql_types::Text) -> diesel::sql_types::Text);
+
+pub fn find_by_email(conn: &mut PgConnection, email: &str) -> QueryResult<Option<UserRow>> {
+    users::table
+        .filter(lower(users::email).eq(email.to_lowercase()))
+        .select(UserRow::as_select())
+        .first(conn)
+        .optional()
+}
+
+pub fn find(conn: &mut PgConnection, id: Uuid) -> QueryResult<Option<UserRow>> {
+    users::table.find(id).select(UserRow::as_select()).first(conn).optional()
+}
+
+pub fn email_taken(conn: &mut PgConnection, email: &str, except: Option<Uuid>) -> QueryResult<bool> {
+    let mut q = users::table.filter(lower(users::email).eq(email.to_lowercase())).into_boxed();
+    if let Some(id) = except {
+        q = q.filter(users::id.ne(id));
+    }
+    diesel::select(diesel::dsl::exists(q)).get_result(conn)
+}
+
+pub struct NewUser<'a> {
+    pub email: &'a str,
+    pub display_name: &'a str,
+    pub role: Role,
+    pub password_hash: &'a str,
+}
+
+pub fn insert(conn: &mut PgConnection, u: NewUser<'_>) -> QueryResult<UserRow> {
+    diesel::insert_into(users::table)
+        .values((
+            users::id.eq(Uuid::new_v4()),
+            users::email.eq(u.email),
+            users::display_name.eq(u.display_name),
+            users::role.eq(u.role.as_str()),
+            users::password_hash.eq(u.password_hash),
+        ))
+        .returning(UserRow::as_returning())
+        .get_result(conn)
+}
+
+/// Makes every access and refresh token of the user useless at once.
+pub fn revoke_all_tokens(conn: &mut PgConnection, user_id: Uuid) -> QueryResult<()> {
+    use crate::schema::refresh_tokens as rt;
+    diesel::update(users::table.find(user_id))
+        .set(users::token_version.eq(users::token_version + 1))
+        .execute(conn)?;
+    diesel::update(rt::table.filter(rt::user_id.eq(user_id)).filter(rt::revoked_at.is_null()))
+        .set(rt::revoked_at.eq(Utc::now()))
+        .execute(conn)?;
+    Ok(())
+}
+
+/// Active admins other than `except`.
+pub fn other_active_admins(conn: &mut PgConnection, except: Uuid) -> QueryResult<i64> {
+    users::table
+        .filter(users::role.eq(Role::Admin.as_str()))
+        .filter(users::active.eq(true))
+        .filter(users::id.ne(except))
+        .count()
+        .get_result(conn)
+}
