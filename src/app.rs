@@ -106,6 +106,7 @@ pub fn build_app(
             web::scope("/api/v1")
                 .wrap(from_fn(audit_forbidden))
                 .route("/openapi.json", web::get().to(openapi_json))
+                .service(utoipa_scalar::Scalar::with_url("/docs", crate::openapi::document()))
                 .configure(api_routes),
         )
         .default_service(web::to(not_found))

@@ -31,6 +31,8 @@ enum Command {
         #[arg(long)]
         role: String,
     },
+    /// Load the demo practice into an empty database and print the logins.
+    Demo,
     /// Print the OpenAPI document (as committed in openapi/openapi.json).
     Openapi,
 }
@@ -63,6 +65,12 @@ fn main() -> ExitCode {
             .and_then(|url| {
                 groupwork::db::migrate(&url)?;
                 groupwork::cli::create_user(&url, &email, &name, &role)
+            }),
+        Command::Demo => Settings::database_url(&ProcessEnv)
+            .map_err(anyhow::Error::from)
+            .and_then(|url| {
+                groupwork::db::migrate(&url)?;
+                groupwork::demo::run(&url)
             }),
         Command::Serve => serve(),
     };

@@ -1,0 +1,31 @@
+//! `groupwork demo`: a realistic practice in an empty database (SPEC §6), and the logins.
+//! Each area adds its part in its own file, in dependency order below.
+
+mod staff;
+
+use diesel::prelude::*;
+
+pub use staff::{DemoStaff, DEMO_PASSWORD};
+
+/// Loads the demo practice unless the database already holds data; prints the logins.
+pub fn run(database_url: &str) -> anyhow::Result<()> {
+    let mut conn = PgConnection::establish(database_url)?;
+    let existing: i64 = crate::schema::users::table.count().get_result(&mut conn)?;
+    if existing > 0 {
+        if staff::demo_loaded(&mut conn)? {
+            println!("The demo practice is already loaded.");
+            staff::print_logins();
+        } else {
+            println!("The database already holds staff accounts; the demo practice was not loaded.");
+        }
+        return Ok(());
+    }
+    let password_hash = crate::auth::password::hash_password_blocking(DEMO_PASSWORD)?;
+    conn.transaction::<_, anyhow::Error, _>(|conn| {
+        let _staff = staff::load(conn, &password_hash)?;
+        Ok(())
+    })?;
+    println!("Loaded the demo practice.");
+    staff::print_logins();
+    Ok(())
+}

@@ -1,0 +1,5 @@
+//! Integration tests: the real HTTP stack against real PostgreSQL.
+
+mod helpers;
+
+mod foundation;
