@@ -16,6 +16,7 @@ use crate::http::extract::MAX_BODY_BYTES;
 use crate::http::middleware::request_context;
 use crate::state::AppState;
 use crate::{audit, auth, health, users};
+use utoipa_scalar::Servable;
 
 /// Every 403 is an audit event (SPEC §2, issue 3), written in its own transaction because the
 /// request's own work was refused.
@@ -38,10 +39,22 @@ async fn audit_forbidden(
                 .unwrap_or("")
                 .trim_end_matches('s')
                 .replace('-', "_");
-            let ctx = audit::AuditCtx { actor_id: Some(actor.id), actor_role: Some(actor.role), ..meta.anonymous_audit() };
+            let ctx = audit::AuditCtx {
+                actor_id: Some(actor.id),
+                actor_role: Some(actor.role),
+                ..meta.anonymous_audit()
+            };
             let written = state
                 .db
-                .tx(move |conn| ctx.denied(conn, "access.forbidden", &resource_type, None, json!({"method": method, "route": route})))
+                .tx(move |conn| {
+                    ctx.denied(
+                        conn,
+                        "access.forbidden",
+                        &resource_type,
+                        None,
+                        json!({"method": method, "route": route}),
+                    )
+                })
                 .await;
             if let Err(e) = written {
                 tracing::error!(error = %e, "could not audit a 403");
@@ -77,7 +90,9 @@ pub fn api_routes(cfg: &mut web::ServiceConfig) {
 }
 
 async fn openapi_json() -> HttpResponse {
-    HttpResponse::Ok().content_type("application/json").body(crate::openapi::document_json())
+    HttpResponse::Ok()
+        .content_type("application/json")
+        .body(crate::openapi::document_json())
 }
 
 async fn not_found() -> Result<HttpResponse, AppError> {
@@ -106,7 +121,10 @@ pub fn build_app(
             web::scope("/api/v1")
                 .wrap(from_fn(audit_forbidden))
                 .route("/openapi.json", web::get().to(openapi_json))
-                .service(utoipa_scalar::Scalar::with_url("/docs", crate::openapi::document()))
+                .service(utoipa_scalar::Scalar::with_url(
+                    "/docs",
+                    crate::openapi::document(),
+                ))
                 .configure(api_routes),
         )
         .default_service(web::to(not_found))
@@ -115,7 +133,11 @@ pub fn build_app(
 }
 
 /// Binds the server on an already-open listener (tests use port 0).
-pub fn run(state: web::Data<AppState>, listener: TcpListener, workers: usize) -> std::io::Result<Server> {
+pub fn run(
+    state: web::Data<AppState>,
+    listener: TcpListener,
+    workers: usize,
+) -> std::io::Result<Server> {
     Ok(HttpServer::new(move || build_app(state.clone()))
         .workers(workers)
         .listen(listener)?

@@ -15,7 +15,12 @@ use crate::users::model::{self, NewUser};
 
 /// The audit context of a command run by an operator on the server.
 pub fn cli_audit() -> AuditCtx {
-    AuditCtx { actor_id: None, actor_role: None, request_id: format!("cli-{}", uuid::Uuid::new_v4()), ip: None }
+    AuditCtx {
+        actor_id: None,
+        actor_role: None,
+        request_id: format!("cli-{}", uuid::Uuid::new_v4()),
+        ip: None,
+    }
 }
 
 fn describe(e: AppError) -> anyhow::Error {
@@ -28,7 +33,9 @@ fn describe(e: AppError) -> anyhow::Error {
 
 /// `groupwork create-user --email E --name N --role R`, password on standard input.
 pub fn create_user(database_url: &str, email: &str, name: &str, role: &str) -> anyhow::Result<()> {
-    let role: Role = role.parse().map_err(|_| anyhow::anyhow!("--role must be one of admin, supervisor, therapist, intake"))?;
+    let role: Role = role.parse().map_err(|_| {
+        anyhow::anyhow!("--role must be one of admin, supervisor, therapist, intake")
+    })?;
     let email = parse_email(email).map_err(|m| anyhow::anyhow!("--email {m}"))?;
     let name = required_line(name, 200).map_err(|m| anyhow::anyhow!("--name {m}"))?;
     let mut password = String::new();
@@ -40,10 +47,27 @@ pub fn create_user(database_url: &str, email: &str, name: &str, role: &str) -> a
     let user = conn
         .transaction(|conn| {
             if model::email_taken(conn, &email, None)? {
-                return Err(AppError::conflict("email_taken", "a user with this email already exists"));
+                return Err(AppError::conflict(
+                    "email_taken",
+                    "a user with this email already exists",
+                ));
             }
-            let row = model::insert(conn, NewUser { email: &email, display_name: &name, role, password_hash: &hash })?;
-            cli_audit().allowed(conn, "user.create", "user", Some(row.id), json!({"role": row.role, "via": "cli"}))?;
+            let row = model::insert(
+                conn,
+                NewUser {
+                    email: &email,
+                    display_name: &name,
+                    role,
+                    password_hash: &hash,
+                },
+            )?;
+            cli_audit().allowed(
+                conn,
+                "user.create",
+                "user",
+                Some(row.id),
+                json!({"role": row.role, "via": "cli"}),
+            )?;
             Ok(row)
         })
         .map_err(describe)?;

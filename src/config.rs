@@ -15,7 +15,10 @@ pub struct ConfigError {
 }
 
 fn err(var: &'static str, problem: impl Into<String>) -> ConfigError {
-    ConfigError { var, problem: problem.into() }
+    ConfigError {
+        var,
+        problem: problem.into(),
+    }
 }
 
 #[derive(Clone)]
@@ -70,7 +73,8 @@ pub fn parse_notes_key(var: &'static str, raw: &str) -> Result<[u8; 32], ConfigE
 impl Settings {
     /// Only what every command needs: the database.
     pub fn database_url(env: &impl Env) -> Result<String, ConfigError> {
-        env.get("DATABASE_URL").ok_or_else(|| err("DATABASE_URL", "is required"))
+        env.get("DATABASE_URL")
+            .ok_or_else(|| err("DATABASE_URL", "is required"))
     }
 
     pub fn from_env(env: &impl Env) -> Result<Settings, ConfigError> {
@@ -132,8 +136,10 @@ mod tests {
     use std::collections::HashMap;
 
     fn env(pairs: &[(&str, &str)]) -> impl Fn(&str) -> Option<String> {
-        let map: HashMap<String, String> =
-            pairs.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect();
+        let map: HashMap<String, String> = pairs
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect();
         move |k: &str| map.get(k).cloned()
     }
 
@@ -141,8 +147,11 @@ mod tests {
 
     #[test]
     fn missing_jwt_secret_is_named() {
-        let e = Settings::from_env(&env(&[("DATABASE_URL", "postgres://x"), ("GROUPWORK_NOTES_KEY", KEY)]))
-            .unwrap_err();
+        let e = Settings::from_env(&env(&[
+            ("DATABASE_URL", "postgres://x"),
+            ("GROUPWORK_NOTES_KEY", KEY),
+        ]))
+        .unwrap_err();
         assert_eq!(e.var, "GROUPWORK_JWT_SECRET");
     }
 
@@ -163,7 +172,10 @@ mod tests {
             ("DATABASE_URL", "postgres://x"),
             ("GROUPWORK_JWT_SECRET", "0123456789abcdef0123456789abcdef"),
             ("GROUPWORK_NOTES_KEY", KEY),
-            ("GROUPWORK_CORS_ORIGINS", "https://a.example, https://b.example"),
+            (
+                "GROUPWORK_CORS_ORIGINS",
+                "https://a.example, https://b.example",
+            ),
         ]))
         .unwrap();
         assert_eq!(s.pool_size, 16);

@@ -26,8 +26,10 @@ struct SessionSettings;
 impl CustomizeConnection<PgConnection, diesel::r2d2::Error> for SessionSettings {
     fn on_acquire(&self, conn: &mut PgConnection) -> Result<(), diesel::r2d2::Error> {
         // A runaway query must not hold a connection forever; reports raise it locally.
-        conn.batch_execute("SET statement_timeout = '30s'; SET lock_timeout = '10s'; SET TIME ZONE 'UTC';")
-            .map_err(diesel::r2d2::Error::QueryError)
+        conn.batch_execute(
+            "SET statement_timeout = '30s'; SET lock_timeout = '10s'; SET TIME ZONE 'UTC';",
+        )
+        .map_err(diesel::r2d2::Error::QueryError)
     }
 }
 

@@ -56,7 +56,10 @@ pub type AppResult<T> = Result<T, AppError>;
 
 impl AppError {
     pub fn conflict(code: &'static str, detail: impl Into<String>) -> Self {
-        AppError::Conflict { code, detail: detail.into() }
+        AppError::Conflict {
+            code,
+            detail: detail.into(),
+        }
     }
 
     /// A 422 about one field.
@@ -65,8 +68,16 @@ impl AppError {
     }
 
     /// A 422 with a domain code, e.g. `roster_mismatch`.
-    pub fn unprocessable(code: &'static str, detail: impl Into<String>, errors: Vec<FieldError>) -> Self {
-        AppError::Validation { code, detail: detail.into(), errors }
+    pub fn unprocessable(
+        code: &'static str,
+        detail: impl Into<String>,
+        errors: Vec<FieldError>,
+    ) -> Self {
+        AppError::Validation {
+            code,
+            detail: detail.into(),
+            errors,
+        }
     }
 
     pub fn code(&self) -> &'static str {
@@ -115,7 +126,8 @@ impl AppError {
             AppError::MethodNotAllowed => "This method is not allowed on this resource.".into(),
             AppError::Conflict { detail, .. } => detail.clone(),
             AppError::PreconditionFailed => {
-                "The resource was changed since you read it (If-Match does not match its ETag).".into()
+                "The resource was changed since you read it (If-Match does not match its ETag)."
+                    .into()
             }
             AppError::PayloadTooLarge => "Request bodies are limited to 256 KiB.".into(),
             AppError::UnsupportedMediaType => "Send the body as application/json.".into(),
@@ -202,7 +214,10 @@ impl From<DieselError> for AppError {
                 AppError::conflict("conflict", "A conflicting record already exists.")
             }
             DieselError::DatabaseError(DatabaseErrorKind::SerializationFailure, _) => {
-                AppError::conflict("conflict", "A concurrent change interfered; retry the request.")
+                AppError::conflict(
+                    "conflict",
+                    "A concurrent change interfered; retry the request.",
+                )
             }
             DieselError::DatabaseError(DatabaseErrorKind::ClosedConnection, _) => {
                 AppError::Unavailable("connection closed".into())
@@ -236,7 +251,10 @@ impl Validations {
     }
 
     pub fn add(&mut self, field: impl Into<String>, message: impl Into<String>) {
-        self.errors.push(FieldError { field: field.into(), message: message.into() });
+        self.errors.push(FieldError {
+            field: field.into(),
+            message: message.into(),
+        });
     }
 
     /// Adds an error for `field` unless `ok` holds.
@@ -257,7 +275,11 @@ impl Validations {
             .map(|e| format!("{}: {}", e.field, e.message))
             .collect::<Vec<_>>()
             .join("; ");
-        AppError::Validation { code: "validation_failed", detail, errors: self.errors }
+        AppError::Validation {
+            code: "validation_failed",
+            detail,
+            errors: self.errors,
+        }
     }
 
     pub fn finish(self) -> AppResult<()> {

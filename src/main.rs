@@ -10,7 +10,11 @@ use groupwork::config::{ProcessEnv, Settings};
 use groupwork::state::AppState;
 
 #[derive(Parser)]
-#[command(name = "groupwork", version, about = "Backend for closed interpersonal process groups")]
+#[command(
+    name = "groupwork",
+    version,
+    about = "Backend for closed interpersonal process groups"
+)]
 struct Cli {
     #[command(subcommand)]
     command: Command,

@@ -13,9 +13,17 @@ impl Modify for BearerAuth {
         let components = openapi.components.get_or_insert_with(Default::default);
         components.add_security_scheme(
             "bearer",
-            SecurityScheme::Http(HttpBuilder::new().scheme(HttpAuthScheme::Bearer).bearer_format("JWT").build()),
+            SecurityScheme::Http(
+                HttpBuilder::new()
+                    .scheme(HttpAuthScheme::Bearer)
+                    .bearer_format("JWT")
+                    .build(),
+            ),
         );
-        openapi.security = Some(vec![utoipa::openapi::security::SecurityRequirement::new("bearer", Vec::<String>::new())]);
+        openapi.security = Some(vec![utoipa::openapi::security::SecurityRequirement::new(
+            "bearer",
+            Vec::<String>::new(),
+        )]);
     }
 }
 
@@ -48,5 +56,8 @@ pub fn document() -> utoipa::openapi::OpenApi {
 
 /// Pretty JSON, as committed.
 pub fn document_json() -> String {
-    document().to_pretty_json().expect("OpenAPI document serialises") + "\n"
+    document()
+        .to_pretty_json()
+        .expect("OpenAPI document serialises")
+        + "\n"
 }

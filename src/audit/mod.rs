@@ -92,7 +92,14 @@ fn canonical_json(v: &Value) -> String {
                 .collect();
             format!("{{{}}}", inner.join(","))
         }
-        Value::Array(items) => format!("[{}]", items.iter().map(canonical_json).collect::<Vec<_>>().join(",")),
+        Value::Array(items) => format!(
+            "[{}]",
+            items
+                .iter()
+                .map(canonical_json)
+                .collect::<Vec<_>>()
+                .join(",")
+        ),
         other => other.to_string(),
     }
 }
@@ -220,7 +227,14 @@ impl AuditCtx {
         resource_id: Option<Uuid>,
         details: Value,
     ) -> AppResult<()> {
-        self.record(conn, action, resource_type, resource_id, Outcome::Allowed, details)
+        self.record(
+            conn,
+            action,
+            resource_type,
+            resource_id,
+            Outcome::Allowed,
+            details,
+        )
     }
 
     pub fn denied(
@@ -231,7 +245,14 @@ impl AuditCtx {
         resource_id: Option<Uuid>,
         details: Value,
     ) -> AppResult<()> {
-        self.record(conn, action, resource_type, resource_id, Outcome::Denied, details)
+        self.record(
+            conn,
+            action,
+            resource_type,
+            resource_id,
+            Outcome::Denied,
+            details,
+        )
     }
 }
 
@@ -257,12 +278,20 @@ pub fn verify_chain(conn: &mut PgConnection) -> AppResult<Verification> {
             .select(AuditRow::as_select())
             .load(conn)?;
         if rows.is_empty() {
-            return Ok(Verification { intact: true, events_checked: checked, first_broken_id: None });
+            return Ok(Verification {
+                intact: true,
+                events_checked: checked,
+                first_broken_id: None,
+            });
         }
         for row in &rows {
             checked += 1;
             if row.prev_hash != prev || row.expected_hash(&prev) != row.hash {
-                return Ok(Verification { intact: false, events_checked: checked, first_broken_id: Some(row.id) });
+                return Ok(Verification {
+                    intact: false,
+                    events_checked: checked,
+                    first_broken_id: Some(row.id),
+                });
             }
             prev = row.hash.clone();
             last_seq = row.seq;
@@ -276,18 +305,61 @@ mod tests {
 
     #[test]
     fn canonical_json_sorts_keys_at_every_depth() {
-        let a: Value = serde_json::from_str(r#"{"b":1,"a":{"d":[1,{"z":1,"y":2}],"c":"x"}}"#).unwrap();
-        assert_eq!(canonical_json(&a), r#"{"a":{"c":"x","d":[1,{"y":2,"z":1}]},"b":1}"#);
+        let a: Value =
+            serde_json::from_str(r#"{"b":1,"a":{"d":[1,{"z":1,"y":2}],"c":"x"}}"#).unwrap();
+        assert_eq!(
+            canonical_json(&a),
+            r#"{"a":{"c":"x","d":[1,{"y":2,"z":1}]},"b":1}"#
+        );
     }
 
     #[test]
     fn hash_covers_every_field() {
         let t = Utc::now().trunc_subsecs(6);
         let id = Uuid::new_v4();
-        let base = event_hash(&GENESIS_HASH, id, t, None, None, "a", "r", None, "allowed", "req", None, &Value::Null);
-        let changed = event_hash(&GENESIS_HASH, id, t, None, None, "a", "r", None, "denied", "req", None, &Value::Null);
+        let base = event_hash(
+            &GENESIS_HASH,
+            id,
+            t,
+            None,
+            None,
+            "a",
+            "r",
+            None,
+            "allowed",
+            "req",
+            None,
+            &Value::Null,
+        );
+        let changed = event_hash(
+            &GENESIS_HASH,
+            id,
+            t,
+            None,
+            None,
+            "a",
+            "r",
+            None,
+            "denied",
+            "req",
+            None,
+            &Value::Null,
+        );
         assert_ne!(base, changed);
-        let other_prev = event_hash(&[1; 32], id, t, None, None, "a", "r", None, "allowed", "req", None, &Value::Null);
+        let other_prev = event_hash(
+            &[1; 32],
+            id,
+            t,
+            None,
+            None,
+            "a",
+            "r",
+            None,
+            "allowed",
+            "req",
+            None,
+            &Value::Null,
+        );
         assert_ne!(base, other_prev);
     }
 }

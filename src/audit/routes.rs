@@ -77,7 +77,12 @@ impl From<AuditRow> for AuditEvent {
 }
 
 /// Newest first; `before` is the keyset position (seq) of the last row already sent.
-fn fetch(conn: &mut PgConnection, q: &AuditQuery, before: Option<i64>, limit: i64) -> QueryResult<Vec<AuditRow>> {
+fn fetch(
+    conn: &mut PgConnection,
+    q: &AuditQuery,
+    before: Option<i64>,
+    limit: i64,
+) -> QueryResult<Vec<AuditRow>> {
     let mut query = ae::table.select(AuditRow::as_select()).into_boxed();
     if let Some(a) = q.actor_id {
         query = query.filter(ae::actor_id.eq(a));
@@ -101,40 +106,66 @@ fn fetch(conn: &mut PgConnection, q: &AuditQuery, before: Option<i64>, limit: i6
 }
 
 const CSV_HEADER: &[&str] = &[
-    "id", "occurred_at", "actor_id", "actor_role", "action", "resource_type", "resource_id", "outcome",
-    "request_id", "ip", "details", "hash",
+    "id",
+    "occurred_at",
+    "actor_id",
+    "actor_role",
+    "action",
+    "resource_type",
+    "resource_id",
+    "outcome",
+    "request_id",
+    "ip",
+    "details",
+    "hash",
 ];
 
 /// The audit trail, newest first.
 #[utoipa::path(tag = "audit", params(AuditQuery),
     responses((status = 200, body = Page<AuditEvent>, description = "JSON page, or a CSV attachment with format=csv")))]
 #[get("/audit-events")]
-pub async fn list_events(state: web::Data<AppState>, staff: Staff, q: Query<AuditQuery>) -> AppResult<HttpResponse> {
+pub async fn list_events(
+    state: web::Data<AppState>,
+    staff: Staff,
+    q: Query<AuditQuery>,
+) -> AppResult<HttpResponse> {
     staff.require(Action::ReadAudit)?;
     let q = q.into_inner();
     let limit = pagination::limit(q.limit)?;
     let before: Option<i64> = decode_cursor(q.cursor.as_deref())?;
     if q.format == Some(Format::Csv) {
-        let fetch_batch = move |conn: &mut PgConnection, after: Option<i64>| Ok(fetch(conn, &q, after.or(before), 1000)?);
-        return Ok(stream_csv(state.db.clone(), "audit-events.csv", CSV_HEADER, fetch_batch, |r: &AuditRow| r.seq, |r| {
-            let opt = |o: &Option<String>| o.clone().unwrap_or_default();
-            vec![
-                r.id.to_string(),
-                r.occurred_at.to_rfc3339(),
-                r.actor_id.map(|u| u.to_string()).unwrap_or_default(),
-                opt(&r.actor_role),
-                r.action.clone(),
-                r.resource_type.clone(),
-                r.resource_id.map(|u| u.to_string()).unwrap_or_default(),
-                r.outcome.clone(),
-                r.request_id.clone(),
-                opt(&r.ip),
-                r.details.to_string(),
-                hex::encode(&r.hash),
-            ]
-        }));
+        let fetch_batch = move |conn: &mut PgConnection, after: Option<i64>| {
+            Ok(fetch(conn, &q, after.or(before), 1000)?)
+        };
+        return Ok(stream_csv(
+            state.db.clone(),
+            "audit-events.csv",
+            CSV_HEADER,
+            fetch_batch,
+            |r: &AuditRow| r.seq,
+            |r| {
+                let opt = |o: &Option<String>| o.clone().unwrap_or_default();
+                vec![
+                    r.id.to_string(),
+                    r.occurred_at.to_rfc3339(),
+                    r.actor_id.map(|u| u.to_string()).unwrap_or_default(),
+                    opt(&r.actor_role),
+                    r.action.clone(),
+                    r.resource_type.clone(),
+                    r.resource_id.map(|u| u.to_string()).unwrap_or_default(),
+                    r.outcome.clone(),
+                    r.request_id.clone(),
+                    opt(&r.ip),
+                    r.details.to_string(),
+                    hex::encode(&r.hash),
+                ]
+            },
+        ));
     }
-    let rows = state.db.run(move |conn| Ok(fetch(conn, &q, before, limit + 1)?)).await?;
+    let rows = state
+        .db
+        .run(move |conn| Ok(fetch(conn, &q, before, limit + 1)?))
+        .await?;
     let page = pagination::page(rows, limit, |r| r.seq, AuditEvent::from);
     Ok(HttpResponse::Ok().json(page))
 }

@@ -36,7 +36,12 @@ impl RequestMeta {
     }
 
     pub fn anonymous_audit(&self) -> AuditCtx {
-        AuditCtx { actor_id: None, actor_role: None, request_id: self.request_id.clone(), ip: self.ip.clone() }
+        AuditCtx {
+            actor_id: None,
+            actor_role: None,
+            request_id: self.request_id.clone(),
+            ip: self.ip.clone(),
+        }
     }
 }
 
@@ -97,7 +102,9 @@ impl Staff {
 fn bearer(req: &HttpRequest) -> Option<String> {
     let value = req.headers().get(AUTHORIZATION)?.to_str().ok()?;
     let (scheme, token) = value.split_once(' ')?;
-    scheme.eq_ignore_ascii_case("bearer").then(|| token.trim().to_string())
+    scheme
+        .eq_ignore_ascii_case("bearer")
+        .then(|| token.trim().to_string())
 }
 
 impl FromRequest for Staff {
@@ -111,11 +118,11 @@ impl FromRequest for Staff {
                 .app_data::<web::Data<AppState>>()
                 .ok_or_else(|| AppError::Internal(anyhow::anyhow!("state missing")))?
                 .clone();
-            let token = bearer(&req).ok_or(AppError::Unauthorized("A bearer access token is required."))?;
-            let claims = state
-                .tokens
-                .verify(&token)
-                .ok_or(AppError::Unauthorized("The access token is invalid or expired."))?;
+            let token =
+                bearer(&req).ok_or(AppError::Unauthorized("A bearer access token is required."))?;
+            let claims = state.tokens.verify(&token).ok_or(AppError::Unauthorized(
+                "The access token is invalid or expired.",
+            ))?;
             let user: Option<(Uuid, String, String, String, bool, i32)> = state
                 .db
                 .run(move |conn| {
@@ -142,7 +149,13 @@ impl FromRequest for Staff {
                 .parse()
                 .map_err(|_| AppError::Internal(anyhow::anyhow!("unknown role in database")))?;
             req.extensions_mut().insert(Actor { id, role });
-            Ok(Staff { id, role, email, display_name, meta: RequestMeta::of(&req) })
+            Ok(Staff {
+                id,
+                role,
+                email,
+                display_name,
+                meta: RequestMeta::of(&req),
+            })
         })
     }
 }

@@ -4,7 +4,9 @@
 use std::sync::Arc;
 
 use actix_web::web;
-use argon2::password_hash::{rand_core::OsRng, PasswordHash, PasswordHasher as _, PasswordVerifier, SaltString};
+use argon2::password_hash::{
+    rand_core::OsRng, PasswordHash, PasswordHasher as _, PasswordVerifier, SaltString,
+};
 use argon2::{Algorithm, Argon2, Params, Version};
 use tokio::sync::Semaphore;
 
@@ -26,7 +28,9 @@ pub fn hash_password_blocking(password: &str) -> anyhow::Result<String> {
 
 pub fn verify_password_blocking(password: &str, hash: &str) -> bool {
     match PasswordHash::new(hash) {
-        Ok(parsed) => argon2().verify_password(password.as_bytes(), &parsed).is_ok(),
+        Ok(parsed) => argon2()
+            .verify_password(password.as_bytes(), &parsed)
+            .is_ok(),
         Err(_) => false,
     }
 }
@@ -65,11 +69,18 @@ impl Hasher {
     pub fn new(max_concurrent: usize) -> Self {
         let dummy = hash_password_blocking("dummy password that never matches anything")
             .expect("argon2 works");
-        Hasher { permits: Arc::new(Semaphore::new(max_concurrent.max(1))), dummy_hash: Arc::new(dummy) }
+        Hasher {
+            permits: Arc::new(Semaphore::new(max_concurrent.max(1))),
+            dummy_hash: Arc::new(dummy),
+        }
     }
 
     pub async fn hash(&self, password: String) -> AppResult<String> {
-        let _permit = self.permits.acquire().await.map_err(|e| AppError::Internal(e.into()))?;
+        let _permit = self
+            .permits
+            .acquire()
+            .await
+            .map_err(|e| AppError::Internal(e.into()))?;
         web::block(move || hash_password_blocking(&password))
             .await
             .map_err(|e| AppError::Internal(anyhow::anyhow!("{e}")))?
@@ -78,7 +89,11 @@ impl Hasher {
 
     /// Verifies against `hash`, or against the dummy hash when there is no user.
     pub async fn verify(&self, password: String, hash: Option<String>) -> AppResult<bool> {
-        let _permit = self.permits.acquire().await.map_err(|e| AppError::Internal(e.into()))?;
+        let _permit = self
+            .permits
+            .acquire()
+            .await
+            .map_err(|e| AppError::Internal(e.into()))?;
         let known = hash.is_some();
         let hash = hash.unwrap_or_else(|| self.dummy_hash.as_ref().clone());
         let ok = web::block(move || verify_password_blocking(&password, &hash))
@@ -97,7 +112,10 @@ mod tests {
         let h = hash_password_blocking("correct horse battery staple").unwrap();
         assert!(h.starts_with("$argon2id$v=19$m=19456,t=2,p=1$"), "{h}");
         assert!(verify_password_blocking("correct horse battery staple", &h));
-        assert!(!verify_password_blocking("correct horse battery stapler", &h));
+        assert!(!verify_password_blocking(
+            "correct horse battery stapler",
+            &h
+        ));
     }
 
     #[test]

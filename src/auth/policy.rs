@@ -128,7 +128,12 @@ mod tests {
 
     #[test]
     fn admin_never_reads_clinical_content() {
-        for a in [Action::ReadAssessment, Action::ReadNotes, Action::WriteNotes, Action::ReadClientRecord] {
+        for a in [
+            Action::ReadAssessment,
+            Action::ReadNotes,
+            Action::WriteNotes,
+            Action::ReadClientRecord,
+        ] {
             assert!(!allows(Role::Admin, a), "{a:?}");
             assert!(!allows(Role::Intake, a), "{a:?}");
         }

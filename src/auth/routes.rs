@@ -10,7 +10,9 @@ use uuid::Uuid;
 
 use crate::audit::AuditCtx;
 use crate::auth::password::check_strength;
-use crate::auth::tokens::{hash_refresh_token, new_refresh_token, ACCESS_TTL_SECS, REFRESH_TTL_DAYS};
+use crate::auth::tokens::{
+    hash_refresh_token, new_refresh_token, ACCESS_TTL_SECS, REFRESH_TTL_DAYS,
+};
 use crate::auth::{throttle, RequestMeta, Role, Staff};
 use crate::error::{AppError, AppResult, Validations};
 use crate::http::Json;
@@ -50,7 +52,12 @@ const BAD_CREDENTIALS: &str = "The email or password is incorrect.";
 const BAD_REFRESH: &str = "The refresh token is invalid, expired or revoked.";
 
 /// Stores a new refresh token (in `family`, or a new one) and builds the token response.
-fn issue_tokens(conn: &mut PgConnection, state: &AppState, user: &UserRow, family: Option<Uuid>) -> AppResult<TokenResponse> {
+fn issue_tokens(
+    conn: &mut PgConnection,
+    state: &AppState,
+    user: &UserRow,
+    family: Option<Uuid>,
+) -> AppResult<TokenResponse> {
     let (refresh_token, hash) = new_refresh_token();
     diesel::insert_into(rt::table)
         .values((
@@ -61,7 +68,9 @@ fn issue_tokens(conn: &mut PgConnection, state: &AppState, user: &UserRow, famil
             rt::expires_at.eq(Utc::now() + Duration::days(REFRESH_TTL_DAYS)),
         ))
         .execute(conn)?;
-    let access_token = state.tokens.issue(user.id, &user.role, user.token_version)?;
+    let access_token = state
+        .tokens
+        .issue(user.id, &user.role, user.token_version)?;
     Ok(TokenResponse {
         access_token,
         token_type: "Bearer",
@@ -72,9 +81,13 @@ fn issue_tokens(conn: &mut PgConnection, state: &AppState, user: &UserRow, famil
 }
 
 fn revoke_family(conn: &mut PgConnection, family_id: Uuid) -> QueryResult<usize> {
-    diesel::update(rt::table.filter(rt::family_id.eq(family_id)).filter(rt::revoked_at.is_null()))
-        .set(rt::revoked_at.eq(Utc::now()))
-        .execute(conn)
+    diesel::update(
+        rt::table
+            .filter(rt::family_id.eq(family_id))
+            .filter(rt::revoked_at.is_null()),
+    )
+    .set(rt::revoked_at.eq(Utc::now()))
+    .execute(conn)
 }
 
 fn audit_for(meta: &RequestMeta, user: Option<&UserRow>) -> AuditCtx {
@@ -89,7 +102,11 @@ fn audit_for(meta: &RequestMeta, user: Option<&UserRow>) -> AuditCtx {
 #[utoipa::path(tag = "auth", request_body = LoginRequest,
     responses((status = 200, body = TokenResponse), (status = 401), (status = 429)))]
 #[post("/auth/login")]
-pub async fn login(state: web::Data<AppState>, meta: RequestMeta, body: Json<LoginRequest>) -> AppResult<HttpResponse> {
+pub async fn login(
+    state: web::Data<AppState>,
+    meta: RequestMeta,
+    body: Json<LoginRequest>,
+) -> AppResult<HttpResponse> {
     let LoginRequest { email, password } = body.into_inner();
     let email_lower = email.trim().to_lowercase();
     let ip = meta.ip.clone().unwrap_or_else(|| "unknown".into());
@@ -100,7 +117,13 @@ pub async fn login(state: web::Data<AppState>, meta: RequestMeta, body: Json<Log
             .db
             .tx(move |conn| {
                 if let Some(wait) = throttle::retry_after(conn, &email_lower, &ip)? {
-                    meta.anonymous_audit().denied(conn, "auth.throttled", "user", None, json!({"retry_after": wait}))?;
+                    meta.anonymous_audit().denied(
+                        conn,
+                        "auth.throttled",
+                        "user",
+                        None,
+                        json!({"retry_after": wait}),
+                    )?;
                     return Ok((Some(wait), None));
                 }
                 Ok((None, model::find_by_email(conn, &email_lower)?))
@@ -123,13 +146,25 @@ pub async fn login(state: web::Data<AppState>, meta: RequestMeta, body: Json<Log
             throttle::record(conn, &email_lower, &ip, user.is_some())?;
             match user {
                 Some(u) => {
-                    audit_for(&meta, Some(&u)).allowed(conn, "auth.login", "user", Some(u.id), json!({}))?;
+                    audit_for(&meta, Some(&u)).allowed(
+                        conn,
+                        "auth.login",
+                        "user",
+                        Some(u.id),
+                        json!({}),
+                    )?;
                     issue_tokens(conn, &state2, &u, None).map(Some)
                 }
                 None => {
                     // The attempted email is not stored in the audit trail (it may be a
                     // password typed into the wrong field); the throttle table keeps it.
-                    meta.anonymous_audit().denied(conn, "auth.login_failed", "user", None, json!({}))?;
+                    meta.anonymous_audit().denied(
+                        conn,
+                        "auth.login_failed",
+                        "user",
+                        None,
+                        json!({}),
+                    )?;
                     Ok(None)
                 }
             }
@@ -150,15 +185,33 @@ enum RefreshOutcome {
 #[utoipa::path(tag = "auth", request_body = RefreshRequest,
     responses((status = 200, body = TokenResponse), (status = 401)))]
 #[post("/auth/refresh")]
-pub async fn refresh(state: web::Data<AppState>, meta: RequestMeta, body: Json<RefreshRequest>) -> AppResult<HttpResponse> {
+pub async fn refresh(
+    state: web::Data<AppState>,
+    meta: RequestMeta,
+    body: Json<RefreshRequest>,
+) -> AppResult<HttpResponse> {
     let hash = hash_refresh_token(&body.into_inner().refresh_token);
     let state2 = state.clone();
     let outcome = state
         .db
         .tx(move |conn| {
-            let found: Option<(Uuid, Uuid, Uuid, chrono::DateTime<Utc>, Option<chrono::DateTime<Utc>>, Option<chrono::DateTime<Utc>>)> = rt::table
+            let found: Option<(
+                Uuid,
+                Uuid,
+                Uuid,
+                chrono::DateTime<Utc>,
+                Option<chrono::DateTime<Utc>>,
+                Option<chrono::DateTime<Utc>>,
+            )> = rt::table
                 .filter(rt::token_hash.eq(&hash))
-                .select((rt::id, rt::user_id, rt::family_id, rt::expires_at, rt::used_at, rt::revoked_at))
+                .select((
+                    rt::id,
+                    rt::user_id,
+                    rt::family_id,
+                    rt::expires_at,
+                    rt::used_at,
+                    rt::revoked_at,
+                ))
                 .for_update()
                 .first(conn)
                 .optional()?;
@@ -170,15 +223,28 @@ pub async fn refresh(state: web::Data<AppState>, meta: RequestMeta, body: Json<R
             if used_at.is_some() {
                 // Reuse: someone holds a copy. Burn the family so neither copy works.
                 let revoked = revoke_family(conn, family)?;
-                audit.denied(conn, "auth.refresh_reuse", "user", Some(user_id), json!({"family_revoked": revoked}))?;
+                audit.denied(
+                    conn,
+                    "auth.refresh_reuse",
+                    "user",
+                    Some(user_id),
+                    json!({"family_revoked": revoked}),
+                )?;
                 return Ok(RefreshOutcome::Refused);
             }
             if revoked_at.is_some() || expires_at <= Utc::now() || !user.active {
                 return Ok(RefreshOutcome::Refused);
             }
-            diesel::update(rt::table.find(id)).set(rt::used_at.eq(Utc::now())).execute(conn)?;
+            diesel::update(rt::table.find(id))
+                .set(rt::used_at.eq(Utc::now()))
+                .execute(conn)?;
             audit.allowed(conn, "auth.refresh", "user", Some(user_id), json!({}))?;
-            Ok(RefreshOutcome::Issued(Box::new(issue_tokens(conn, &state2, &user, Some(family))?)))
+            Ok(RefreshOutcome::Issued(Box::new(issue_tokens(
+                conn,
+                &state2,
+                &user,
+                Some(family),
+            )?)))
         })
         .await?;
     match outcome {
@@ -191,7 +257,11 @@ pub async fn refresh(state: web::Data<AppState>, meta: RequestMeta, body: Json<R
 /// not the token was known, so it reveals nothing.
 #[utoipa::path(tag = "auth", request_body = RefreshRequest, responses((status = 204), (status = 401)))]
 #[post("/auth/logout")]
-pub async fn logout(state: web::Data<AppState>, staff: Staff, body: Json<RefreshRequest>) -> AppResult<HttpResponse> {
+pub async fn logout(
+    state: web::Data<AppState>,
+    staff: Staff,
+    body: Json<RefreshRequest>,
+) -> AppResult<HttpResponse> {
     let hash = hash_refresh_token(&body.into_inner().refresh_token);
     let audit = staff.audit();
     let user_id = staff.id;
@@ -207,7 +277,13 @@ pub async fn logout(state: web::Data<AppState>, staff: Staff, body: Json<Refresh
             if let Some(f) = family {
                 revoke_family(conn, f)?;
             }
-            audit.allowed(conn, "auth.logout", "user", Some(user_id), json!({"revoked": family.is_some()}))
+            audit.allowed(
+                conn,
+                "auth.logout",
+                "user",
+                Some(user_id),
+                json!({"revoked": family.is_some()}),
+            )
         })
         .await?;
     Ok(HttpResponse::NoContent().finish())
@@ -218,7 +294,10 @@ pub async fn logout(state: web::Data<AppState>, staff: Staff, body: Json<Refresh
 #[get("/me")]
 pub async fn me(state: web::Data<AppState>, staff: Staff) -> AppResult<HttpResponse> {
     let id = staff.id;
-    let row = state.db.run(move |conn| model::find(conn, id)?.ok_or(AppError::NotFound)).await?;
+    let row = state
+        .db
+        .run(move |conn| model::find(conn, id)?.ok_or(AppError::NotFound))
+        .await?;
     Ok(HttpResponse::Ok().json(User::from(&row)))
 }
 
@@ -227,16 +306,36 @@ pub async fn me(state: web::Data<AppState>, staff: Staff) -> AppResult<HttpRespo
 #[utoipa::path(tag = "auth", request_body = ChangePassword,
     responses((status = 200, body = TokenResponse), (status = 422)))]
 #[post("/me/password")]
-pub async fn change_password(state: web::Data<AppState>, staff: Staff, body: Json<ChangePassword>) -> AppResult<HttpResponse> {
+pub async fn change_password(
+    state: web::Data<AppState>,
+    staff: Staff,
+    body: Json<ChangePassword>,
+) -> AppResult<HttpResponse> {
     let body = body.into_inner();
     let id = staff.id;
-    let row = state.db.run(move |conn| model::find(conn, id)?.ok_or(AppError::NotFound)).await?;
-    check_strength("new_password", &body.new_password, &[&row.email, &row.display_name])?;
+    let row = state
+        .db
+        .run(move |conn| model::find(conn, id)?.ok_or(AppError::NotFound))
+        .await?;
+    check_strength(
+        "new_password",
+        &body.new_password,
+        &[&row.email, &row.display_name],
+    )?;
     if body.new_password == body.current_password {
-        return Err(AppError::invalid("new_password", "must differ from the current password"));
+        return Err(AppError::invalid(
+            "new_password",
+            "must differ from the current password",
+        ));
     }
-    if !state.hasher.verify(body.current_password, Some(row.password_hash.clone())).await? {
-        return Err(Validations::one("current_password", "is incorrect").finish().unwrap_err());
+    if !state
+        .hasher
+        .verify(body.current_password, Some(row.password_hash.clone()))
+        .await?
+    {
+        return Err(Validations::one("current_password", "is incorrect")
+            .finish()
+            .unwrap_err());
     }
     let hash = state.hasher.hash(body.new_password).await?;
     let audit = staff.audit();
@@ -245,7 +344,11 @@ pub async fn change_password(state: web::Data<AppState>, staff: Staff, body: Jso
         .db
         .tx(move |conn| {
             diesel::update(users::table.find(id))
-                .set((users::password_hash.eq(&hash), users::updated_at.eq(Utc::now()), users::version.eq(users::version + 1)))
+                .set((
+                    users::password_hash.eq(&hash),
+                    users::updated_at.eq(Utc::now()),
+                    users::version.eq(users::version + 1),
+                ))
                 .execute(conn)?;
             model::revoke_all_tokens(conn, id)?;
             audit.allowed(conn, "auth.password_change", "user", Some(id), json!({}))?;

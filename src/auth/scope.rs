@@ -13,16 +13,26 @@ use crate::schema::{groups, memberships, screenings};
 /// Ids of the groups `user_id` leads or co-leads.
 pub fn therapist_group_ids(conn: &mut PgConnection, user_id: Uuid) -> QueryResult<Vec<Uuid>> {
     groups::table
-        .filter(groups::lead_therapist_id.eq(user_id).or(groups::co_therapist_ids.contains(vec![user_id])))
+        .filter(
+            groups::lead_therapist_id
+                .eq(user_id)
+                .or(groups::co_therapist_ids.contains(vec![user_id])),
+        )
         .select(groups::id)
         .load(conn)
 }
 
 /// True when `user_id` leads or co-leads `group_id`.
-pub fn is_group_therapist(conn: &mut PgConnection, user_id: Uuid, group_id: Uuid) -> QueryResult<bool> {
+pub fn is_group_therapist(
+    conn: &mut PgConnection,
+    user_id: Uuid,
+    group_id: Uuid,
+) -> QueryResult<bool> {
     diesel::select(exists(
         groups::table.filter(groups::id.eq(group_id)).filter(
-            groups::lead_therapist_id.eq(user_id).or(groups::co_therapist_ids.contains(vec![user_id])),
+            groups::lead_therapist_id
+                .eq(user_id)
+                .or(groups::co_therapist_ids.contains(vec![user_id])),
         ),
     ))
     .get_result(conn)
@@ -30,7 +40,11 @@ pub fn is_group_therapist(conn: &mut PgConnection, user_id: Uuid, group_id: Uuid
 
 /// True when the client has a seat (any status) in one of the therapist's groups, or a
 /// screening assigned to the therapist.
-pub fn is_client_in_therapist_scope(conn: &mut PgConnection, user_id: Uuid, client_id: Uuid) -> QueryResult<bool> {
+pub fn is_client_in_therapist_scope(
+    conn: &mut PgConnection,
+    user_id: Uuid,
+    client_id: Uuid,
+) -> QueryResult<bool> {
     let group_ids = therapist_group_ids(conn, user_id)?;
     let seated: bool = diesel::select(exists(
         memberships::table

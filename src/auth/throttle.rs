@@ -13,7 +13,11 @@ pub const MAX_ACCOUNT_FAILURES: i64 = 5;
 pub const MAX_ADDRESS_FAILURES: i64 = 20;
 
 /// Seconds to wait, when throttled.
-pub fn retry_after(conn: &mut PgConnection, email_lower: &str, ip: &str) -> QueryResult<Option<u64>> {
+pub fn retry_after(
+    conn: &mut PgConnection,
+    email_lower: &str,
+    ip: &str,
+) -> QueryResult<Option<u64>> {
     let now = Utc::now();
     let window_start = now - Duration::minutes(WINDOW_MINUTES);
 
@@ -49,7 +53,12 @@ pub fn retry_after(conn: &mut PgConnection, email_lower: &str, ip: &str) -> Quer
     })
 }
 
-pub fn record(conn: &mut PgConnection, email_lower: &str, ip: &str, succeeded: bool) -> QueryResult<()> {
+pub fn record(
+    conn: &mut PgConnection,
+    email_lower: &str,
+    ip: &str,
+    succeeded: bool,
+) -> QueryResult<()> {
     diesel::insert_into(login_attempts::table)
         .values((
             login_attempts::email_lower.eq(email_lower),

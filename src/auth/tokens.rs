@@ -38,7 +38,10 @@ pub struct TokenKeys {
 
 impl TokenKeys {
     pub fn new(secret: &[u8]) -> Self {
-        TokenKeys { encoding: EncodingKey::from_secret(secret), decoding: DecodingKey::from_secret(secret) }
+        TokenKeys {
+            encoding: EncodingKey::from_secret(secret),
+            decoding: DecodingKey::from_secret(secret),
+        }
     }
 
     pub fn issue(&self, user_id: Uuid, role: &str, token_version: i32) -> anyhow::Result<String> {
@@ -53,7 +56,11 @@ impl TokenKeys {
             exp: now + ACCESS_TTL_SECS,
             jti: Uuid::new_v4(),
         };
-        Ok(encode(&Header::new(Algorithm::HS256), &claims, &self.encoding)?)
+        Ok(encode(
+            &Header::new(Algorithm::HS256),
+            &claims,
+            &self.encoding,
+        )?)
     }
 
     /// Verifies signature (HS256 only), `iss`, `aud` and `exp` (required).
@@ -63,7 +70,9 @@ impl TokenKeys {
         validation.set_issuer(&[ISSUER]);
         validation.set_audience(&[AUDIENCE]);
         validation.set_required_spec_claims(&["exp", "iss", "aud", "sub"]);
-        decode::<Claims>(token, &self.decoding, &validation).ok().map(|d| d.claims)
+        decode::<Claims>(token, &self.decoding, &validation)
+            .ok()
+            .map(|d| d.claims)
     }
 }
 

@@ -16,7 +16,9 @@ pub fn run(database_url: &str) -> anyhow::Result<()> {
             println!("The demo practice is already loaded.");
             staff::print_logins();
         } else {
-            println!("The database already holds staff accounts; the demo practice was not loaded.");
+            println!(
+                "The database already holds staff accounts; the demo practice was not loaded."
+            );
         }
         return Ok(());
     }

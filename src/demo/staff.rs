@@ -10,10 +10,26 @@ pub const DEMO_PASSWORD: &str = "demo-harbor-lantern-2026";
 
 const LOGINS: &[(&str, &str, Role)] = &[
     ("admin@demo.groupwork.test", "Avery Admin", Role::Admin),
-    ("supervisor@demo.groupwork.test", "Dr. Sam Rivera", Role::Supervisor),
-    ("therapist@demo.groupwork.test", "Jordan Lee, LCSW", Role::Therapist),
-    ("therapist2@demo.groupwork.test", "Morgan Price, PhD", Role::Therapist),
-    ("therapist3@demo.groupwork.test", "Casey Okafor, LPC", Role::Therapist),
+    (
+        "supervisor@demo.groupwork.test",
+        "Dr. Sam Rivera",
+        Role::Supervisor,
+    ),
+    (
+        "therapist@demo.groupwork.test",
+        "Jordan Lee, LCSW",
+        Role::Therapist,
+    ),
+    (
+        "therapist2@demo.groupwork.test",
+        "Morgan Price, PhD",
+        Role::Therapist,
+    ),
+    (
+        "therapist3@demo.groupwork.test",
+        "Casey Okafor, LPC",
+        Role::Therapist,
+    ),
     ("intake@demo.groupwork.test", "Riley Intake", Role::Intake),
 ];
 
@@ -40,11 +56,19 @@ pub fn load(conn: &mut PgConnection, password_hash: &str) -> anyhow::Result<Demo
             .execute(conn)?;
         ids.push(id);
     }
-    Ok(DemoStaff { admin: ids[0], supervisor: ids[1], therapists: vec![ids[2], ids[3], ids[4]], intake: ids[5] })
+    Ok(DemoStaff {
+        admin: ids[0],
+        supervisor: ids[1],
+        therapists: vec![ids[2], ids[3], ids[4]],
+        intake: ids[5],
+    })
 }
 
 pub fn demo_loaded(conn: &mut PgConnection) -> QueryResult<bool> {
-    diesel::select(diesel::dsl::exists(users::table.filter(users::email.eq(LOGINS[0].0)))).get_result(conn)
+    diesel::select(diesel::dsl::exists(
+        users::table.filter(users::email.eq(LOGINS[0].0)),
+    ))
+    .get_result(conn)
 }
 
 pub fn print_logins() {

@@ -32,12 +32,25 @@ mod tests {
 
     #[test]
     fn accepts_and_trims() {
-        assert_eq!(parse_email("  Ann.Lee@Clinic.org ").unwrap(), "Ann.Lee@Clinic.org");
+        assert_eq!(
+            parse_email("  Ann.Lee@Clinic.org ").unwrap(),
+            "Ann.Lee@Clinic.org"
+        );
     }
 
     #[test]
     fn refuses_malformed() {
-        for bad in ["", "ann", "ann@", "@x.org", "a@b", "a b@c.org", "a@@c.org", "a@c..org", "a@c.org."] {
+        for bad in [
+            "",
+            "ann",
+            "ann@",
+            "@x.org",
+            "a@b",
+            "a b@c.org",
+            "a@@c.org",
+            "a@c..org",
+            "a@c.org.",
+        ] {
             assert!(parse_email(bad).is_err(), "{bad}");
         }
     }

@@ -26,7 +26,9 @@ fn check(v: &str, max: usize, multiline: bool) -> Result<(), String> {
     if v.chars().count() > max {
         return Err(format!("must be at most {max} characters"));
     }
-    let bad = v.chars().any(|c| c.is_control() && !(multiline && matches!(c, '\n' | '\r' | '\t')));
+    let bad = v
+        .chars()
+        .any(|c| c.is_control() && !(multiline && matches!(c, '\n' | '\r' | '\t')));
     if bad {
         return Err("must not contain control characters".into());
     }

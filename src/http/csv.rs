@@ -38,7 +38,14 @@ where
 
 /// A streamed CSV attachment: `fetch(conn, after)` returns the next batch of rows after the
 /// keyset position `after` (empty when done); `key` gives a row's position; `cells` its values.
-pub fn stream_csv<K, R, F, C, G>(db: Db, filename: &str, header: &'static [&'static str], fetch: F, key: G, cells: C) -> HttpResponse
+pub fn stream_csv<K, R, F, C, G>(
+    db: Db,
+    filename: &str,
+    header: &'static [&'static str],
+    fetch: F,
+    key: G,
+    cells: C,
+) -> HttpResponse
 where
     K: Clone + Send + 'static,
     R: Send + 'static,
@@ -58,16 +65,24 @@ where
         let cells = cells.clone();
         async move {
             match state {
-                State::Header => Some((Ok::<_, actix_web::Error>(Bytes::from(encode_rows([header.iter().copied()]))), State::After(None))),
+                State::Header => Some((
+                    Ok::<_, actix_web::Error>(Bytes::from(encode_rows([header.iter().copied()]))),
+                    State::After(None),
+                )),
                 State::After(after) => {
                     let batch = match db.run(move |conn| fetch(conn, after)).await {
                         Ok(b) => b,
                         Err(e) => {
                             tracing::error!(error = %e, "csv export failed mid-stream");
-                            return Some((Err(actix_web::error::ErrorInternalServerError("export failed")), State::Done));
+                            return Some((
+                                Err(actix_web::error::ErrorInternalServerError("export failed")),
+                                State::Done,
+                            ));
                         }
                     };
-                    let Some(last) = batch.last() else { return None };
+                    let Some(last) = batch.last() else {
+                        return None;
+                    };
                     let next = key(last);
                     let rendered: Vec<Vec<String>> = batch.iter().map(|r| cells(r)).collect();
                     let bytes = encode_rows(rendered.iter().map(|r| r.iter().map(String::as_str)));
@@ -79,7 +94,10 @@ where
     });
     HttpResponse::Ok()
         .insert_header((CONTENT_TYPE, "text/csv; charset=utf-8"))
-        .insert_header((CONTENT_DISPOSITION, format!("attachment; filename=\"{filename}\"")))
+        .insert_header((
+            CONTENT_DISPOSITION,
+            format!("attachment; filename=\"{filename}\""),
+        ))
         .streaming(body)
 }
 
@@ -89,8 +107,19 @@ mod tests {
 
     #[test]
     fn escapes_and_neutralises() {
-        let out = encode_rows([vec!["a,b", "say \"hi\"", "line\nbreak", "=SUM(A1)", "-3", "@x", "plain"]]);
+        let out = encode_rows([vec![
+            "a,b",
+            "say \"hi\"",
+            "line\nbreak",
+            "=SUM(A1)",
+            "-3",
+            "@x",
+            "plain",
+        ]]);
         let s = String::from_utf8(out).unwrap();
-        assert_eq!(s, "\"a,b\",\"say \"\"hi\"\"\",\"line\nbreak\",'=SUM(A1),'-3,'@x,plain\r\n");
+        assert_eq!(
+            s,
+            "\"a,b\",\"say \"\"hi\"\"\",\"line\nbreak\",'=SUM(A1),'-3,'@x,plain\r\n"
+        );
     }
 }

@@ -16,7 +16,11 @@ pub struct IfMatch(Option<String>);
 
 impl IfMatch {
     pub fn of(req: &HttpRequest) -> Self {
-        IfMatch(req.headers().get(IF_MATCH).map(|v| v.to_str().unwrap_or("\u{0}").to_string()))
+        IfMatch(
+            req.headers()
+                .get(IF_MATCH)
+                .map(|v| v.to_str().unwrap_or("\u{0}").to_string()),
+        )
     }
 
     /// 412 when `If-Match` is present and names another version (`*` matches any).
@@ -49,12 +53,16 @@ fn check_if_match(value: Option<&str>, current_version: i32) -> AppResult<()> {
 
 /// 200 with the body and its ETag.
 pub fn ok_with_etag<T: Serialize>(version: i32, body: &T) -> HttpResponse {
-    HttpResponse::Ok().insert_header((ETAG, etag(version))).json(body)
+    HttpResponse::Ok()
+        .insert_header((ETAG, etag(version)))
+        .json(body)
 }
 
 /// 201 with the body and its ETag.
 pub fn created_with_etag<T: Serialize>(version: i32, body: &T) -> HttpResponse {
-    HttpResponse::Created().insert_header((ETAG, etag(version))).json(body)
+    HttpResponse::Created()
+        .insert_header((ETAG, etag(version)))
+        .json(body)
 }
 
 #[cfg(test)]

@@ -30,10 +30,12 @@ impl<T: DeserializeOwned + 'static> FromRequest for Json<T> {
     fn from_request(req: &HttpRequest, payload: &mut Payload) -> Self::Future {
         let bytes = web::Bytes::from_request(req, payload);
         Box::pin(async move {
-            let bytes = bytes.await.map_err(|e| match e.as_error::<PayloadError>() {
-                Some(PayloadError::Overflow) => AppError::PayloadTooLarge,
-                _ => AppError::BadRequest("The request body could not be read.".into()),
-            })?;
+            let bytes = bytes
+                .await
+                .map_err(|e| match e.as_error::<PayloadError>() {
+                    Some(PayloadError::Overflow) => AppError::PayloadTooLarge,
+                    _ => AppError::BadRequest("The request body could not be read.".into()),
+                })?;
             parse_json(&bytes).map(Json)
         })
     }
@@ -49,7 +51,10 @@ pub fn parse_json<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, AppError> {
         return Err(AppError::unprocessable(
             "validation_failed",
             format!("{path}: text must not contain NUL characters"),
-            vec![FieldError { field: path, message: "must not contain NUL characters".into() }],
+            vec![FieldError {
+                field: path,
+                message: "must not contain NUL characters".into(),
+            }],
         ));
     }
     serde_path_to_error::deserialize(value).map_err(|e| {
@@ -67,13 +72,23 @@ pub fn parse_json<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, AppError> {
 }
 
 fn find_nul(value: &Value, path: String) -> Option<String> {
-    let join = |key: &str| if path.is_empty() { key.to_string() } else { format!("{path}.{key}") };
+    let join = |key: &str| {
+        if path.is_empty() {
+            key.to_string()
+        } else {
+            format!("{path}.{key}")
+        }
+    };
     match value {
-        Value::String(s) if s.contains('\0') => Some(if path.is_empty() { "body".into() } else { path }),
-        Value::Array(items) => items
-            .iter()
-            .enumerate()
-            .find_map(|(i, v)| find_nul(v, format!("{}[{i}]", if path.is_empty() { "body" } else { &path }))),
+        Value::String(s) if s.contains('\0') => {
+            Some(if path.is_empty() { "body".into() } else { path })
+        }
+        Value::Array(items) => items.iter().enumerate().find_map(|(i, v)| {
+            find_nul(
+                v,
+                format!("{}[{i}]", if path.is_empty() { "body" } else { &path }),
+            )
+        }),
         Value::Object(map) => map.iter().find_map(|(k, v)| {
             if k.contains('\0') {
                 Some(join("<key>"))
@@ -106,7 +121,10 @@ impl<T: DeserializeOwned + 'static> FromRequest for Query<T> {
 
 pub fn parse_query<T: DeserializeOwned>(qs: &str) -> Result<T, AppError> {
     if qs.contains("%00") {
-        return Err(AppError::invalid("query", "must not contain NUL characters"));
+        return Err(AppError::invalid(
+            "query",
+            "must not contain NUL characters",
+        ));
     }
     let de = serde_urlencoded::Deserializer::new(form_urlencoded::parse(qs.as_bytes()));
     serde_path_to_error::deserialize(de).map_err(|e| {
@@ -132,7 +150,10 @@ mod tests {
 
     #[test]
     fn syntax_error_is_400() {
-        assert!(matches!(parse_json::<Body>(b"{bad"), Err(AppError::BadRequest(_))));
+        assert!(matches!(
+            parse_json::<Body>(b"{bad"),
+            Err(AppError::BadRequest(_))
+        ));
     }
 
     #[test]

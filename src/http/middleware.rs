@@ -20,7 +20,8 @@ pub struct RequestId(pub String);
 fn acceptable_request_id(v: &str) -> bool {
     !v.is_empty()
         && v.len() <= 128
-        && v.bytes().all(|b| b.is_ascii_alphanumeric() || b"-_.:".contains(&b))
+        && v.bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b"-_.:".contains(&b))
 }
 
 /// Outermost middleware: assigns the request id, answers 413 for oversized declared bodies,
@@ -66,7 +67,8 @@ pub async fn request_context(
         .unwrap_or_else(|| "<unmatched>".to_string());
     let status = res.status().as_u16();
     if let Ok(v) = HeaderValue::from_str(&request_id) {
-        res.headers_mut().insert(HeaderName::from_static(REQUEST_ID_HEADER), v);
+        res.headers_mut()
+            .insert(HeaderName::from_static(REQUEST_ID_HEADER), v);
     }
     tracing::info!(
         target: "groupwork::request",

@@ -53,8 +53,15 @@ pub fn page<R, T, K: Serialize>(
 ) -> Page<T> {
     let more = rows.len() as i64 > limit;
     rows.truncate(limit as usize);
-    let next_cursor = if more { rows.last().map(|r| encode_cursor(&key(r))) } else { None };
-    Page { items: rows.into_iter().map(map).collect(), next_cursor }
+    let next_cursor = if more {
+        rows.last().map(|r| encode_cursor(&key(r)))
+    } else {
+        None
+    };
+    Page {
+        items: rows.into_iter().map(map).collect(),
+        next_cursor,
+    }
 }
 
 /// The common list query parameters.

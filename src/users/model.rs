@@ -57,11 +57,21 @@ pub fn find_by_email(conn: &mut PgConnection, email: &str) -> QueryResult<Option
 }
 
 pub fn find(conn: &mut PgConnection, id: Uuid) -> QueryResult<Option<UserRow>> {
-    users::table.find(id).select(UserRow::as_select()).first(conn).optional()
+    users::table
+        .find(id)
+        .select(UserRow::as_select())
+        .first(conn)
+        .optional()
 }
 
-pub fn email_taken(conn: &mut PgConnection, email: &str, except: Option<Uuid>) -> QueryResult<bool> {
-    let mut q = users::table.filter(lower(users::email).eq(email.to_lowercase())).into_boxed();
+pub fn email_taken(
+    conn: &mut PgConnection,
+    email: &str,
+    except: Option<Uuid>,
+) -> QueryResult<bool> {
+    let mut q = users::table
+        .filter(lower(users::email).eq(email.to_lowercase()))
+        .into_boxed();
     if let Some(id) = except {
         q = q.filter(users::id.ne(id));
     }
@@ -94,9 +104,13 @@ pub fn revoke_all_tokens(conn: &mut PgConnection, user_id: Uuid) -> QueryResult<
     diesel::update(users::table.find(user_id))
         .set(users::token_version.eq(users::token_version + 1))
         .execute(conn)?;
-    diesel::update(rt::table.filter(rt::user_id.eq(user_id)).filter(rt::revoked_at.is_null()))
-        .set(rt::revoked_at.eq(Utc::now()))
-        .execute(conn)?;
+    diesel::update(
+        rt::table
+            .filter(rt::user_id.eq(user_id))
+            .filter(rt::revoked_at.is_null()),
+    )
+    .set(rt::revoked_at.eq(Utc::now()))
+    .execute(conn)?;
     Ok(())
 }
 

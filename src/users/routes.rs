@@ -42,10 +42,16 @@ pub struct UpdateUser {
 fn validate_create(body: &CreateUser) -> AppResult<(String, String)> {
     let mut v = Validations::new();
     let email = parse_email(&body.email).map_err(|m| v.add("email", m)).ok();
-    let name = required_line(&body.display_name, 200).map_err(|m| v.add("display_name", m)).ok();
+    let name = required_line(&body.display_name, 200)
+        .map_err(|m| v.add("display_name", m))
+        .ok();
     if let (Some(e), Some(n)) = (&email, &name) {
-        if let Err(AppError::Validation { errors, .. }) = check_strength("password", &body.password, &[e, n]) {
-            errors.into_iter().for_each(|fe| v.add(fe.field, fe.message));
+        if let Err(AppError::Validation { errors, .. }) =
+            check_strength("password", &body.password, &[e, n])
+        {
+            errors
+                .into_iter()
+                .for_each(|fe| v.add(fe.field, fe.message));
         }
     }
     v.finish()?;
@@ -56,7 +62,11 @@ fn validate_create(body: &CreateUser) -> AppResult<(String, String)> {
 #[utoipa::path(tag = "users", request_body = CreateUser,
     responses((status = 201, body = User), (status = 409, description = "email taken"), (status = 422)))]
 #[post("/users")]
-pub async fn create_user(state: web::Data<AppState>, staff: Staff, body: Json<CreateUser>) -> AppResult<HttpResponse> {
+pub async fn create_user(
+    state: web::Data<AppState>,
+    staff: Staff,
+    body: Json<CreateUser>,
+) -> AppResult<HttpResponse> {
     staff.require(Action::ManageUsers)?;
     let body = body.into_inner();
     let (email, name) = validate_create(&body)?;
@@ -66,10 +76,27 @@ pub async fn create_user(state: web::Data<AppState>, staff: Staff, body: Json<Cr
         .db
         .tx(move |conn| {
             if model::email_taken(conn, &email, None)? {
-                return Err(AppError::conflict("email_taken", "A user with this email already exists."));
+                return Err(AppError::conflict(
+                    "email_taken",
+                    "A user with this email already exists.",
+                ));
             }
-            let row = model::insert(conn, NewUser { email: &email, display_name: &name, role: body.role, password_hash: &hash })?;
-            audit.allowed(conn, "user.create", "user", Some(row.id), json!({"role": row.role}))?;
+            let row = model::insert(
+                conn,
+                NewUser {
+                    email: &email,
+                    display_name: &name,
+                    role: body.role,
+                    password_hash: &hash,
+                },
+            )?;
+            audit.allowed(
+                conn,
+                "user.create",
+                "user",
+                Some(row.id),
+                json!({"role": row.role}),
+            )?;
             Ok(row)
         })
         .await?;
@@ -79,7 +106,11 @@ pub async fn create_user(state: web::Data<AppState>, staff: Staff, body: Json<Cr
 /// Lists staff accounts, oldest first.
 #[utoipa::path(tag = "users", params(PageParams), responses((status = 200, body = Page<User>)))]
 #[get("/users")]
-pub async fn list_users(state: web::Data<AppState>, staff: Staff, q: Query<PageParams>) -> AppResult<HttpResponse> {
+pub async fn list_users(
+    state: web::Data<AppState>,
+    staff: Staff,
+    q: Query<PageParams>,
+) -> AppResult<HttpResponse> {
     staff.require(Action::ManageUsers)?;
     let q = q.into_inner();
     let limit = pagination::limit(q.limit)?;
@@ -89,9 +120,16 @@ pub async fn list_users(state: web::Data<AppState>, staff: Staff, q: Query<PageP
         .run(move |conn| {
             let mut query = users::table.select(UserRow::as_select()).into_boxed();
             if let Some((t, id)) = after {
-                query = query.filter(users::created_at.gt(t).or(users::created_at.eq(t).and(users::id.gt(id))));
+                query = query.filter(
+                    users::created_at
+                        .gt(t)
+                        .or(users::created_at.eq(t).and(users::id.gt(id))),
+                );
             }
-            Ok(query.order((users::created_at.asc(), users::id.asc())).limit(limit + 1).load(conn)?)
+            Ok(query
+                .order((users::created_at.asc(), users::id.asc()))
+                .limit(limit + 1)
+                .load(conn)?)
         })
         .await?;
     let page = pagination::page(rows, limit, |r| (r.created_at, r.id), |r| User::from(&r));
@@ -101,10 +139,17 @@ pub async fn list_users(state: web::Data<AppState>, staff: Staff, q: Query<PageP
 /// One staff account.
 #[utoipa::path(tag = "users", responses((status = 200, body = User), (status = 404)))]
 #[get("/users/{id}")]
-pub async fn get_user(state: web::Data<AppState>, staff: Staff, id: web::Path<Uuid>) -> AppResult<HttpResponse> {
+pub async fn get_user(
+    state: web::Data<AppState>,
+    staff: Staff,
+    id: web::Path<Uuid>,
+) -> AppResult<HttpResponse> {
     staff.require(Action::ManageUsers)?;
     let id = id.into_inner();
-    let row = state.db.run(move |conn| model::find(conn, id)?.ok_or(AppError::NotFound)).await?;
+    let row = state
+        .db
+        .run(move |conn| model::find(conn, id)?.ok_or(AppError::NotFound))
+        .await?;
     Ok(ok_with_etag(row.version, &User::from(&row)))
 }
 
@@ -124,7 +169,14 @@ pub async fn update_user(
     let id = id.into_inner();
     let body = body.into_inner();
     let mut v = Validations::new();
-    let email = body.email.as_deref().map(parse_email).transpose().map_err(|m| v.add("email", m)).ok().flatten();
+    let email = body
+        .email
+        .as_deref()
+        .map(parse_email)
+        .transpose()
+        .map_err(|m| v.add("email", m))
+        .ok()
+        .flatten();
     let name = body
         .display_name
         .as_deref()
@@ -135,7 +187,9 @@ pub async fn update_user(
         .flatten();
     if let Some(p) = &body.password {
         if let Err(AppError::Validation { errors, .. }) = check_strength("password", p, &[]) {
-            errors.into_iter().for_each(|fe| v.add(fe.field, fe.message));
+            errors
+                .into_iter()
+                .for_each(|fe| v.add(fe.field, fe.message));
         }
     }
     v.finish()?;
@@ -147,46 +201,69 @@ pub async fn update_user(
     let row = state
         .db
         .tx(move |conn| {
-            let current: UserRow = users::table.find(id).select(UserRow::as_select()).for_update().first(conn)?;
+            let current: UserRow = users::table
+                .find(id)
+                .select(UserRow::as_select())
+                .for_update()
+                .first(conn)?;
             if_match.check(current.version)?;
             let losing_admin = current.role == Role::Admin.as_str()
                 && current.active
                 && (body.active == Some(false) || body.role.is_some_and(|r| r != Role::Admin));
             if losing_admin && model::other_active_admins(conn, id)? == 0 {
-                return Err(AppError::conflict("conflict", "The last active administrator cannot be demoted or deactivated."));
+                return Err(AppError::conflict(
+                    "conflict",
+                    "The last active administrator cannot be demoted or deactivated.",
+                ));
             }
             if let Some(e) = &email {
                 if model::email_taken(conn, e, Some(id))? {
-                    return Err(AppError::conflict("email_taken", "A user with this email already exists."));
+                    return Err(AppError::conflict(
+                        "email_taken",
+                        "A user with this email already exists.",
+                    ));
                 }
             }
             let mut changed: Vec<&str> = Vec::new();
             if let Some(e) = &email {
-                diesel::update(users::table.find(id)).set(users::email.eq(e)).execute(conn)?;
+                diesel::update(users::table.find(id))
+                    .set(users::email.eq(e))
+                    .execute(conn)?;
                 changed.push("email");
             }
             if let Some(n) = &name {
-                diesel::update(users::table.find(id)).set(users::display_name.eq(n)).execute(conn)?;
+                diesel::update(users::table.find(id))
+                    .set(users::display_name.eq(n))
+                    .execute(conn)?;
                 changed.push("display_name");
             }
             if let Some(r) = body.role {
-                diesel::update(users::table.find(id)).set(users::role.eq(r.as_str())).execute(conn)?;
+                diesel::update(users::table.find(id))
+                    .set(users::role.eq(r.as_str()))
+                    .execute(conn)?;
                 changed.push("role");
             }
             if let Some(a) = body.active {
-                diesel::update(users::table.find(id)).set(users::active.eq(a)).execute(conn)?;
+                diesel::update(users::table.find(id))
+                    .set(users::active.eq(a))
+                    .execute(conn)?;
                 changed.push("active");
                 if !a {
                     model::revoke_all_tokens(conn, id)?;
                 }
             }
             if let Some(h) = &new_hash {
-                diesel::update(users::table.find(id)).set(users::password_hash.eq(h)).execute(conn)?;
+                diesel::update(users::table.find(id))
+                    .set(users::password_hash.eq(h))
+                    .execute(conn)?;
                 model::revoke_all_tokens(conn, id)?;
                 changed.push("password");
             }
             let row: UserRow = diesel::update(users::table.find(id))
-                .set((users::version.eq(users::version + 1), users::updated_at.eq(Utc::now())))
+                .set((
+                    users::version.eq(users::version + 1),
+                    users::updated_at.eq(Utc::now()),
+                ))
                 .returning(UserRow::as_returning())
                 .get_result(conn)?;
             audit.allowed(

@@ -24,7 +24,9 @@ async fn readyz_is_503_when_the_database_is_unreachable() {
     })
     .await;
     let started = std::time::Instant::now();
-    app.get(None, "/readyz").await.expect_problem(503, "service_unavailable");
+    app.get(None, "/readyz")
+        .await
+        .expect_problem(503, "service_unavailable");
     assert!(started.elapsed() < std::time::Duration::from_secs(5));
     app.get(None, "/healthz").await.expect(200);
 }
@@ -33,7 +35,12 @@ async fn readyz_is_503_when_the_database_is_unreachable() {
 async fn malformed_json_is_400_problem() {
     let app = TestApp::spawn().await;
     let r = app
-        .send(app.client.post(app.url("/auth/login")).header("content-type", "application/x-www-form-urlencoded").body("{bad"))
+        .send(
+            app.client
+                .post(app.url("/auth/login"))
+                .header("content-type", "application/x-www-form-urlencoded")
+                .body("{bad"),
+        )
         .await;
     r.expect_problem(400, "validation_failed");
 }
@@ -41,7 +48,9 @@ async fn malformed_json_is_400_problem() {
 #[actix_web::test]
 async fn wrong_field_type_is_422_naming_the_field() {
     let app = TestApp::spawn().await;
-    let r = app.post(None, "/auth/login", json!({"email": 5, "password": "x"})).await;
+    let r = app
+        .post(None, "/auth/login", json!({"email": 5, "password": "x"}))
+        .await;
     let r = r.expect_problem(422, "validation_failed");
     assert_eq!(r.body["errors"][0]["field"], "email");
 }
@@ -49,37 +58,71 @@ async fn wrong_field_type_is_422_naming_the_field() {
 #[actix_web::test]
 async fn nul_characters_are_422_not_500() {
     let app = TestApp::spawn().await;
-    let r = app.post(None, "/auth/login", json!({"email": "a\u{0}b@x.org", "password": "x"})).await;
+    let r = app
+        .post(
+            None,
+            "/auth/login",
+            json!({"email": "a\u{0}b@x.org", "password": "x"}),
+        )
+        .await;
     r.expect_problem(422, "validation_failed");
 }
 
 #[actix_web::test]
 async fn oversized_body_is_413() {
     let app = TestApp::spawn().await;
-    let big = format!("{{\"email\":\"{}\",\"password\":\"x\"}}", "a".repeat(300 * 1024));
-    let r = app.send(app.client.post(app.url("/auth/login")).header("content-type", "application/json").body(big)).await;
+    let big = format!(
+        "{{\"email\":\"{}\",\"password\":\"x\"}}",
+        "a".repeat(300 * 1024)
+    );
+    let r = app
+        .send(
+            app.client
+                .post(app.url("/auth/login"))
+                .header("content-type", "application/json")
+                .body(big),
+        )
+        .await;
     r.expect_problem(413, "payload_too_large");
 }
 
 #[actix_web::test]
 async fn unknown_route_is_404_problem_and_bad_uuid_is_404() {
     let app = TestApp::spawn().await;
-    app.get(None, "/no/such/thing").await.expect_problem(404, "not_found");
-    app.get(None, "/api/v2/anything").await.expect_problem(404, "not_found");
+    app.get(None, "/no/such/thing")
+        .await
+        .expect_problem(404, "not_found");
+    app.get(None, "/api/v2/anything")
+        .await
+        .expect_problem(404, "not_found");
     let admin = app.staff(groupwork::auth::Role::Admin).await;
-    app.get(Some(&admin), "/users/not-a-uuid").await.expect_problem(404, "not_found");
+    app.get(Some(&admin), "/users/not-a-uuid")
+        .await
+        .expect_problem(404, "not_found");
 }
 
 #[actix_web::test]
 async fn request_id_is_echoed_or_generated() {
     let app = TestApp::spawn().await;
-    let r = app.send(app.client.get(app.url("/healthz")).header("x-request-id", "abc-123")).await;
+    let r = app
+        .send(
+            app.client
+                .get(app.url("/healthz"))
+                .header("x-request-id", "abc-123"),
+        )
+        .await;
     assert_eq!(r.header("x-request-id").as_deref(), Some("abc-123"));
     let r = app.get(None, "/healthz").await;
     let generated = r.header("x-request-id").expect("generated id");
     assert_eq!(generated.len(), 36);
     // An unreasonable id is replaced, not echoed.
-    let r = app.send(app.client.get(app.url("/healthz")).header("x-request-id", "a b\"c")).await;
+    let r = app
+        .send(
+            app.client
+                .get(app.url("/healthz"))
+                .header("x-request-id", "a b\"c"),
+        )
+        .await;
     assert_ne!(r.header("x-request-id").as_deref(), Some("a b\"c"));
 }
 
@@ -89,7 +132,9 @@ async fn openapi_is_served_and_committed_copy_is_current() {
     let r = app.get(None, "/api/v1/openapi.json").await.expect(200);
     assert!(r.body["openapi"].as_str().unwrap().starts_with("3.1"));
     assert!(r.body["paths"]["/auth/login"].is_object());
-    let committed = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/openapi/openapi.json")).unwrap_or_default();
+    let committed =
+        std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/openapi/openapi.json"))
+            .unwrap_or_default();
     assert!(
         committed == groupwork::openapi::document_json(),
         "openapi/openapi.json is stale: regenerate it with `cargo run -q -- openapi > openapi/openapi.json`"
@@ -99,5 +144,7 @@ async fn openapi_is_served_and_committed_copy_is_current() {
 #[actix_web::test]
 async fn missing_token_is_401_problem() {
     let app = TestApp::spawn().await;
-    app.get(None, "/me").await.expect_problem(401, "unauthorized");
+    app.get(None, "/me")
+        .await
+        .expect_problem(401, "unauthorized");
 }

@@ -20,14 +20,20 @@ pub const NOTES_KEY_B64: &str = "AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8=";
 pub const JWT_SECRET: &str = "test-secret-test-secret-test-secret-0123";
 
 fn admin_url() -> String {
-    std::env::var("DATABASE_URL").expect("DATABASE_URL must point at a PostgreSQL server (use ./dev test)")
+    std::env::var("DATABASE_URL")
+        .expect("DATABASE_URL must point at a PostgreSQL server (use ./dev test)")
 }
 
 /// URL of another database on the same server.
 pub fn url_for(db: &str) -> String {
     let base = admin_url();
-    let (prefix, rest) = base.rsplit_once('/').expect("DATABASE_URL has a database name");
-    let query = rest.split_once('?').map(|(_, q)| format!("?{q}")).unwrap_or_default();
+    let (prefix, rest) = base
+        .rsplit_once('/')
+        .expect("DATABASE_URL has a database name");
+    let query = rest
+        .split_once('?')
+        .map(|(_, q)| format!("?{q}"))
+        .unwrap_or_default();
     format!("{prefix}/{db}{query}")
 }
 
@@ -69,19 +75,31 @@ fn template() -> &'static str {
     TEMPLATE.get_or_init(|| {
         let name = format!("gw_tpl_{}", migrations_fingerprint());
         let mut conn = PgConnection::establish(&admin_url()).expect("connect to DATABASE_URL");
-        diesel::sql_query("SELECT pg_advisory_lock(4242)").execute(&mut conn).unwrap();
-        let exists = !diesel::sql_query(format!("SELECT datname FROM pg_database WHERE datname = '{name}'"))
-            .load::<Name>(&mut conn)
-            .unwrap()
-            .is_empty();
+        diesel::sql_query("SELECT pg_advisory_lock(4242)")
+            .execute(&mut conn)
+            .unwrap();
+        let exists = !diesel::sql_query(format!(
+            "SELECT datname FROM pg_database WHERE datname = '{name}'"
+        ))
+        .load::<Name>(&mut conn)
+        .unwrap()
+        .is_empty();
         if !exists {
             let building = format!("{name}_building");
-            diesel::sql_query(format!("DROP DATABASE IF EXISTS {building} WITH (FORCE)")).execute(&mut conn).unwrap();
-            diesel::sql_query(format!("CREATE DATABASE {building}")).execute(&mut conn).unwrap();
+            diesel::sql_query(format!("DROP DATABASE IF EXISTS {building} WITH (FORCE)"))
+                .execute(&mut conn)
+                .unwrap();
+            diesel::sql_query(format!("CREATE DATABASE {building}"))
+                .execute(&mut conn)
+                .unwrap();
             groupwork::db::migrate(&url_for(&building)).expect("migrations apply");
-            diesel::sql_query(format!("ALTER DATABASE {building} RENAME TO {name}")).execute(&mut conn).unwrap();
+            diesel::sql_query(format!("ALTER DATABASE {building} RENAME TO {name}"))
+                .execute(&mut conn)
+                .unwrap();
         }
-        diesel::sql_query("SELECT pg_advisory_unlock(4242)").execute(&mut conn).unwrap();
+        diesel::sql_query("SELECT pg_advisory_unlock(4242)")
+            .execute(&mut conn)
+            .unwrap();
         name
     })
 }
@@ -117,27 +135,42 @@ pub struct Resp {
 
 impl Resp {
     pub fn header(&self, name: &str) -> Option<String> {
-        self.headers.get(name).and_then(|v| v.to_str().ok()).map(str::to_owned)
+        self.headers
+            .get(name)
+            .and_then(|v| v.to_str().ok())
+            .map(str::to_owned)
     }
 
     /// Asserts the status, showing the body when it differs.
     #[track_caller]
     pub fn expect(self, status: u16) -> Self {
-        assert_eq!(self.status, status, "unexpected status; body: {}", self.text);
+        assert_eq!(
+            self.status, status,
+            "unexpected status; body: {}",
+            self.text
+        );
         self
     }
 
     /// Asserts a problem+json answer with this status and code.
     #[track_caller]
     pub fn expect_problem(self, status: u16, code: &str) -> Self {
-        assert_eq!(self.status, status, "unexpected status; body: {}", self.text);
+        assert_eq!(
+            self.status, status,
+            "unexpected status; body: {}",
+            self.text
+        );
         assert_eq!(
             self.header("content-type").as_deref(),
             Some("application/problem+json"),
             "not problem+json: {}",
             self.text
         );
-        assert_eq!(self.body["code"], code, "unexpected code; body: {}", self.text);
+        assert_eq!(
+            self.body["code"], code,
+            "unexpected code; body: {}",
+            self.text
+        );
         self
     }
 }
@@ -152,7 +185,9 @@ impl TestApp {
         let db_name = format!("gwt_{}", Uuid::new_v4().simple());
         {
             let mut conn = PgConnection::establish(&admin_url()).unwrap();
-            diesel::sql_query(format!("CREATE DATABASE {db_name} TEMPLATE {template}")).execute(&mut conn).unwrap();
+            diesel::sql_query(format!("CREATE DATABASE {db_name} TEMPLATE {template}"))
+                .execute(&mut conn)
+                .unwrap();
         }
         let db_url = url_for(&db_name);
         let env = |k: &str| match k {
@@ -169,7 +204,13 @@ impl TestApp {
         let base = format!("http://{}", listener.local_addr().unwrap());
         let server = groupwork::app::run(state.clone(), listener, 2).unwrap();
         actix_web::rt::spawn(server);
-        TestApp { base, db_name, db_url, state, client: reqwest::Client::new() }
+        TestApp {
+            base,
+            db_name,
+            db_url,
+            state,
+            client: reqwest::Client::new(),
+        }
     }
 
     pub fn conn(&self) -> PgConnection {
@@ -179,7 +220,11 @@ impl TestApp {
     /// A staff member of `role`, created in the database, with a fresh access token.
     pub async fn staff(&self, role: Role) -> TestUser {
         let id = Uuid::new_v4();
-        let email = format!("{}-{}@clinic.test", role.as_str(), &id.simple().to_string()[..8]);
+        let email = format!(
+            "{}-{}@clinic.test",
+            role.as_str(),
+            &id.simple().to_string()[..8]
+        );
         {
             use groupwork::schema::users;
             let mut conn = self.conn();
@@ -195,11 +240,17 @@ impl TestApp {
                 .unwrap();
         }
         let token = self.state.tokens.issue(id, role.as_str(), 0).unwrap();
-        TestUser { id, email, role, token }
+        TestUser {
+            id,
+            email,
+            role,
+            token,
+        }
     }
 
     pub fn url(&self, path: &str) -> String {
-        if path.starts_with("/api/") || path.starts_with("/healthz") || path.starts_with("/readyz") {
+        if path.starts_with("/api/") || path.starts_with("/healthz") || path.starts_with("/readyz")
+        {
             format!("{}{}", self.base, path)
         } else {
             format!("{}/api/v1{}", self.base, path)
@@ -212,7 +263,12 @@ impl TestApp {
         let headers = res.headers().clone();
         let text = res.text().await.unwrap_or_default();
         let body = serde_json::from_str(&text).unwrap_or(Value::Null);
-        Resp { status, headers, text, body }
+        Resp {
+            status,
+            headers,
+            text,
+            body,
+        }
     }
 
     fn auth(req: reqwest::RequestBuilder, user: Option<&TestUser>) -> reqwest::RequestBuilder {
@@ -223,18 +279,33 @@ impl TestApp {
     }
 
     pub async fn get(&self, user: Option<&TestUser>, path: &str) -> Resp {
-        self.send(Self::auth(self.client.get(self.url(path)), user)).await
+        self.send(Self::auth(self.client.get(self.url(path)), user))
+            .await
     }
 
     pub async fn post(&self, user: Option<&TestUser>, path: &str, body: Value) -> Resp {
-        self.send(Self::auth(self.client.post(self.url(path)).json(&body), user)).await
+        self.send(Self::auth(
+            self.client.post(self.url(path)).json(&body),
+            user,
+        ))
+        .await
     }
 
     pub async fn put(&self, user: Option<&TestUser>, path: &str, body: Value) -> Resp {
-        self.send(Self::auth(self.client.put(self.url(path)).json(&body), user)).await
+        self.send(Self::auth(
+            self.client.put(self.url(path)).json(&body),
+            user,
+        ))
+        .await
     }
 
-    pub async fn patch(&self, user: Option<&TestUser>, path: &str, body: Value, if_match: Option<&str>) -> Resp {
+    pub async fn patch(
+        &self,
+        user: Option<&TestUser>,
+        path: &str,
+        body: Value,
+        if_match: Option<&str>,
+    ) -> Resp {
         let mut req = Self::auth(self.client.patch(self.url(path)).json(&body), user);
         if let Some(tag) = if_match {
             req = req.header("if-match", tag);
@@ -257,7 +328,11 @@ impl TestApp {
 impl Drop for TestApp {
     fn drop(&mut self) {
         if let Ok(mut conn) = PgConnection::establish(&admin_url()) {
-            let _ = diesel::sql_query(format!("DROP DATABASE IF EXISTS {} WITH (FORCE)", self.db_name)).execute(&mut conn);
+            let _ = diesel::sql_query(format!(
+                "DROP DATABASE IF EXISTS {} WITH (FORCE)",
+                self.db_name
+            ))
+            .execute(&mut conn);
         }
     }
 }
