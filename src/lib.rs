@@ -13,6 +13,7 @@ pub mod error;
 pub mod health;
 pub mod http;
 pub mod openapi;
+pub mod roster;
 pub mod schema;
 pub mod state;
 pub mod users;

@@ -1,0 +1,100 @@
+//! Who holds a seat at a session, and what a membership has accrued: the shared definitions
+//! that attendance, notes and reports all rely on (SPEC §2).
+//!
+//! A membership is **seated at a session** when it belongs to the session's group, its
+//! contract was signed no later than the session's end (`signed_at`, a late entry, may lie in
+//! the past), and it had not exited before the session began (`exited_at` is null or after
+//! `scheduled_at`). Pending memberships (not signed) are never seated. A phased exit sets
+//! `exited_at` when its planned last session's attendance is recorded, so that member stays on
+//! that session's roster; a discharge sets it to the moment of discharge.
+//!
+//! **Sessions held since join** are the group's `held` sessions whose local date (in the
+//! group's timezone) is on or after `joined_on`, and (once exited) that began before
+//! `exited_at`. `minimum_term_met` is `sessions_held_since_join >= min_term_sessions`.
+
+use chrono::{DateTime, Utc};
+use diesel::prelude::*;
+use diesel::sql_types::{Integer, Timestamptz, Uuid as SqlUuid};
+use uuid::Uuid;
+
+/// SQL condition (over aliases `m` = memberships, `s` = sessions) for "m is seated at s".
+pub const SEATED_SQL: &str = "m.group_id = s.group_id \
+     AND m.signed_at IS NOT NULL \
+     AND m.signed_at <= s.scheduled_at + make_interval(mins => s.duration_minutes) \
+     AND (m.exited_at IS NULL OR m.exited_at > s.scheduled_at)";
+
+/// SQL condition (over `m`, `s`, `g` = groups) for "s counts toward m's term".
+pub const HELD_SINCE_JOIN_SQL: &str = "s.group_id = m.group_id \
+     AND s.status = 'held' \
+     AND m.joined_on IS NOT NULL \
+     AND (s.scheduled_at AT TIME ZONE g.timezone)::date >= m.joined_on \
+     AND (m.exited_at IS NULL OR s.scheduled_at < m.exited_at)";
+
+#[derive(QueryableByName)]
+struct IdRow {
+    #[diesel(sql_type = SqlUuid)]
+    id: Uuid,
+}
+
+/// Memberships seated at `session_id`, in admission order.
+pub fn seated_at_session(conn: &mut PgConnection, session_id: Uuid) -> QueryResult<Vec<Uuid>> {
+    let rows: Vec<IdRow> = diesel::sql_query(format!(
+        "SELECT m.id FROM memberships m JOIN sessions s ON s.id = $1 WHERE {SEATED_SQL} ORDER BY m.created_at, m.id"
+    ))
+    .bind::<SqlUuid, _>(session_id)
+    .load(conn)?;
+    Ok(rows.into_iter().map(|r| r.id).collect())
+}
+
+/// True when `membership_id` is seated at `session_id`.
+pub fn is_seated(conn: &mut PgConnection, membership_id: Uuid, session_id: Uuid) -> QueryResult<bool> {
+    Ok(seated_at_session(conn, session_id)?.contains(&membership_id))
+}
+
+#[derive(QueryableByName, Debug, Clone, Copy)]
+pub struct Progress {
+    #[diesel(sql_type = SqlUuid)]
+    pub membership_id: Uuid,
+    #[diesel(sql_type = Integer)]
+    pub sessions_held_since_join: i32,
+    #[diesel(sql_type = Integer)]
+    pub min_term_sessions: i32,
+}
+
+impl Progress {
+    pub fn minimum_term_met(&self) -> bool {
+        self.sessions_held_since_join >= self.min_term_sessions
+    }
+}
+
+/// Term progress of the given memberships.
+pub fn progress(conn: &mut PgConnection, membership_ids: &[Uuid]) -> QueryResult<Vec<Progress>> {
+    diesel::sql_query(format!(
+        "SELECT m.id AS membership_id, g.min_term_sessions, \
+                (SELECT count(*)::int FROM sessions s WHERE {HELD_SINCE_JOIN_SQL}) AS sessions_held_since_join \
+         FROM memberships m JOIN groups g ON g.id = m.group_id \
+         WHERE m.id = ANY($1)"
+    ))
+    .bind::<diesel::sql_types::Array<SqlUuid>, _>(membership_ids)
+    .load(conn)
+}
+
+/// Progress of one membership as if it exited at `at` (used when deciding `completed` vs
+/// `early_exit`).
+pub fn held_before(conn: &mut PgConnection, membership_id: Uuid, at: DateTime<Utc>) -> QueryResult<i32> {
+    #[derive(QueryableByName)]
+    struct N {
+        #[diesel(sql_type = Integer)]
+        n: i32,
+    }
+    let row: N = diesel::sql_query(
+        "SELECT count(*)::int AS n FROM memberships m JOIN groups g ON g.id = m.group_id \
+         JOIN sessions s ON s.group_id = m.group_id \
+         WHERE m.id = $1 AND s.status = 'held' AND m.joined_on IS NOT NULL \
+           AND (s.scheduled_at AT TIME ZONE g.timezone)::date >= m.joined_on AND s.scheduled_at <= $2",
+    )
+    .bind::<SqlUuid, _>(membership_id)
+    .bind::<Timestamptz, _>(at)
+    .get_result(conn)?;
+    Ok(row.n)
+}
