@@ -47,7 +47,11 @@ pub fn seated_at_session(conn: &mut PgConnection, session_id: Uuid) -> QueryResu
 }
 
 /// True when `membership_id` is seated at `session_id`.
-pub fn is_seated(conn: &mut PgConnection, membership_id: Uuid, session_id: Uuid) -> QueryResult<bool> {
+pub fn is_seated(
+    conn: &mut PgConnection,
+    membership_id: Uuid,
+    session_id: Uuid,
+) -> QueryResult<bool> {
     Ok(seated_at_session(conn, session_id)?.contains(&membership_id))
 }
 
@@ -81,7 +85,11 @@ pub fn progress(conn: &mut PgConnection, membership_ids: &[Uuid]) -> QueryResult
 
 /// Progress of one membership as if it exited at `at` (used when deciding `completed` vs
 /// `early_exit`).
-pub fn held_before(conn: &mut PgConnection, membership_id: Uuid, at: DateTime<Utc>) -> QueryResult<i32> {
+pub fn held_before(
+    conn: &mut PgConnection,
+    membership_id: Uuid,
+    at: DateTime<Utc>,
+) -> QueryResult<i32> {
     #[derive(QueryableByName)]
     struct N {
         #[diesel(sql_type = Integer)]
@@ -97,4 +105,31 @@ pub fn held_before(conn: &mut PgConnection, membership_id: Uuid, at: DateTime<Ut
     .bind::<Timestamptz, _>(at)
     .get_result(conn)?;
     Ok(row.n)
+}
+
+#[derive(QueryableByName, Debug, Clone, Copy)]
+pub struct Risk {
+    #[diesel(sql_type = SqlUuid)]
+    pub membership_id: Uuid,
+    #[diesel(sql_type = diesel::sql_types::Bool)]
+    pub at_risk: bool,
+}
+
+/// `at_risk` (SPEC §2): the membership's last `absence_alert_threshold` recorded attendances
+/// (by session time) are all `unexcused_absence`. Fewer recorded attendances than the
+/// threshold is never at risk.
+pub fn at_risk(conn: &mut PgConnection, membership_ids: &[Uuid]) -> QueryResult<Vec<Risk>> {
+    diesel::sql_query(
+        "SELECT m.id AS membership_id, \
+                COALESCE(( \
+                  SELECT count(*) = g.absence_alert_threshold AND bool_and(r.status = 'unexcused_absence') \
+                  FROM (SELECT a.status FROM attendance a JOIN sessions s ON s.id = a.session_id \
+                        WHERE a.membership_id = m.id \
+                        ORDER BY s.scheduled_at DESC LIMIT g.absence_alert_threshold) r \
+                ), false) AS at_risk \
+         FROM memberships m JOIN groups g ON g.id = m.group_id \
+         WHERE m.id = ANY($1)",
+    )
+    .bind::<diesel::sql_types::Array<SqlUuid>, _>(membership_ids)
+    .load(conn)
 }

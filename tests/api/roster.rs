@@ -1,0 +1,52 @@
+//! The shared roster rules of `src/roster.rs`, on real rows.
+
+use chrono::{Duration, TimeZone, Utc};
+use groupwork::auth::Role;
+use groupwork::roster;
+
+use crate::fixtures;
+use crate::helpers::TestApp;
+
+#[actix_web::test]
+async fn seated_progress_and_risk() {
+    let app = TestApp::spawn().await;
+    let t = app.staff(Role::Therapist).await;
+    let g = fixtures::group(&app, t.id)
+        .status("active")
+        .terms(2, 3, 2)
+        .create();
+    let c = fixtures::contract(&app, g, 1, t.id);
+    let jan5 = Utc.with_ymd_and_hms(2026, 1, 5, 18, 0, 0).unwrap();
+    let (early, _) = fixtures::active_member(&app, g, c, t.id, jan5 - Duration::days(3));
+    let (late, _) = fixtures::active_member(&app, g, c, t.id, jan5 + Duration::days(3));
+    let s1 = fixtures::session(&app, g, 1, jan5, "held");
+    let s2 = fixtures::session(&app, g, 2, jan5 + Duration::days(7), "held");
+    let s3 = fixtures::session(&app, g, 3, jan5 + Duration::days(14), "scheduled");
+
+    let mut conn = app.conn();
+    assert_eq!(
+        roster::seated_at_session(&mut conn, s1).unwrap(),
+        vec![early]
+    );
+    let mut both = roster::seated_at_session(&mut conn, s2).unwrap();
+    both.sort();
+    let mut expected = vec![early, late];
+    expected.sort();
+    assert_eq!(both, expected);
+
+    let p = roster::progress(&mut conn, &[early, late]).unwrap();
+    let of = |id| p.iter().find(|x| x.membership_id == id).unwrap();
+    assert_eq!(of(early).sessions_held_since_join, 2);
+    assert!(of(early).minimum_term_met());
+    assert_eq!(of(late).sessions_held_since_join, 1);
+    assert!(!of(late).minimum_term_met());
+
+    fixtures::attendance(&app, s1, early, "unexcused_absence", t.id);
+    let risk =
+        |conn: &mut diesel::PgConnection| roster::at_risk(conn, &[early]).unwrap()[0].at_risk;
+    assert!(!risk(&mut conn), "one absence is below the threshold of 2");
+    fixtures::attendance(&app, s2, early, "unexcused_absence", t.id);
+    assert!(risk(&mut conn));
+    fixtures::attendance(&app, s3, early, "present", t.id);
+    assert!(!risk(&mut conn), "attending clears the risk");
+}
