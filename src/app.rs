@@ -15,7 +15,7 @@ use crate::error::AppError;
 use crate::http::extract::MAX_BODY_BYTES;
 use crate::http::middleware::request_context;
 use crate::state::AppState;
-use crate::{audit, auth, health, users};
+use crate::{audit, auth, clients, health, screenings, users};
 use utoipa_scalar::Servable;
 
 /// Every 403 is an audit event (SPEC §2, issue 3), written in its own transaction because the
@@ -85,6 +85,17 @@ pub fn api_routes(cfg: &mut web::ServiceConfig) {
         .service(users::routes::create_user)
         .service(users::routes::get_user)
         .service(users::routes::update_user)
+        .service(clients::routes::list_clients)
+        .service(clients::routes::create_client)
+        .service(clients::routes::get_client)
+        .service(clients::routes::update_client)
+        .service(screenings::routes::schedule_screening)
+        .service(screenings::routes::list_screenings)
+        .service(screenings::routes::get_screening)
+        .service(screenings::routes::complete_screening)
+        .service(screenings::routes::cancel_screening)
+        .service(screenings::routes::no_show_screening)
+        .service(screenings::waitlist::waitlist)
         .service(audit::routes::verify)
         .service(audit::routes::list_events);
 }

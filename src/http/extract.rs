@@ -5,6 +5,7 @@ use actix_web::error::PayloadError;
 use actix_web::{web, FromRequest, HttpRequest};
 use futures_util::future::LocalBoxFuture;
 use serde::de::DeserializeOwned;
+use serde::Deserialize;
 use serde_json::Value;
 
 use crate::error::{AppError, FieldError};
@@ -179,4 +180,15 @@ mod tests {
             other => panic!("unexpected {other:?}"),
         }
     }
+}
+
+/// For PATCH bodies: distinguishes an absent field (`None`) from an explicit `null`
+/// (`Some(None)`, which clears the value). Use with
+/// `#[serde(default, deserialize_with = "crate::http::extract::nullable")]`.
+pub fn nullable<'de, D, T>(de: D) -> Result<Option<Option<T>>, D::Error>
+where
+    D: serde::Deserializer<'de>,
+    T: serde::Deserialize<'de>,
+{
+    Option::<T>::deserialize(de).map(Some)
 }

@@ -1,0 +1,119 @@
+use chrono::{DateTime, NaiveDate, Utc};
+use diesel::prelude::*;
+use serde::Serialize;
+use utoipa::ToSchema;
+use uuid::Uuid;
+
+use crate::domain::client::ReferralSource;
+use crate::schema::clients;
+
+#[derive(Debug, Clone, Queryable, Selectable)]
+#[diesel(table_name = clients)]
+pub struct ClientRow {
+    pub id: Uuid,
+    pub first_name: String,
+    pub last_name: String,
+    pub preferred_name: Option<String>,
+    pub date_of_birth: NaiveDate,
+    pub phone: Option<String>,
+    pub email: Option<String>,
+    pub referral_source: String,
+    pub mandated: bool,
+    pub search_text: String,
+    pub version: i32,
+    pub created_at: DateTime<Utc>,
+    pub updated_at: DateTime<Utc>,
+}
+
+/// A client as the API shows it (SPEC §2).
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct Client {
+    pub id: Uuid,
+    pub first_name: String,
+    pub last_name: String,
+    pub preferred_name: Option<String>,
+    pub date_of_birth: NaiveDate,
+    pub phone: Option<String>,
+    pub email: Option<String>,
+    pub referral_source: ReferralSource,
+    /// Involuntary participation, e.g. court-ordered.
+    pub mandated: bool,
+    pub created_at: DateTime<Utc>,
+    pub updated_at: DateTime<Utc>,
+}
+
+impl From<ClientRow> for Client {
+    fn from(r: ClientRow) -> Self {
+        Client {
+            id: r.id,
+            first_name: r.first_name,
+            last_name: r.last_name,
+            preferred_name: r.preferred_name,
+            date_of_birth: r.date_of_birth,
+            phone: r.phone,
+            email: r.email,
+            referral_source: ReferralSource::parse(&r.referral_source)
+                .unwrap_or(ReferralSource::Other),
+            mandated: r.mandated,
+            created_at: r.created_at,
+            updated_at: r.updated_at,
+        }
+    }
+}
+
+/// The short form used inside other resources (waitlist, member lists).
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct ClientSummary {
+    pub id: Uuid,
+    pub first_name: String,
+    pub last_name: String,
+    pub preferred_name: Option<String>,
+    pub referral_source: ReferralSource,
+    pub mandated: bool,
+}
+
+impl From<&ClientRow> for ClientSummary {
+    fn from(r: &ClientRow) -> Self {
+        ClientSummary {
+            id: r.id,
+            first_name: r.first_name.clone(),
+            last_name: r.last_name.clone(),
+            preferred_name: r.preferred_name.clone(),
+            referral_source: ReferralSource::parse(&r.referral_source)
+                .unwrap_or(ReferralSource::Other),
+            mandated: r.mandated,
+        }
+    }
+}
+
+pub fn find(conn: &mut PgConnection, id: Uuid) -> QueryResult<Option<ClientRow>> {
+    clients::table
+        .find(id)
+        .select(ClientRow::as_select())
+        .first(conn)
+        .optional()
+}
+
+/// Summaries of the given clients, keyed by id.
+pub fn summaries(
+    conn: &mut PgConnection,
+    ids: &[Uuid],
+) -> QueryResult<std::collections::HashMap<Uuid, ClientSummary>> {
+    let rows: Vec<ClientRow> = clients::table
+        .filter(clients::id.eq_any(ids))
+        .select(ClientRow::as_select())
+        .load(conn)?;
+    Ok(rows
+        .iter()
+        .map(|r| (r.id, ClientSummary::from(r)))
+        .collect())
+}
+
+/// Escapes LIKE wildcards in user input.
+pub fn like_pattern(q: &str) -> String {
+    let escaped = q
+        .replace('\\', "\\\\")
+        .replace('%', "\\%")
+        .replace('_', "\\_");
+    format!("%{escaped}%")
+}

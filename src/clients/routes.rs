@@ -1,0 +1,344 @@
+//! `GET/POST /clients`, `GET/PATCH /clients/{id}`.
+
+use actix_web::{get, patch, post, web, HttpResponse};
+use chrono::{NaiveDate, Utc};
+use diesel::dsl::sql;
+use diesel::prelude::*;
+use diesel::sql_types::{Bool, Text, Uuid as SqlUuid};
+use serde::Deserialize;
+use serde_json::json;
+use utoipa::{IntoParams, ToSchema};
+use uuid::Uuid;
+
+use super::model::{self, like_pattern, Client, ClientRow};
+use crate::auth::{scope, Action, Staff};
+use crate::domain::client::{check_birth_date, parse_phone, ReferralSource};
+use crate::domain::email::parse_email;
+use crate::domain::text::{optional_line, required_line, search_key};
+use crate::error::{AppError, AppResult, Validations};
+use crate::http::etag::{created_with_etag, ok_with_etag, IfMatch};
+use crate::http::extract::nullable;
+use crate::http::pagination::{self, decode_cursor, Page};
+use crate::http::{Json, Query};
+use crate::schema::clients;
+use crate::state::AppState;
+
+const NAME_MAX: usize = 100;
+
+#[derive(Debug, Deserialize, ToSchema)]
+pub struct CreateClient {
+    pub first_name: String,
+    pub last_name: String,
+    pub preferred_name: Option<String>,
+    pub date_of_birth: NaiveDate,
+    pub phone: Option<String>,
+    pub email: Option<String>,
+    pub referral_source: ReferralSource,
+    #[serde(default)]
+    pub mandated: bool,
+}
+
+/// Absent fields are left alone; `null` clears an optional field.
+#[derive(Debug, Deserialize, ToSchema)]
+pub struct UpdateClient {
+    pub first_name: Option<String>,
+    pub last_name: Option<String>,
+    #[serde(default, deserialize_with = "nullable")]
+    #[schema(value_type = Option<String>)]
+    pub preferred_name: Option<Option<String>>,
+    pub date_of_birth: Option<NaiveDate>,
+    #[serde(default, deserialize_with = "nullable")]
+    #[schema(value_type = Option<String>)]
+    pub phone: Option<Option<String>>,
+    #[serde(default, deserialize_with = "nullable")]
+    #[schema(value_type = Option<String>)]
+    pub email: Option<Option<String>>,
+    pub referral_source: Option<ReferralSource>,
+    pub mandated: Option<bool>,
+}
+
+/// Validated values of every field, as stored.
+struct Fields {
+    first_name: String,
+    last_name: String,
+    preferred_name: Option<String>,
+    date_of_birth: NaiveDate,
+    phone: Option<String>,
+    email: Option<String>,
+    referral_source: ReferralSource,
+    mandated: bool,
+}
+
+impl Fields {
+    fn validate(self) -> AppResult<Fields> {
+        let mut v = Validations::new();
+        let first_name = required_line(&self.first_name, NAME_MAX)
+            .map_err(|m| v.add("first_name", m))
+            .unwrap_or_default();
+        let last_name = required_line(&self.last_name, NAME_MAX)
+            .map_err(|m| v.add("last_name", m))
+            .unwrap_or_default();
+        let preferred_name = optional_line(self.preferred_name.as_deref(), NAME_MAX)
+            .map_err(|m| v.add("preferred_name", m))
+            .unwrap_or_default();
+        if let Err(m) = check_birth_date(self.date_of_birth) {
+            v.add("date_of_birth", m);
+        }
+        let phone = match self
+            .phone
+            .as_deref()
+            .map(str::trim)
+            .filter(|p| !p.is_empty())
+        {
+            None => None,
+            Some(p) => parse_phone(p).map_err(|m| v.add("phone", m)).ok(),
+        };
+        let email = match self
+            .email
+            .as_deref()
+            .map(str::trim)
+            .filter(|e| !e.is_empty())
+        {
+            None => None,
+            Some(e) => parse_email(e).map_err(|m| v.add("email", m)).ok(),
+        };
+        v.finish()?;
+        Ok(Fields {
+            first_name,
+            last_name,
+            preferred_name,
+            phone,
+            email,
+            ..self
+        })
+    }
+
+    fn search_text(&self) -> String {
+        search_key(&[
+            &self.first_name,
+            &self.last_name,
+            self.preferred_name.as_deref().unwrap_or(""),
+        ])
+    }
+}
+
+/// Registers a client (supervisor, intake).
+#[utoipa::path(tag = "clients", request_body = CreateClient, responses((status = 201, body = Client), (status = 422)))]
+#[post("/clients")]
+pub async fn create_client(
+    state: web::Data<AppState>,
+    staff: Staff,
+    body: Json<CreateClient>,
+) -> AppResult<HttpResponse> {
+    staff.require(Action::WriteClients)?;
+    let b = body.into_inner();
+    let f = Fields {
+        first_name: b.first_name,
+        last_name: b.last_name,
+        preferred_name: b.preferred_name,
+        date_of_birth: b.date_of_birth,
+        phone: b.phone,
+        email: b.email,
+        referral_source: b.referral_source,
+        mandated: b.mandated,
+    }
+    .validate()?;
+    let audit = staff.audit();
+    let row = state
+        .db
+        .tx(move |conn| {
+            let row: ClientRow = diesel::insert_into(clients::table)
+                .values((
+                    clients::id.eq(Uuid::new_v4()),
+                    clients::first_name.eq(&f.first_name),
+                    clients::last_name.eq(&f.last_name),
+                    clients::preferred_name.eq(&f.preferred_name),
+                    clients::date_of_birth.eq(f.date_of_birth),
+                    clients::phone.eq(&f.phone),
+                    clients::email.eq(&f.email),
+                    clients::referral_source.eq(f.referral_source.as_str()),
+                    clients::mandated.eq(f.mandated),
+                    clients::search_text.eq(f.search_text()),
+                ))
+                .returning(ClientRow::as_returning())
+                .get_result(conn)?;
+            audit.allowed(conn, "client.create", "client", Some(row.id), json!({}))?;
+            Ok(row)
+        })
+        .await?;
+    Ok(created_with_etag(row.version, &Client::from(row)))
+}
+
+#[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct ClientQuery {
+    /// Name search (first, last or preferred), case- and accent-insensitive.
+    pub q: Option<String>,
+    pub limit: Option<i64>,
+    pub cursor: Option<String>,
+}
+
+/// Lists clients by last name, first name (a therapist sees only clients in scope).
+#[utoipa::path(tag = "clients", params(ClientQuery), responses((status = 200, body = Page<Client>)))]
+#[get("/clients")]
+pub async fn list_clients(
+    state: web::Data<AppState>,
+    staff: Staff,
+    q: Query<ClientQuery>,
+) -> AppResult<HttpResponse> {
+    staff.require(Action::ReadClients)?;
+    let q = q.into_inner();
+    let limit = pagination::limit(q.limit)?;
+    let after: Option<(String, String, Uuid)> = decode_cursor(q.cursor.as_deref())?;
+    let search = match q.q.as_deref().map(str::trim).filter(|s| !s.is_empty()) {
+        Some(s) if s.chars().count() > 200 => {
+            return Err(AppError::invalid("q", "must be at most 200 characters"))
+        }
+        Some(s) => Some(like_pattern(&search_key(&[s]))),
+        None => None,
+    };
+    let scoped = staff.is_scoped().then_some(staff.id);
+    let rows = state
+        .db
+        .run(move |conn| {
+            let mut query = clients::table.select(ClientRow::as_select()).into_boxed();
+            if let Some(user) = scoped {
+                query = query.filter(clients::id.eq_any(scope::therapist_client_ids(conn, user)?));
+            }
+            if let Some(pattern) = search {
+                query = query.filter(clients::search_text.like(pattern));
+            }
+            if let Some((last, first, id)) = after {
+                query = query.filter(
+                    sql::<Bool>("(last_name, first_name, id) > (")
+                        .bind::<Text, _>(last)
+                        .sql(", ")
+                        .bind::<Text, _>(first)
+                        .sql(", ")
+                        .bind::<SqlUuid, _>(id)
+                        .sql(")"),
+                );
+            }
+            Ok(query
+                .order((
+                    clients::last_name.asc(),
+                    clients::first_name.asc(),
+                    clients::id.asc(),
+                ))
+                .limit(limit + 1)
+                .load(conn)?)
+        })
+        .await?;
+    let page = pagination::page(
+        rows,
+        limit,
+        |r| (r.last_name.clone(), r.first_name.clone(), r.id),
+        Client::from,
+    );
+    Ok(HttpResponse::Ok().json(page))
+}
+
+/// One client's demographics. Each read is audited.
+#[utoipa::path(tag = "clients", responses((status = 200, body = Client), (status = 404)))]
+#[get("/clients/{id}")]
+pub async fn get_client(
+    state: web::Data<AppState>,
+    staff: Staff,
+    id: web::Path<Uuid>,
+) -> AppResult<HttpResponse> {
+    staff.require(Action::ReadClients)?;
+    let id = id.into_inner();
+    let row = state
+        .db
+        .tx(move |conn| {
+            scope::ensure_client(conn, &staff, id)?;
+            let row = model::find(conn, id)?.ok_or(AppError::NotFound)?;
+            staff
+                .audit()
+                .allowed(conn, "client.read", "client", Some(id), json!({}))?;
+            Ok(row)
+        })
+        .await?;
+    Ok(ok_with_etag(row.version, &Client::from(row)))
+}
+
+/// Changes demographics (supervisor, intake). Honours `If-Match` (412 on a stale ETag).
+#[utoipa::path(tag = "clients", request_body = UpdateClient,
+    responses((status = 200, body = Client), (status = 404), (status = 412), (status = 422)))]
+#[patch("/clients/{id}")]
+pub async fn update_client(
+    state: web::Data<AppState>,
+    staff: Staff,
+    if_match: IfMatch,
+    id: web::Path<Uuid>,
+    body: Json<UpdateClient>,
+) -> AppResult<HttpResponse> {
+    staff.require(Action::WriteClients)?;
+    let id = id.into_inner();
+    let b = body.into_inner();
+    let audit = staff.audit();
+    let row = state
+        .db
+        .tx(move |conn| {
+            let current: ClientRow = clients::table
+                .find(id)
+                .select(ClientRow::as_select())
+                .for_update()
+                .first(conn)?;
+            if_match.check(current.version)?;
+            let mut changed = Vec::new();
+            let mut track = |name: &'static str, present: bool| {
+                if present {
+                    changed.push(name)
+                }
+            };
+            track("first_name", b.first_name.is_some());
+            track("last_name", b.last_name.is_some());
+            track("preferred_name", b.preferred_name.is_some());
+            track("date_of_birth", b.date_of_birth.is_some());
+            track("phone", b.phone.is_some());
+            track("email", b.email.is_some());
+            track("referral_source", b.referral_source.is_some());
+            track("mandated", b.mandated.is_some());
+            let f = Fields {
+                first_name: b.first_name.unwrap_or(current.first_name),
+                last_name: b.last_name.unwrap_or(current.last_name),
+                preferred_name: b.preferred_name.unwrap_or(current.preferred_name),
+                date_of_birth: b.date_of_birth.unwrap_or(current.date_of_birth),
+                phone: b.phone.unwrap_or(current.phone),
+                email: b.email.unwrap_or(current.email),
+                referral_source: b
+                    .referral_source
+                    .or_else(|| ReferralSource::parse(&current.referral_source))
+                    .unwrap_or(ReferralSource::Other),
+                mandated: b.mandated.unwrap_or(current.mandated),
+            }
+            .validate()?;
+            let row: ClientRow = diesel::update(clients::table.find(id))
+                .set((
+                    clients::first_name.eq(&f.first_name),
+                    clients::last_name.eq(&f.last_name),
+                    clients::preferred_name.eq(&f.preferred_name),
+                    clients::date_of_birth.eq(f.date_of_birth),
+                    clients::phone.eq(&f.phone),
+                    clients::email.eq(&f.email),
+                    clients::referral_source.eq(f.referral_source.as_str()),
+                    clients::mandated.eq(f.mandated),
+                    clients::search_text.eq(f.search_text()),
+                    clients::version.eq(clients::version + 1),
+                    clients::updated_at.eq(Utc::now()),
+                ))
+                .returning(ClientRow::as_returning())
+                .get_result(conn)?;
+            audit.allowed(
+                conn,
+                "client.update",
+                "client",
+                Some(id),
+                json!({"changed": changed}),
+            )?;
+            Ok(row)
+        })
+        .await?;
+    Ok(ok_with_etag(row.version, &Client::from(row)))
+}

@@ -1,0 +1,98 @@
+use chrono::{DateTime, Utc};
+use diesel::prelude::*;
+use serde::Serialize;
+use utoipa::ToSchema;
+use uuid::Uuid;
+
+use crate::auth::{scope, Staff};
+use crate::domain::screening::{valid_until, Assessment, Outcome, ScreeningStatus};
+use crate::schema::screenings;
+
+#[derive(Debug, Clone, Queryable, Selectable)]
+#[diesel(table_name = screenings)]
+pub struct ScreeningRow {
+    pub id: Uuid,
+    pub client_id: Uuid,
+    pub interviewer_id: Uuid,
+    pub group_id: Option<Uuid>,
+    pub scheduled_at: DateTime<Utc>,
+    pub status: String,
+    pub completed_at: Option<DateTime<Utc>>,
+    pub outcome: Option<String>,
+    pub assessment: Option<serde_json::Value>,
+    pub created_by: Uuid,
+    pub version: i32,
+    pub created_at: DateTime<Utc>,
+    pub updated_at: DateTime<Utc>,
+}
+
+/// A screening as the API shows it. `assessment` is present only for clinical roles.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct Screening {
+    pub id: Uuid,
+    pub client_id: Uuid,
+    pub interviewer_id: Uuid,
+    pub group_id: Option<Uuid>,
+    pub scheduled_at: DateTime<Utc>,
+    pub status: ScreeningStatus,
+    pub completed_at: Option<DateTime<Utc>>,
+    pub outcome: Option<Outcome>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub assessment: Option<Assessment>,
+    /// For an accepted screening: the end of its 90-day validity for admission.
+    pub valid_until: Option<DateTime<Utc>>,
+    pub created_at: DateTime<Utc>,
+    pub updated_at: DateTime<Utc>,
+}
+
+impl ScreeningRow {
+    pub fn status(&self) -> ScreeningStatus {
+        ScreeningStatus::parse(&self.status).unwrap_or(ScreeningStatus::Scheduled)
+    }
+
+    /// The API view; the assessment only when `with_assessment`.
+    pub fn view(self, with_assessment: bool) -> Screening {
+        let outcome = self.outcome.as_deref().and_then(Outcome::parse);
+        Screening {
+            id: self.id,
+            client_id: self.client_id,
+            interviewer_id: self.interviewer_id,
+            group_id: self.group_id,
+            scheduled_at: self.scheduled_at,
+            status: self.status(),
+            completed_at: self.completed_at,
+            valid_until: match (outcome, self.completed_at) {
+                (Some(Outcome::Accepted), Some(at)) => Some(valid_until(at)),
+                _ => None,
+            },
+            outcome,
+            assessment: if with_assessment {
+                self.assessment.and_then(|a| serde_json::from_value(a).ok())
+            } else {
+                None
+            },
+            created_at: self.created_at,
+            updated_at: self.updated_at,
+        }
+    }
+}
+
+pub fn find(conn: &mut PgConnection, id: Uuid) -> QueryResult<Option<ScreeningRow>> {
+    screenings::table
+        .find(id)
+        .select(ScreeningRow::as_select())
+        .first(conn)
+        .optional()
+}
+
+/// A therapist sees screenings assigned to them and screenings for groups they lead or
+/// co-lead; everyone else with the read permission sees all.
+pub fn visible(conn: &mut PgConnection, staff: &Staff, row: &ScreeningRow) -> QueryResult<bool> {
+    if !staff.is_scoped() || row.interviewer_id == staff.id {
+        return Ok(true);
+    }
+    match row.group_id {
+        Some(g) => scope::is_group_therapist(conn, staff.id, g),
+        None => Ok(false),
+    }
+}

@@ -1,0 +1,405 @@
+//! `POST /clients/{id}/screenings`, `GET /screenings`, `GET /screenings/{id}`,
+//! `POST /screenings/{id}/complete|cancel|no-show`.
+
+use actix_web::{get, post, web, HttpResponse};
+use chrono::{DateTime, Duration, Utc};
+use diesel::prelude::*;
+use serde::Deserialize;
+use serde_json::json;
+use utoipa::{IntoParams, ToSchema};
+use uuid::Uuid;
+
+use super::model::{self, Screening, ScreeningRow};
+use crate::auth::{scope, Action, Role, Staff};
+use crate::domain::screening::{
+    can_leave_scheduled, check_completion, Assessment, Outcome, ScreeningStatus,
+};
+use crate::error::{AppError, AppResult};
+use crate::http::etag::{created_with_etag, ok_with_etag};
+use crate::http::pagination::{self, decode_cursor, Page};
+use crate::http::{Json, Query};
+use crate::schema::{clients, groups, screenings, users};
+use crate::state::AppState;
+
+#[derive(Debug, Deserialize, ToSchema)]
+pub struct ScheduleScreening {
+    /// An active therapist or supervisor. A therapist schedules only with themself.
+    pub interviewer_id: Uuid,
+    /// May lie in the past, to record an interview that already took place.
+    pub scheduled_at: DateTime<Utc>,
+    /// The group being considered, if any.
+    pub group_id: Option<Uuid>,
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+pub struct CompleteScreening {
+    pub outcome: Outcome,
+    pub assessment: Assessment,
+    /// Defaults to now; may lie in the past, never in the future nor before `scheduled_at`.
+    pub completed_at: Option<DateTime<Utc>>,
+}
+
+/// Schedules a screening interview for a client.
+#[utoipa::path(tag = "screenings", request_body = ScheduleScreening,
+    responses((status = 201, body = Screening), (status = 403), (status = 404), (status = 422)))]
+#[post("/clients/{id}/screenings")]
+pub async fn schedule_screening(
+    state: web::Data<AppState>,
+    staff: Staff,
+    client_id: web::Path<Uuid>,
+    body: Json<ScheduleScreening>,
+) -> AppResult<HttpResponse> {
+    staff.require(Action::ScheduleScreening)?;
+    let client_id = client_id.into_inner();
+    let b = body.into_inner();
+    if staff.role == Role::Therapist && b.interviewer_id != staff.id {
+        // SPEC §4: a therapist schedules screenings with themself only.
+        return Err(AppError::Forbidden);
+    }
+    let now = Utc::now();
+    if (b.scheduled_at - now).abs() > Duration::days(3 * 365) {
+        return Err(AppError::invalid(
+            "scheduled_at",
+            "must be within three years of today",
+        ));
+    }
+    let audit = staff.audit();
+    let row = state
+        .db
+        .tx(move |conn| {
+            // A therapist may screen any existing client; that screening then puts the client
+            // in their scope.
+            let client_exists: bool = diesel::select(diesel::dsl::exists(clients::table.find(client_id))).get_result(conn)?;
+            if !client_exists {
+                return Err(AppError::NotFound);
+            }
+            let interviewer: Option<(String, bool)> =
+                users::table.find(b.interviewer_id).select((users::role, users::active)).first(conn).optional()?;
+            let ok = matches!(&interviewer, Some((role, true)) if role.parse::<Role>().is_ok_and(Role::is_clinician));
+            if !ok {
+                return Err(AppError::invalid("interviewer_id", "must be an active therapist or supervisor"));
+            }
+            if let Some(g) = b.group_id {
+                let status: Option<String> = groups::table.find(g).select(groups::status).first(conn).optional()?;
+                match status.as_deref() {
+                    None => return Err(AppError::invalid("group_id", "no such group")),
+                    Some("completed" | "cancelled") => {
+                        return Err(AppError::invalid("group_id", "the group is completed or cancelled"))
+                    }
+                    _ => {}
+                }
+            }
+            let row: ScreeningRow = diesel::insert_into(screenings::table)
+                .values((
+                    screenings::id.eq(Uuid::new_v4()),
+                    screenings::client_id.eq(client_id),
+                    screenings::interviewer_id.eq(b.interviewer_id),
+                    screenings::group_id.eq(b.group_id),
+                    screenings::scheduled_at.eq(b.scheduled_at),
+                    screenings::created_by.eq(audit.actor_id.unwrap_or_default()),
+                ))
+                .returning(ScreeningRow::as_returning())
+                .get_result(conn)?;
+            audit.allowed(conn, "screening.schedule", "screening", Some(row.id), json!({"client_id": client_id}))?;
+            Ok(row)
+        })
+        .await?;
+    Ok(created_with_etag(row.version, &row.view(false)))
+}
+
+#[derive(Debug, Clone, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct ScreeningQuery {
+    #[param(inline)]
+    pub status: Option<ScreeningStatus>,
+    pub interviewer_id: Option<Uuid>,
+    pub client_id: Option<Uuid>,
+    pub group_id: Option<Uuid>,
+    pub limit: Option<i64>,
+    pub cursor: Option<String>,
+}
+
+/// Writes one `screening.assessment_read` event per assessment returned.
+fn audit_assessment_reads(
+    conn: &mut PgConnection,
+    staff: &Staff,
+    rows: &[ScreeningRow],
+) -> AppResult<()> {
+    let audit = staff.audit();
+    for r in rows.iter().filter(|r| r.assessment.is_some()) {
+        audit.allowed(
+            conn,
+            "screening.assessment_read",
+            "screening",
+            Some(r.id),
+            json!({"client_id": r.client_id}),
+        )?;
+    }
+    Ok(())
+}
+
+/// Lists screenings, newest scheduled first. Clinical roles get assessments (each read
+/// audited); admin and intake never do. A therapist sees their own and their groups'.
+#[utoipa::path(tag = "screenings", params(ScreeningQuery), responses((status = 200, body = Page<Screening>)))]
+#[get("/screenings")]
+pub async fn list_screenings(
+    state: web::Data<AppState>,
+    staff: Staff,
+    q: Query<ScreeningQuery>,
+) -> AppResult<HttpResponse> {
+    staff.require(Action::ReadScreenings)?;
+    let q = q.into_inner();
+    let limit = pagination::limit(q.limit)?;
+    let after: Option<(DateTime<Utc>, Uuid)> = decode_cursor(q.cursor.as_deref())?;
+    let clinical = staff.can(Action::ReadAssessment);
+    let rows = state
+        .db
+        .tx(move |conn| {
+            let mut query = screenings::table
+                .select(ScreeningRow::as_select())
+                .into_boxed();
+            if staff.is_scoped() {
+                let groups = scope::therapist_group_ids(conn, staff.id)?;
+                query = query.filter(
+                    screenings::interviewer_id
+                        .eq(staff.id)
+                        .or(screenings::group_id.eq_any(groups)),
+                );
+            }
+            if let Some(s) = q.status {
+                query = query.filter(screenings::status.eq(s.as_str()));
+            }
+            if let Some(i) = q.interviewer_id {
+                query = query.filter(screenings::interviewer_id.eq(i));
+            }
+            if let Some(c) = q.client_id {
+                query = query.filter(screenings::client_id.eq(c));
+            }
+            if let Some(g) = q.group_id {
+                query = query.filter(screenings::group_id.eq(g));
+            }
+            if let Some((t, id)) = after {
+                query = query.filter(
+                    screenings::scheduled_at
+                        .lt(t)
+                        .or(screenings::scheduled_at.eq(t).and(screenings::id.lt(id))),
+                );
+            }
+            let rows: Vec<ScreeningRow> = query
+                .order((screenings::scheduled_at.desc(), screenings::id.desc()))
+                .limit(limit + 1)
+                .load(conn)?;
+            if clinical {
+                audit_assessment_reads(conn, &staff, &rows[..rows.len().min(limit as usize)])?;
+            }
+            Ok(rows)
+        })
+        .await?;
+    let page = pagination::page(
+        rows,
+        limit,
+        |r| (r.scheduled_at, r.id),
+        |r| r.view(clinical),
+    );
+    Ok(HttpResponse::Ok().json(page))
+}
+
+/// Loads a screening the caller may see. Out of scope: a denied audit event (committed on
+/// its own) and 404.
+async fn load_visible(
+    state: &AppState,
+    staff: &Staff,
+    id: Uuid,
+    action: &'static str,
+) -> AppResult<ScreeningRow> {
+    let staff2 = staff.clone();
+    let found = state
+        .db
+        .tx(move |conn| {
+            let row = model::find(conn, id)?;
+            match row {
+                Some(r) if model::visible(conn, &staff2, &r)? => Ok(Some(r)),
+                Some(_) => {
+                    staff2.audit().denied(
+                        conn,
+                        action,
+                        "screening",
+                        Some(id),
+                        json!({"reason": "out_of_scope"}),
+                    )?;
+                    Ok(None)
+                }
+                None => Ok(None),
+            }
+        })
+        .await?;
+    found.ok_or(AppError::NotFound)
+}
+
+/// One screening; the assessment for clinical roles (audited).
+#[utoipa::path(tag = "screenings", responses((status = 200, body = Screening), (status = 404)))]
+#[get("/screenings/{id}")]
+pub async fn get_screening(
+    state: web::Data<AppState>,
+    staff: Staff,
+    id: web::Path<Uuid>,
+) -> AppResult<HttpResponse> {
+    staff.require(Action::ReadScreenings)?;
+    let id = id.into_inner();
+    let row = load_visible(&state, &staff, id, "screening.read").await?;
+    let clinical = staff.can(Action::ReadAssessment);
+    if clinical && row.assessment.is_some() {
+        let (staff, r) = (staff.clone(), row.clone());
+        state
+            .db
+            .tx(move |conn| audit_assessment_reads(conn, &staff, std::slice::from_ref(&r)))
+            .await?;
+    }
+    Ok(ok_with_etag(row.version, &row.view(clinical)))
+}
+
+/// Moves a scheduled screening to `to`; 409 from any other status.
+fn transition(conn: &mut PgConnection, id: Uuid, to: ScreeningStatus) -> AppResult<ScreeningRow> {
+    let current: ScreeningRow = screenings::table
+        .find(id)
+        .select(ScreeningRow::as_select())
+        .for_update()
+        .first(conn)?;
+    can_leave_scheduled(current.status()).map_err(|d| AppError::conflict("conflict", d))?;
+    Ok(diesel::update(
+        screenings::table
+            .find(id)
+            .filter(screenings::status.eq("scheduled")),
+    )
+    .set((
+        screenings::status.eq(to.as_str()),
+        screenings::version.eq(screenings::version + 1),
+        screenings::updated_at.eq(Utc::now()),
+    ))
+    .returning(ScreeningRow::as_returning())
+    .get_result(conn)?)
+}
+
+/// Records the interview's outcome and assessment (the interviewer or a supervisor).
+#[utoipa::path(tag = "screenings", request_body = CompleteScreening,
+    responses((status = 200, body = Screening), (status = 409), (status = 422)))]
+#[post("/screenings/{id}/complete")]
+pub async fn complete_screening(
+    state: web::Data<AppState>,
+    staff: Staff,
+    id: web::Path<Uuid>,
+    body: Json<CompleteScreening>,
+) -> AppResult<HttpResponse> {
+    staff.require(Action::CompleteScreening)?;
+    let id = id.into_inner();
+    let row = load_visible(&state, &staff, id, "screening.complete").await?;
+    if staff.role == Role::Therapist && row.interviewer_id != staff.id {
+        return Err(AppError::Forbidden);
+    }
+    let b = body.into_inner();
+    let now = Utc::now();
+    let completed_at = b.completed_at.unwrap_or(now);
+    let audit = staff.audit();
+    let row = state
+        .db
+        .tx(move |conn| {
+            let current: ScreeningRow = screenings::table
+                .find(id)
+                .select(ScreeningRow::as_select())
+                .for_update()
+                .first(conn)?;
+            can_leave_scheduled(current.status()).map_err(|d| AppError::conflict("conflict", d))?;
+            check_completion(
+                b.outcome,
+                &b.assessment,
+                completed_at,
+                current.scheduled_at,
+                now,
+            )
+            .finish()?;
+            let assessment = serde_json::to_value(&b.assessment).map_err(anyhow::Error::from)?;
+            let row: ScreeningRow = diesel::update(
+                screenings::table
+                    .find(id)
+                    .filter(screenings::status.eq("scheduled")),
+            )
+            .set((
+                screenings::status.eq("completed"),
+                screenings::completed_at.eq(completed_at),
+                screenings::outcome.eq(b.outcome.as_str()),
+                screenings::assessment.eq(assessment),
+                screenings::version.eq(screenings::version + 1),
+                screenings::updated_at.eq(now),
+            ))
+            .returning(ScreeningRow::as_returning())
+            .get_result(conn)?;
+            audit.allowed(
+                conn,
+                "screening.complete",
+                "screening",
+                Some(id),
+                json!({"outcome": b.outcome.as_str()}),
+            )?;
+            Ok(row)
+        })
+        .await?;
+    Ok(ok_with_etag(row.version, &row.view(true)))
+}
+
+async fn close(
+    state: web::Data<AppState>,
+    staff: Staff,
+    id: Uuid,
+    to: ScreeningStatus,
+) -> AppResult<HttpResponse> {
+    staff.require(Action::CancelScreening)?;
+    let row = load_visible(&state, &staff, id, "screening.update").await?;
+    if staff.role == Role::Therapist && row.interviewer_id != staff.id {
+        return Err(AppError::Forbidden);
+    }
+    if to == ScreeningStatus::NoShow && row.scheduled_at > Utc::now() {
+        return Err(AppError::conflict(
+            "conflict",
+            "The interview has not been due yet; it cannot be a no-show.",
+        ));
+    }
+    let audit = staff.audit();
+    let row = state
+        .db
+        .tx(move |conn| {
+            let row = transition(conn, id, to)?;
+            audit.allowed(
+                conn,
+                &format!("screening.{}", to.as_str()),
+                "screening",
+                Some(id),
+                json!({}),
+            )?;
+            Ok(row)
+        })
+        .await?;
+    let clinical = staff.can(Action::ReadAssessment);
+    Ok(ok_with_etag(row.version, &row.view(clinical)))
+}
+
+/// Cancels a scheduled screening.
+#[utoipa::path(tag = "screenings", responses((status = 200, body = Screening), (status = 409)))]
+#[post("/screenings/{id}/cancel")]
+pub async fn cancel_screening(
+    state: web::Data<AppState>,
+    staff: Staff,
+    id: web::Path<Uuid>,
+) -> AppResult<HttpResponse> {
+    close(state, staff, id.into_inner(), ScreeningStatus::Cancelled).await
+}
+
+/// Marks a due screening as a no-show.
+#[utoipa::path(tag = "screenings", responses((status = 200, body = Screening), (status = 409)))]
+#[post("/screenings/{id}/no-show")]
+pub async fn no_show_screening(
+    state: web::Data<AppState>,
+    staff: Staff,
+    id: web::Path<Uuid>,
+) -> AppResult<HttpResponse> {
+    close(state, staff, id.into_inner(), ScreeningStatus::NoShow).await
+}

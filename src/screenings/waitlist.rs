@@ -1,0 +1,112 @@
+//! `GET /waitlist` (SPEC §4): clients with a valid accepted screening and no seat, oldest
+//! screening first. A seat anywhere (pending, active or exiting in any group) takes a client off
+//! the waitlist. With `group_id`: those screened for that group or for no group in particular.
+
+use actix_web::{get, web, HttpResponse};
+use chrono::{DateTime, Duration, Utc};
+use diesel::prelude::*;
+use diesel::sql_types::{Array, Nullable, Timestamptz, Uuid as SqlUuid};
+use serde::{Deserialize, Serialize};
+use utoipa::{IntoParams, ToSchema};
+use uuid::Uuid;
+
+use crate::auth::{scope, Action, Staff};
+use crate::clients::model::{summaries, ClientSummary};
+use crate::domain::screening::{valid_until, VALIDITY_DAYS};
+use crate::error::AppResult;
+use crate::http::pagination::{self, decode_cursor, Page};
+use crate::http::Query;
+use crate::state::AppState;
+
+#[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct WaitlistQuery {
+    pub group_id: Option<Uuid>,
+    pub limit: Option<i64>,
+    pub cursor: Option<String>,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct WaitlistEntry {
+    pub client: ClientSummary,
+    /// The client's oldest still-valid accepted screening (matching `group_id` when given).
+    pub screening_id: Uuid,
+    pub screened_for_group_id: Option<Uuid>,
+    pub completed_at: DateTime<Utc>,
+    pub valid_until: DateTime<Utc>,
+}
+
+#[derive(QueryableByName)]
+struct Row {
+    #[diesel(sql_type = SqlUuid)]
+    client_id: Uuid,
+    #[diesel(sql_type = SqlUuid)]
+    screening_id: Uuid,
+    #[diesel(sql_type = Nullable<SqlUuid>)]
+    group_id: Option<Uuid>,
+    #[diesel(sql_type = Timestamptz)]
+    completed_at: DateTime<Utc>,
+}
+
+/// Waiting clients, oldest screening first.
+#[utoipa::path(tag = "screenings", params(WaitlistQuery), responses((status = 200, body = Page<WaitlistEntry>)))]
+#[get("/waitlist")]
+pub async fn waitlist(
+    state: web::Data<AppState>,
+    staff: Staff,
+    q: Query<WaitlistQuery>,
+) -> AppResult<HttpResponse> {
+    staff.require(Action::ReadWaitlist)?;
+    let q = q.into_inner();
+    let limit = pagination::limit(q.limit)?;
+    let after: Option<(DateTime<Utc>, Uuid)> = decode_cursor(q.cursor.as_deref())?;
+    let (rows, clients) = state
+        .db
+        .run(move |conn| {
+            let scoped: Option<Vec<Uuid>> =
+                if staff.is_scoped() { Some(scope::therapist_client_ids(conn, staff.id)?) } else { None };
+            let since = Utc::now() - Duration::days(VALIDITY_DAYS);
+            let (after_t, after_id) = after.map_or((None, None), |(t, id)| (Some(t), Some(id)));
+            let rows: Vec<Row> = diesel::sql_query(
+                "SELECT * FROM ( \
+                   SELECT DISTINCT ON (s.client_id) s.client_id, s.id AS screening_id, s.group_id, s.completed_at \
+                   FROM screenings s \
+                   WHERE s.status = 'completed' AND s.outcome = 'accepted' AND s.completed_at >= $1 \
+                     AND ($2::uuid IS NULL OR s.group_id IS NULL OR s.group_id = $2) \
+                     AND ($3::uuid[] IS NULL OR s.client_id = ANY($3)) \
+                     AND NOT EXISTS (SELECT 1 FROM memberships m WHERE m.client_id = s.client_id \
+                                     AND m.status IN ('pending', 'active', 'exiting')) \
+                   ORDER BY s.client_id, s.completed_at, s.id \
+                 ) w \
+                 WHERE $4::timestamptz IS NULL OR (w.completed_at, w.screening_id) > ($4, $5) \
+                 ORDER BY w.completed_at, w.screening_id LIMIT $6",
+            )
+            .bind::<Timestamptz, _>(since)
+            .bind::<Nullable<SqlUuid>, _>(q.group_id)
+            .bind::<Nullable<Array<SqlUuid>>, _>(scoped)
+            .bind::<Nullable<Timestamptz>, _>(after_t)
+            .bind::<Nullable<SqlUuid>, _>(after_id)
+            .bind::<diesel::sql_types::BigInt, _>(limit + 1)
+            .load(conn)?;
+            let ids: Vec<Uuid> = rows.iter().map(|r| r.client_id).collect();
+            let clients = summaries(conn, &ids)?;
+            Ok((rows, clients))
+        })
+        .await?;
+    let page = pagination::page(
+        rows,
+        limit,
+        |r| (r.completed_at, r.screening_id),
+        |r| WaitlistEntry {
+            client: clients
+                .get(&r.client_id)
+                .cloned()
+                .expect("summary loaded with the row"),
+            screening_id: r.screening_id,
+            screened_for_group_id: r.group_id,
+            completed_at: r.completed_at,
+            valid_until: valid_until(r.completed_at),
+        },
+    );
+    Ok(HttpResponse::Ok().json(page))
+}
