@@ -18,7 +18,7 @@ CREATE TABLE clients (
     updated_at      TIMESTAMPTZ NOT NULL DEFAULT now()
 );
 CREATE INDEX clients_created_idx ON clients (created_at, id);
-CREATE INDEX clients_name_idx ON clients (last_name, first_name, id);
+CREATE INDEX clients_search_idx ON clients (search_text, id);
 
 CREATE TABLE groups (
     id                      UUID PRIMARY KEY,

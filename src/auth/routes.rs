@@ -176,6 +176,17 @@ pub async fn login(
     }
 }
 
+#[derive(Queryable, Selectable)]
+#[diesel(table_name = rt)]
+struct StoredRefresh {
+    id: Uuid,
+    user_id: Uuid,
+    family_id: Uuid,
+    expires_at: chrono::DateTime<Utc>,
+    used_at: Option<chrono::DateTime<Utc>>,
+    revoked_at: Option<chrono::DateTime<Utc>>,
+}
+
 enum RefreshOutcome {
     Issued(Box<TokenResponse>),
     Refused,
@@ -195,27 +206,21 @@ pub async fn refresh(
     let outcome = state
         .db
         .tx(move |conn| {
-            let found: Option<(
-                Uuid,
-                Uuid,
-                Uuid,
-                chrono::DateTime<Utc>,
-                Option<chrono::DateTime<Utc>>,
-                Option<chrono::DateTime<Utc>>,
-            )> = rt::table
+            let found: Option<StoredRefresh> = rt::table
                 .filter(rt::token_hash.eq(&hash))
-                .select((
-                    rt::id,
-                    rt::user_id,
-                    rt::family_id,
-                    rt::expires_at,
-                    rt::used_at,
-                    rt::revoked_at,
-                ))
+                .select(StoredRefresh::as_select())
                 .for_update()
                 .first(conn)
                 .optional()?;
-            let Some((id, user_id, family, expires_at, used_at, revoked_at)) = found else {
+            let Some(StoredRefresh {
+                id,
+                user_id,
+                family_id: family,
+                expires_at,
+                used_at,
+                revoked_at,
+            }) = found
+            else {
                 return Ok(RefreshOutcome::Refused);
             };
             let user = model::find(conn, user_id)?.ok_or(AppError::NotFound)?;

@@ -2,9 +2,7 @@
 
 use actix_web::{get, patch, post, web, HttpResponse};
 use chrono::{NaiveDate, Utc};
-use diesel::dsl::sql;
 use diesel::prelude::*;
-use diesel::sql_types::{Bool, Text, Uuid as SqlUuid};
 use serde::Deserialize;
 use serde_json::json;
 use utoipa::{IntoParams, ToSchema};
@@ -178,7 +176,7 @@ pub struct ClientQuery {
     pub cursor: Option<String>,
 }
 
-/// Lists clients by last name, first name (a therapist sees only clients in scope).
+/// Lists clients by last name, first name (accents ignored) (a therapist sees only clients in scope).
 #[utoipa::path(tag = "clients", params(ClientQuery), responses((status = 200, body = Page<Client>)))]
 #[get("/clients")]
 pub async fn list_clients(
@@ -189,7 +187,7 @@ pub async fn list_clients(
     staff.require(Action::ReadClients)?;
     let q = q.into_inner();
     let limit = pagination::limit(q.limit)?;
-    let after: Option<(String, String, Uuid)> = decode_cursor(q.cursor.as_deref())?;
+    let after: Option<(String, Uuid)> = decode_cursor(q.cursor.as_deref())?;
     let search = match q.q.as_deref().map(str::trim).filter(|s| !s.is_empty()) {
         Some(s) if s.chars().count() > 200 => {
             return Err(AppError::invalid("q", "must be at most 200 characters"))
@@ -208,33 +206,20 @@ pub async fn list_clients(
             if let Some(pattern) = search {
                 query = query.filter(clients::search_text.like(pattern));
             }
-            if let Some((last, first, id)) = after {
+            if let Some((key, id)) = after {
                 query = query.filter(
-                    sql::<Bool>("(last_name, first_name, id) > (")
-                        .bind::<Text, _>(last)
-                        .sql(", ")
-                        .bind::<Text, _>(first)
-                        .sql(", ")
-                        .bind::<SqlUuid, _>(id)
-                        .sql(")"),
+                    clients::search_text
+                        .gt(key.clone())
+                        .or(clients::search_text.eq(key).and(clients::id.gt(id))),
                 );
             }
             Ok(query
-                .order((
-                    clients::last_name.asc(),
-                    clients::first_name.asc(),
-                    clients::id.asc(),
-                ))
+                .order((clients::search_text.asc(), clients::id.asc()))
                 .limit(limit + 1)
                 .load(conn)?)
         })
         .await?;
-    let page = pagination::page(
-        rows,
-        limit,
-        |r| (r.last_name.clone(), r.first_name.clone(), r.id),
-        Client::from,
-    );
+    let page = pagination::page(rows, limit, |r| (r.search_text.clone(), r.id), Client::from);
     Ok(HttpResponse::Ok().json(page))
 }
 

@@ -1,6 +1,7 @@
 //! `groupwork demo`: a realistic practice in an empty database (SPEC §6), and the logins.
 //! Each area adds its part in its own file, in dependency order below.
 
+mod clients;
 mod staff;
 
 use diesel::prelude::*;
@@ -24,7 +25,8 @@ pub fn run(database_url: &str) -> anyhow::Result<()> {
     }
     let password_hash = crate::auth::password::hash_password_blocking(DEMO_PASSWORD)?;
     conn.transaction::<_, anyhow::Error, _>(|conn| {
-        let _staff = staff::load(conn, &password_hash)?;
+        let staff = staff::load(conn, &password_hash)?;
+        let _clients = clients::load(conn, &staff)?;
         Ok(())
     })?;
     println!("Loaded the demo practice.");

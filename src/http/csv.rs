@@ -80,11 +80,9 @@ where
                             ));
                         }
                     };
-                    let Some(last) = batch.last() else {
-                        return None;
-                    };
+                    let last = batch.last()?;
                     let next = key(last);
-                    let rendered: Vec<Vec<String>> = batch.iter().map(|r| cells(r)).collect();
+                    let rendered: Vec<Vec<String>> = batch.iter().map(&cells).collect();
                     let bytes = encode_rows(rendered.iter().map(|r| r.iter().map(String::as_str)));
                     Some((Ok(Bytes::from(bytes)), State::After(Some(next))))
                 }

@@ -137,6 +137,17 @@ pub fn parse_query<T: DeserializeOwned>(qs: &str) -> Result<T, AppError> {
     })
 }
 
+/// For PATCH bodies: distinguishes an absent field (`None`) from an explicit `null`
+/// (`Some(None)`, which clears the value). Use with
+/// `#[serde(default, deserialize_with = "crate::http::extract::nullable")]`.
+pub fn nullable<'de, D, T>(de: D) -> Result<Option<Option<T>>, D::Error>
+where
+    D: serde::Deserializer<'de>,
+    T: serde::Deserialize<'de>,
+{
+    Option::<T>::deserialize(de).map(Some)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -180,15 +191,4 @@ mod tests {
             other => panic!("unexpected {other:?}"),
         }
     }
-}
-
-/// For PATCH bodies: distinguishes an absent field (`None`) from an explicit `null`
-/// (`Some(None)`, which clears the value). Use with
-/// `#[serde(default, deserialize_with = "crate::http::extract::nullable")]`.
-pub fn nullable<'de, D, T>(de: D) -> Result<Option<Option<T>>, D::Error>
-where
-    D: serde::Deserializer<'de>,
-    T: serde::Deserialize<'de>,
-{
-    Option::<T>::deserialize(de).map(Some)
 }

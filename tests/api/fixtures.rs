@@ -23,7 +23,7 @@ pub fn client(app: &TestApp, first: &str, last: &str) -> Uuid {
             clients::date_of_birth.eq(NaiveDate::from_ymd_opt(1985, 4, 12).unwrap()),
             clients::referral_source.eq("self"),
             clients::mandated.eq(false),
-            clients::search_text.eq(groupwork::domain::text::search_key(&[first, last])),
+            clients::search_text.eq(groupwork::domain::text::search_key(&[last, first])),
         ))
         .execute(&mut app.conn())
         .unwrap();

@@ -3,5 +3,8 @@
 mod fixtures;
 mod helpers;
 
+mod clients;
 mod foundation;
 mod roster;
+mod screenings;
+mod waitlist;

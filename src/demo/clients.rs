@@ -1,0 +1,138 @@
+//! Demo clients (a realistic mix of referral sources, mandated and voluntary) and screenings in
+//! every status.
+
+use chrono::{Duration, NaiveDate, Utc};
+use diesel::prelude::*;
+use serde_json::json;
+use uuid::Uuid;
+
+use super::DemoStaff;
+use crate::domain::text::search_key;
+use crate::schema::{clients, screenings};
+
+const FIRST: &[&str] = &[
+    "Ana", "Marcus", "Jamal", "Priya", "Tomás", "Keisha", "Daniel", "Mei", "Olivia", "Rafael",
+    "Grace", "Dmitri", "Fatima", "Lucas", "Hannah", "Kofi", "Sofía", "Noah", "Aisha", "Ethan",
+    "Chloé", "Samir", "Leah", "Bruno", "Ingrid", "Mateo", "Nadia", "Owen", "Yara", "Zeke",
+];
+const LAST: &[&str] = &[
+    "Silva",
+    "Johnson",
+    "Carter",
+    "Patel",
+    "Hernández",
+    "Brown",
+    "Kim",
+    "Chen",
+    "Walsh",
+    "Moreno",
+    "Okafor",
+    "Petrov",
+    "Haddad",
+    "Rossi",
+    "Becker",
+    "Mensah",
+    "Núñez",
+    "Fischer",
+    "Rahman",
+    "Murphy",
+    "Dubois",
+    "Aziz",
+    "Cohen",
+    "Costa",
+    "Larsen",
+    "López",
+    "Ivanova",
+    "Byrne",
+    "Saleh",
+    "Novak",
+];
+const SOURCES: &[(&str, bool)] = &[
+    ("self", false),
+    ("court", true),
+    ("probation", true),
+    ("employer", false),
+    ("physician", false),
+    ("treatment_program", false),
+    ("self", false),
+    ("court", true),
+    ("other", false),
+    ("treatment_program", false),
+];
+
+#[allow(dead_code)] // read by the groups part of the demo
+pub struct DemoClients {
+    /// Clients with a recent accepted screening: (client, screening), oldest screening first.
+    pub accepted: Vec<(Uuid, Uuid)>,
+}
+
+pub fn load(conn: &mut PgConnection, staff: &DemoStaff) -> anyhow::Result<DemoClients> {
+    let now = Utc::now();
+    let mut accepted = Vec::new();
+    for (i, (first, last)) in FIRST.iter().zip(LAST).enumerate() {
+        let (source, mandated) = SOURCES[i % SOURCES.len()];
+        let client_id = Uuid::new_v4();
+        let dob = NaiveDate::from_ymd_opt(
+            1965 + (i as i32 * 7) % 38,
+            1 + (i as u32 * 5) % 12,
+            1 + (i as u32 * 11) % 28,
+        )
+        .expect("valid date");
+        diesel::insert_into(clients::table)
+            .values((
+                clients::id.eq(client_id),
+                clients::first_name.eq(first),
+                clients::last_name.eq(last),
+                clients::preferred_name.eq((i % 6 == 0).then(|| format!("{}y", &first[..2]))),
+                clients::date_of_birth.eq(dob),
+                clients::phone.eq(format!("+1 555 01{:02} {:04}", i, 1000 + i * 37)),
+                clients::email.eq((i % 3 != 0).then(|| format!("client{i}@example.org"))),
+                clients::referral_source.eq(source),
+                clients::mandated.eq(mandated),
+                clients::search_text.eq(search_key(&[last, first])),
+                clients::created_at.eq(now - Duration::days(200 - i as i64)),
+            ))
+            .execute(conn)?;
+        let interviewer = if i % 4 == 0 {
+            staff.supervisor
+        } else {
+            staff.therapists[i % staff.therapists.len()]
+        };
+        // 26 accepted (seated later or waiting), and the rest in every other status.
+        let (status, outcome, days_ago) = match i {
+            0..=25 => ("completed", Some("accepted"), 60 - i as i64 * 2),
+            26 => ("completed", Some("declined"), 10),
+            27 => ("scheduled", None, -3),
+            28 => ("cancelled", None, 5),
+            _ => ("no_show", None, 4),
+        };
+        let scheduled_at = now - Duration::days(days_ago) - Duration::hours(2);
+        let screening_id = Uuid::new_v4();
+        let assessment = outcome.map(|o| {
+            json!({
+                "motivation": if o == "accepted" { 3 + i % 3 } else { 2 },
+                "contraindications": if o == "accepted" { json!([]) } else { json!(["cannot_tolerate_group"]) },
+                "concurrent_therapies": "Individual counselling every other week.",
+                "substance_use_summary": "Alcohol; in early recovery.",
+                "notes": "Motivated by family; some anxiety about speaking in groups."
+            })
+        });
+        diesel::insert_into(screenings::table)
+            .values((
+                screenings::id.eq(screening_id),
+                screenings::client_id.eq(client_id),
+                screenings::interviewer_id.eq(interviewer),
+                screenings::scheduled_at.eq(scheduled_at),
+                screenings::status.eq(status),
+                screenings::completed_at.eq(outcome.map(|_| scheduled_at + Duration::hours(1))),
+                screenings::outcome.eq(outcome),
+                screenings::assessment.eq(assessment),
+                screenings::created_by.eq(staff.intake),
+            ))
+            .execute(conn)?;
+        if outcome == Some("accepted") {
+            accepted.push((client_id, screening_id));
+        }
+    }
+    Ok(DemoClients { accepted })
+}
