@@ -15,7 +15,7 @@ use crate::error::AppError;
 use crate::http::extract::MAX_BODY_BYTES;
 use crate::http::middleware::request_context;
 use crate::state::AppState;
-use crate::{audit, auth, clients, health, screenings, users};
+use crate::{audit, auth, clients, groups, health, memberships, screenings, users};
 use utoipa_scalar::Servable;
 
 /// Every 403 is an audit event (SPEC §2, issue 3), written in its own transaction because the
@@ -96,6 +96,21 @@ pub fn api_routes(cfg: &mut web::ServiceConfig) {
         .service(screenings::routes::cancel_screening)
         .service(screenings::routes::no_show_screening)
         .service(screenings::waitlist::waitlist)
+        .service(groups::routes::list_groups)
+        .service(groups::routes::create_group)
+        .service(groups::routes::get_group)
+        .service(groups::routes::update_group)
+        .service(groups::routes::start_group)
+        .service(groups::routes::complete_group)
+        .service(groups::routes::cancel_group)
+        .service(groups::contracts::list_contracts)
+        .service(groups::contracts::create_contract)
+        .service(memberships::routes::admit)
+        .service(memberships::routes::list_members)
+        .service(memberships::routes::get_membership)
+        .service(memberships::routes::sign)
+        .service(memberships::routes::discharge)
+        .service(memberships::routes::withdraw)
         .service(audit::routes::verify)
         .service(audit::routes::list_events);
 }

@@ -2,5 +2,7 @@
 
 pub mod client;
 pub mod email;
+pub mod group;
+pub mod membership;
 pub mod screening;
 pub mod text;

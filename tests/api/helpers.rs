@@ -1,8 +1,8 @@
 //! Test harness: every test gets its own database, created from a migrated template, and a
-
-#![allow(dead_code)] // shared by every test module; not each uses every helper
 //! real server bound to a free port. Staff are created straight in the database (with one
 //! precomputed argon2id hash) and receive real access tokens.
+
+#![allow(dead_code)] // shared by every test module; not each uses every helper
 
 use std::net::TcpListener;
 use std::sync::OnceLock;

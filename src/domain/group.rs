@@ -1,0 +1,307 @@
+//! Groups (SPEC §2): the rules a group's configuration must satisfy and its status machine.
+
+use chrono::{NaiveDate, NaiveTime};
+use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
+use uuid::Uuid;
+
+use crate::error::Validations;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum MeetingDay {
+    Monday,
+    Tuesday,
+    Wednesday,
+    Thursday,
+    Friday,
+    Saturday,
+    Sunday,
+}
+
+impl MeetingDay {
+    pub const ALL: [MeetingDay; 7] = [
+        MeetingDay::Monday,
+        MeetingDay::Tuesday,
+        MeetingDay::Wednesday,
+        MeetingDay::Thursday,
+        MeetingDay::Friday,
+        MeetingDay::Saturday,
+        MeetingDay::Sunday,
+    ];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            MeetingDay::Monday => "monday",
+            MeetingDay::Tuesday => "tuesday",
+            MeetingDay::Wednesday => "wednesday",
+            MeetingDay::Thursday => "thursday",
+            MeetingDay::Friday => "friday",
+            MeetingDay::Saturday => "saturday",
+            MeetingDay::Sunday => "sunday",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<Self> {
+        Self::ALL.into_iter().find(|d| d.as_str() == s)
+    }
+
+    pub fn weekday(self) -> chrono::Weekday {
+        use chrono::Weekday::*;
+        match self {
+            MeetingDay::Monday => Mon,
+            MeetingDay::Tuesday => Tue,
+            MeetingDay::Wednesday => Wed,
+            MeetingDay::Thursday => Thu,
+            MeetingDay::Friday => Fri,
+            MeetingDay::Saturday => Sat,
+            MeetingDay::Sunday => Sun,
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum GroupStatus {
+    Forming,
+    Active,
+    Completed,
+    Cancelled,
+}
+
+impl GroupStatus {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            GroupStatus::Forming => "forming",
+            GroupStatus::Active => "active",
+            GroupStatus::Completed => "completed",
+            GroupStatus::Cancelled => "cancelled",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<Self> {
+        [
+            Self::Forming,
+            Self::Active,
+            Self::Completed,
+            Self::Cancelled,
+        ]
+        .into_iter()
+        .find(|x| x.as_str() == s)
+    }
+
+    /// The statuses a transition may start from: start from forming, complete from active,
+    /// cancel from forming or active.
+    pub fn allowed_from(to: GroupStatus) -> &'static [GroupStatus] {
+        match to {
+            GroupStatus::Active => &[GroupStatus::Forming],
+            GroupStatus::Completed => &[GroupStatus::Active],
+            GroupStatus::Cancelled => &[GroupStatus::Forming, GroupStatus::Active],
+            GroupStatus::Forming => &[],
+        }
+    }
+
+    pub fn is_closed(self) -> bool {
+        matches!(self, GroupStatus::Completed | GroupStatus::Cancelled)
+    }
+}
+
+/// Parses `HH:MM` (24-hour).
+pub fn parse_meeting_time(s: &str) -> Option<NaiveTime> {
+    if s.len() != 5 {
+        return None;
+    }
+    NaiveTime::parse_from_str(s, "%H:%M").ok()
+}
+
+pub fn format_meeting_time(t: NaiveTime) -> String {
+    t.format("%H:%M").to_string()
+}
+
+/// A group's configurable fields, as they will be stored.
+#[derive(Debug, Clone)]
+pub struct GroupConfig {
+    pub name: String,
+    pub lead_therapist_id: Uuid,
+    pub co_therapist_ids: Vec<Uuid>,
+    pub min_size: i32,
+    pub max_size: i32,
+    pub meeting_day: MeetingDay,
+    pub meeting_time: String,
+    pub timezone: String,
+    pub duration_minutes: i32,
+    pub min_term_sessions: i32,
+    pub exit_notice_sessions: i32,
+    pub absence_alert_threshold: i32,
+    pub start_date: NaiveDate,
+    pub end_date: Option<NaiveDate>,
+}
+
+impl GroupConfig {
+    /// Every rule of SPEC §2 that needs no database: ranges, sizes, co-therapists, time and
+    /// zone. (That the therapists are active clinicians is checked against the database.)
+    pub fn validate(&self) -> Validations {
+        let mut v = Validations::new();
+        if let Err(m) = crate::domain::text::required_line(&self.name, 200) {
+            v.add("name", m);
+        }
+        v.check(
+            (8..=15).contains(&self.min_size),
+            "min_size",
+            "must be between 8 and 15",
+        );
+        v.check(
+            (8..=15).contains(&self.max_size),
+            "max_size",
+            "must be between 8 and 15",
+        );
+        v.check(
+            self.min_size <= self.max_size,
+            "max_size",
+            "must be at least min_size",
+        );
+        v.check(
+            self.co_therapist_ids.len() <= 2,
+            "co_therapist_ids",
+            "at most 2 co-therapists",
+        );
+        let mut all = self.co_therapist_ids.clone();
+        all.push(self.lead_therapist_id);
+        all.sort();
+        all.dedup();
+        v.check(
+            all.len() == self.co_therapist_ids.len() + 1,
+            "co_therapist_ids",
+            "no one may be named twice",
+        );
+        v.check(
+            parse_meeting_time(&self.meeting_time).is_some(),
+            "meeting_time",
+            "must be HH:MM (24-hour)",
+        );
+        v.check(
+            self.timezone.parse::<chrono_tz::Tz>().is_ok(),
+            "timezone",
+            "must be an IANA time zone",
+        );
+        v.check(
+            (30..=180).contains(&self.duration_minutes),
+            "duration_minutes",
+            "must be between 30 and 180",
+        );
+        v.check(
+            (1..=52).contains(&self.min_term_sessions),
+            "min_term_sessions",
+            "must be between 1 and 52",
+        );
+        v.check(
+            (1..=6).contains(&self.exit_notice_sessions),
+            "exit_notice_sessions",
+            "must be between 1 and 6",
+        );
+        v.check(
+            (1..=10).contains(&self.absence_alert_threshold),
+            "absence_alert_threshold",
+            "must be between 1 and 10",
+        );
+        let earliest = NaiveDate::from_ymd_opt(2000, 1, 1).expect("valid");
+        let latest = NaiveDate::from_ymd_opt(2100, 1, 1).expect("valid");
+        v.check(
+            (earliest..latest).contains(&self.start_date),
+            "start_date",
+            "must be between 2000 and 2099",
+        );
+        if let Some(end) = self.end_date {
+            v.check(
+                end >= self.start_date,
+                "end_date",
+                "must not be before start_date",
+            );
+            v.check(end < latest, "end_date", "must be before 2100");
+        }
+        v
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn config() -> GroupConfig {
+        GroupConfig {
+            name: "Tuesday evening".into(),
+            lead_therapist_id: Uuid::new_v4(),
+            co_therapist_ids: vec![],
+            min_size: 8,
+            max_size: 15,
+            meeting_day: MeetingDay::Tuesday,
+            meeting_time: "18:00".into(),
+            timezone: "America/New_York".into(),
+            duration_minutes: 90,
+            min_term_sessions: 12,
+            exit_notice_sessions: 3,
+            absence_alert_threshold: 3,
+            start_date: NaiveDate::from_ymd_opt(2026, 3, 3).unwrap(),
+            end_date: None,
+        }
+    }
+
+    fn fields(c: &GroupConfig) -> Vec<String> {
+        match c.validate().finish() {
+            Ok(()) => vec![],
+            Err(crate::error::AppError::Validation { errors, .. }) => {
+                errors.into_iter().map(|e| e.field).collect()
+            }
+            Err(e) => panic!("{e}"),
+        }
+    }
+
+    #[test]
+    fn defaults_are_valid() {
+        assert!(fields(&config()).is_empty());
+    }
+
+    #[test]
+    fn sizes() {
+        let mut c = config();
+        (c.min_size, c.max_size) = (7, 15);
+        assert_eq!(fields(&c), vec!["min_size"]);
+        (c.min_size, c.max_size) = (10, 9);
+        assert_eq!(fields(&c), vec!["max_size"]);
+        (c.min_size, c.max_size) = (8, 16);
+        assert_eq!(fields(&c), vec!["max_size"]);
+    }
+
+    #[test]
+    fn co_therapists() {
+        let mut c = config();
+        c.co_therapist_ids = vec![Uuid::new_v4(), Uuid::new_v4(), Uuid::new_v4()];
+        assert_eq!(fields(&c), vec!["co_therapist_ids"]);
+        let x = Uuid::new_v4();
+        c.co_therapist_ids = vec![x, x];
+        assert_eq!(fields(&c), vec!["co_therapist_ids"]);
+        c.co_therapist_ids = vec![c.lead_therapist_id];
+        assert_eq!(fields(&c), vec!["co_therapist_ids"]);
+    }
+
+    #[test]
+    fn time_and_zone() {
+        let mut c = config();
+        c.meeting_time = "25:00".into();
+        c.timezone = "Mars/Olympus".into();
+        assert_eq!(fields(&c), vec!["meeting_time", "timezone"]);
+        c.meeting_time = "6:00".into();
+        c.timezone = "Europe/Berlin".into();
+        assert_eq!(fields(&c), vec!["meeting_time"]);
+    }
+
+    #[test]
+    fn status_machine() {
+        assert_eq!(
+            GroupStatus::allowed_from(GroupStatus::Active),
+            &[GroupStatus::Forming]
+        );
+        assert!(!GroupStatus::allowed_from(GroupStatus::Completed).contains(&GroupStatus::Forming));
+        assert!(GroupStatus::allowed_from(GroupStatus::Forming).is_empty());
+    }
+}

@@ -1,0 +1,162 @@
+use chrono::{DateTime, NaiveDate, NaiveTime, Utc};
+use diesel::prelude::*;
+use serde::Serialize;
+use utoipa::ToSchema;
+use uuid::Uuid;
+
+use crate::domain::group::{format_meeting_time, GroupStatus, MeetingDay};
+use crate::error::{AppError, AppResult};
+use crate::schema::{groups, memberships};
+
+#[derive(Debug, Clone, Queryable, Selectable)]
+#[diesel(table_name = groups)]
+pub struct GroupRow {
+    pub id: Uuid,
+    pub name: String,
+    pub lead_therapist_id: Uuid,
+    pub co_therapist_ids: Vec<Uuid>,
+    pub min_size: i32,
+    pub max_size: i32,
+    pub meeting_day: String,
+    pub meeting_time: NaiveTime,
+    pub timezone: String,
+    pub duration_minutes: i32,
+    pub min_term_sessions: i32,
+    pub exit_notice_sessions: i32,
+    pub absence_alert_threshold: i32,
+    pub start_date: NaiveDate,
+    pub end_date: Option<NaiveDate>,
+    pub status: String,
+    pub version: i32,
+    pub created_at: DateTime<Utc>,
+    pub updated_at: DateTime<Utc>,
+}
+
+impl GroupRow {
+    pub fn status(&self) -> GroupStatus {
+        GroupStatus::parse(&self.status).unwrap_or(GroupStatus::Forming)
+    }
+
+    pub fn tz(&self) -> chrono_tz::Tz {
+        self.timezone.parse().unwrap_or(chrono_tz::UTC)
+    }
+
+    /// True when `user_id` leads or co-leads this group.
+    pub fn is_therapist(&self, user_id: Uuid) -> bool {
+        self.lead_therapist_id == user_id || self.co_therapist_ids.contains(&user_id)
+    }
+}
+
+/// Seat counts of a group: pending, active and exiting memberships hold seats (SPEC §2).
+#[derive(Debug, Clone, Copy, Default, Serialize, ToSchema)]
+pub struct Seats {
+    pub pending: i64,
+    pub active: i64,
+    pub exiting: i64,
+}
+
+impl Seats {
+    pub fn taken(&self) -> i64 {
+        self.pending + self.active + self.exiting
+    }
+}
+
+pub fn seats(conn: &mut PgConnection, group_id: Uuid) -> QueryResult<Seats> {
+    let counts: Vec<(String, i64)> = memberships::table
+        .filter(memberships::group_id.eq(group_id))
+        .filter(memberships::status.eq_any(["pending", "active", "exiting"]))
+        .group_by(memberships::status)
+        .select((memberships::status, diesel::dsl::count_star()))
+        .load(conn)?;
+    let mut s = Seats::default();
+    for (status, n) in counts {
+        match status.as_str() {
+            "pending" => s.pending = n,
+            "active" => s.active = n,
+            _ => s.exiting = n,
+        }
+    }
+    Ok(s)
+}
+
+/// A group as the API shows it (SPEC §2), with its seat counts.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct Group {
+    pub id: Uuid,
+    pub name: String,
+    pub lead_therapist_id: Uuid,
+    pub co_therapist_ids: Vec<Uuid>,
+    pub min_size: i32,
+    pub max_size: i32,
+    pub meeting_day: MeetingDay,
+    /// `HH:MM`, local to `timezone`.
+    pub meeting_time: String,
+    pub timezone: String,
+    pub duration_minutes: i32,
+    pub min_term_sessions: i32,
+    pub exit_notice_sessions: i32,
+    pub absence_alert_threshold: i32,
+    pub start_date: NaiveDate,
+    pub end_date: Option<NaiveDate>,
+    pub status: GroupStatus,
+    /// Active seats (active + exiting) below `min_size` while the group is active.
+    pub below_minimum: bool,
+    pub seats: Seats,
+    pub created_at: DateTime<Utc>,
+    pub updated_at: DateTime<Utc>,
+}
+
+impl Group {
+    pub fn from_row(r: GroupRow, seats: Seats) -> Group {
+        let status = r.status();
+        Group {
+            below_minimum: status == GroupStatus::Active
+                && seats.active + seats.exiting < r.min_size as i64,
+            id: r.id,
+            name: r.name,
+            lead_therapist_id: r.lead_therapist_id,
+            co_therapist_ids: r.co_therapist_ids,
+            min_size: r.min_size,
+            max_size: r.max_size,
+            meeting_day: MeetingDay::parse(&r.meeting_day).unwrap_or(MeetingDay::Monday),
+            meeting_time: format_meeting_time(r.meeting_time),
+            timezone: r.timezone,
+            duration_minutes: r.duration_minutes,
+            min_term_sessions: r.min_term_sessions,
+            exit_notice_sessions: r.exit_notice_sessions,
+            absence_alert_threshold: r.absence_alert_threshold,
+            start_date: r.start_date,
+            end_date: r.end_date,
+            status,
+            seats,
+            created_at: r.created_at,
+            updated_at: r.updated_at,
+        }
+    }
+}
+
+pub fn find(conn: &mut PgConnection, id: Uuid) -> QueryResult<Option<GroupRow>> {
+    groups::table
+        .find(id)
+        .select(GroupRow::as_select())
+        .first(conn)
+        .optional()
+}
+
+/// Locks the group row for the rest of the transaction: admissions, contract versions and
+/// status changes of one group happen one at a time, so capacity holds under concurrency.
+pub fn lock(conn: &mut PgConnection, id: Uuid) -> AppResult<GroupRow> {
+    groups::table
+        .find(id)
+        .select(GroupRow::as_select())
+        .for_update()
+        .first(conn)
+        .optional()?
+        .ok_or(AppError::NotFound)
+}
+
+/// The group as the API shows it, with seats.
+pub fn view(conn: &mut PgConnection, row: GroupRow) -> QueryResult<Group> {
+    let s = seats(conn, row.id)?;
+    Ok(Group::from_row(row, s))
+}

@@ -1,0 +1,91 @@
+//! Guarded membership transitions, shared by the membership endpoints, the phased exit and
+//! group completion. Each is `UPDATE … WHERE id = $id AND status = $from`; zero rows is a 409.
+
+use chrono::{DateTime, Utc};
+use diesel::prelude::*;
+use serde_json::json;
+use uuid::Uuid;
+
+use super::model::MembershipRow;
+use crate::audit::AuditCtx;
+use crate::domain::group::GroupStatus;
+use crate::domain::membership::{ExitReason, MembershipStatus};
+use crate::error::{AppError, AppResult};
+use crate::roster;
+use crate::schema::memberships;
+
+/// Moves a membership from one of `from` to `exited` with `reason`.
+pub fn exit(
+    conn: &mut PgConnection,
+    id: Uuid,
+    from: &[MembershipStatus],
+    reason: ExitReason,
+    note: Option<&str>,
+    at: DateTime<Utc>,
+) -> AppResult<MembershipRow> {
+    let from: Vec<&str> = from.iter().map(|s| s.as_str()).collect();
+    diesel::update(
+        memberships::table
+            .find(id)
+            .filter(memberships::status.eq_any(from)),
+    )
+    .set((
+        memberships::status.eq("exited"),
+        memberships::exit_reason.eq(reason.as_str()),
+        memberships::exit_note.eq(note),
+        memberships::exited_at.eq(at),
+        memberships::version.eq(memberships::version + 1),
+        memberships::updated_at.eq(Utc::now()),
+    ))
+    .returning(MembershipRow::as_returning())
+    .get_result(conn)
+    .optional()?
+    .ok_or_else(|| AppError::conflict("conflict", "The membership changed status meanwhile."))
+}
+
+/// Closes every open seat of a group that completes or is cancelled: pending seats are
+/// withdrawn; members of a completed group finish (`completed` if their minimum term is met,
+/// else `early_exit`); members of a cancelled group exit with `other`. Returns how many.
+pub fn close_all_seats(
+    conn: &mut PgConnection,
+    audit: &AuditCtx,
+    group_id: Uuid,
+    to: GroupStatus,
+) -> AppResult<usize> {
+    let open: Vec<MembershipRow> = memberships::table
+        .filter(memberships::group_id.eq(group_id))
+        .filter(memberships::status.eq_any(["pending", "active", "exiting"]))
+        .select(MembershipRow::as_select())
+        .for_update()
+        .load(conn)?;
+    let now = Utc::now();
+    for m in &open {
+        let (reason, note) = match (m.status(), to) {
+            (MembershipStatus::Pending, _) => (
+                ExitReason::Withdrawn,
+                "group closed before the agreement was signed",
+            ),
+            (_, GroupStatus::Completed) => {
+                let held = roster::held_before(conn, m.id, now)?;
+                let term: i32 = crate::schema::groups::table
+                    .find(group_id)
+                    .select(crate::schema::groups::min_term_sessions)
+                    .first(conn)?;
+                (
+                    ExitReason::for_planned_exit(held >= term),
+                    "group completed",
+                )
+            }
+            _ => (ExitReason::Other, "group cancelled"),
+        };
+        exit(conn, m.id, &[m.status()], reason, Some(note), now)?;
+        audit.allowed(
+            conn,
+            "membership.exit",
+            "membership",
+            Some(m.id),
+            json!({"exit_reason": reason.as_str(), "cause": note}),
+        )?;
+    }
+    Ok(open.len())
+}

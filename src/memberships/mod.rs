@@ -1,0 +1,7 @@
+//! Memberships: a client's seat in one group (SPEC §2), from admission to exit.
+
+pub mod lifecycle;
+pub mod model;
+pub mod routes;
+
+pub use model::{load_views, MembershipView};

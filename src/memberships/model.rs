@@ -1,0 +1,146 @@
+use std::collections::HashMap;
+
+use chrono::{DateTime, NaiveDate, Utc};
+use diesel::prelude::*;
+use serde::Serialize;
+use utoipa::ToSchema;
+use uuid::Uuid;
+
+use crate::clients::model::{summaries, ClientSummary};
+use crate::domain::membership::{ExitReason, MembershipStatus};
+use crate::error::{AppError, AppResult};
+use crate::roster;
+use crate::schema::memberships;
+
+#[derive(Debug, Clone, Queryable, Selectable)]
+#[diesel(table_name = memberships)]
+pub struct MembershipRow {
+    pub id: Uuid,
+    pub group_id: Uuid,
+    pub client_id: Uuid,
+    pub screening_id: Uuid,
+    pub status: String,
+    pub override_reason: Option<String>,
+    pub contract_id: Option<Uuid>,
+    pub signed_at: Option<DateTime<Utc>>,
+    pub signature_name: Option<String>,
+    pub witness_id: Option<Uuid>,
+    pub joined_on: Option<NaiveDate>,
+    pub exit_notice_reason: Option<String>,
+    pub announced_at: Option<DateTime<Utc>>,
+    pub planned_last_session_id: Option<Uuid>,
+    pub exit_reason: Option<String>,
+    pub exit_note: Option<String>,
+    pub exited_at: Option<DateTime<Utc>>,
+    pub created_by: Uuid,
+    pub version: i32,
+    pub created_at: DateTime<Utc>,
+    pub updated_at: DateTime<Utc>,
+}
+
+impl MembershipRow {
+    pub fn status(&self) -> MembershipStatus {
+        MembershipStatus::parse(&self.status).unwrap_or(MembershipStatus::Pending)
+    }
+}
+
+/// A membership as the API shows it, with the client's summary and the derived fields of
+/// SPEC §2. Free-text reasons and notes are shown to clinical roles only.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct MembershipView {
+    pub id: Uuid,
+    pub group_id: Uuid,
+    pub client_id: Uuid,
+    pub client: ClientSummary,
+    pub screening_id: Uuid,
+    pub status: MembershipStatus,
+    pub override_reason: Option<String>,
+    pub contract_id: Option<Uuid>,
+    pub signed_at: Option<DateTime<Utc>>,
+    pub signature_name: Option<String>,
+    pub witness_id: Option<Uuid>,
+    pub joined_on: Option<NaiveDate>,
+    pub sessions_held_since_join: i32,
+    pub minimum_term_met: bool,
+    pub at_risk: bool,
+    pub exit_notice_reason: Option<String>,
+    pub announced_at: Option<DateTime<Utc>>,
+    pub planned_last_session_id: Option<Uuid>,
+    pub exit_reason: Option<ExitReason>,
+    pub exit_note: Option<String>,
+    pub exited_at: Option<DateTime<Utc>>,
+    pub created_at: DateTime<Utc>,
+    pub updated_at: DateTime<Utc>,
+    #[serde(skip)]
+    pub version: i32,
+}
+
+/// Renders memberships (in the order given), computing the derived fields in two queries.
+pub fn load_views(
+    conn: &mut PgConnection,
+    rows: Vec<MembershipRow>,
+    clinical: bool,
+) -> QueryResult<Vec<MembershipView>> {
+    let ids: Vec<Uuid> = rows.iter().map(|r| r.id).collect();
+    let client_ids: Vec<Uuid> = rows.iter().map(|r| r.client_id).collect();
+    let clients = summaries(conn, &client_ids)?;
+    let progress: HashMap<Uuid, roster::Progress> = roster::progress(conn, &ids)?
+        .into_iter()
+        .map(|p| (p.membership_id, p))
+        .collect();
+    let risk: HashMap<Uuid, bool> = roster::at_risk(conn, &ids)?
+        .into_iter()
+        .map(|r| (r.membership_id, r.at_risk))
+        .collect();
+    Ok(rows
+        .into_iter()
+        .filter_map(|r| {
+            let p = progress.get(&r.id)?;
+            let status = r.status();
+            Some(MembershipView {
+                client: clients.get(&r.client_id)?.clone(),
+                sessions_held_since_join: p.sessions_held_since_join,
+                minimum_term_met: p.minimum_term_met(),
+                // Only a seated member can be at risk.
+                at_risk: matches!(status, MembershipStatus::Active | MembershipStatus::Exiting)
+                    && risk.get(&r.id).copied().unwrap_or(false),
+                id: r.id,
+                group_id: r.group_id,
+                client_id: r.client_id,
+                screening_id: r.screening_id,
+                status,
+                override_reason: r.override_reason.filter(|_| clinical),
+                contract_id: r.contract_id,
+                signed_at: r.signed_at,
+                signature_name: r.signature_name,
+                witness_id: r.witness_id,
+                joined_on: r.joined_on,
+                exit_notice_reason: r.exit_notice_reason.filter(|_| clinical),
+                announced_at: r.announced_at,
+                planned_last_session_id: r.planned_last_session_id,
+                exit_reason: r.exit_reason.as_deref().and_then(ExitReason::parse),
+                exit_note: r.exit_note.filter(|_| clinical),
+                exited_at: r.exited_at,
+                created_at: r.created_at,
+                updated_at: r.updated_at,
+                version: r.version,
+            })
+        })
+        .collect())
+}
+
+pub fn find(conn: &mut PgConnection, id: Uuid) -> QueryResult<Option<MembershipRow>> {
+    memberships::table
+        .find(id)
+        .select(MembershipRow::as_select())
+        .first(conn)
+        .optional()
+}
+
+/// One membership's view.
+pub fn load_view(conn: &mut PgConnection, id: Uuid, clinical: bool) -> AppResult<MembershipView> {
+    let row = find(conn, id)?.ok_or(AppError::NotFound)?;
+    load_views(conn, vec![row], clinical)?
+        .pop()
+        .ok_or(AppError::NotFound)
+}

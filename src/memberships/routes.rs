@@ -1,0 +1,410 @@
+//! `POST /groups/{id}/members`, `GET /groups/{id}/members`, `GET /memberships/{id}`,
+//! `POST /memberships/{id}/sign|discharge|withdraw`.
+
+use actix_web::{get, post, web, HttpResponse};
+use chrono::{DateTime, Duration, Utc};
+use diesel::prelude::*;
+use serde::Deserialize;
+use serde_json::json;
+use utoipa::{IntoParams, ToSchema};
+use uuid::Uuid;
+
+use super::lifecycle;
+use super::model::{load_view, load_views, MembershipRow, MembershipView};
+use crate::auth::{scope, Action, Role, Staff};
+use crate::domain::group::GroupStatus;
+use crate::domain::membership::{next, Event, ExitReason, MembershipStatus};
+use crate::domain::screening::{FUTURE_SKEW_SECS, VALIDITY_DAYS};
+use crate::domain::text::{required_line, text};
+use crate::error::{AppError, AppResult, Validations};
+use crate::groups::contracts::current_version;
+use crate::groups::model as groups;
+use crate::http::etag::{created_with_etag, ok_with_etag};
+use crate::http::pagination::{self, decode_cursor, Page};
+use crate::http::{Json, Query};
+use crate::schema::{clients, contracts, memberships, screenings};
+use crate::state::AppState;
+
+#[derive(Debug, Deserialize, ToSchema)]
+pub struct Admit {
+    pub client_id: Uuid,
+    pub screening_id: Uuid,
+    /// A supervisor's reason for admitting a replacement into an active (closed) group.
+    pub override_reason: Option<String>,
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+pub struct Sign {
+    pub contract_id: Uuid,
+    pub signature_name: String,
+    /// Defaults to now; may lie in the past, never in the future nor before the screening.
+    pub signed_at: Option<DateTime<Utc>>,
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+pub struct Discharge {
+    /// `dropped_out`, `discharged`, `transferred` or `other`.
+    pub exit_reason: ExitReason,
+    pub note: String,
+}
+
+/// Loads a membership the caller may see (a therapist: their groups' only), locking it when
+/// `lock` so that a transition sees the current status.
+fn visible(
+    conn: &mut PgConnection,
+    staff: &Staff,
+    id: Uuid,
+    lock: bool,
+) -> AppResult<MembershipRow> {
+    let q = memberships::table
+        .find(id)
+        .select(MembershipRow::as_select());
+    let row = if lock {
+        q.for_update().first(conn).optional()?
+    } else {
+        q.first(conn).optional()?
+    };
+    let row = row.ok_or(AppError::NotFound)?;
+    scope::ensure_group(conn, staff, row.group_id)?;
+    Ok(row)
+}
+
+/// Admits a client to a group as `pending` (supervisor, the group's therapists). Needs a valid
+/// accepted screening; the group's row lock makes capacity hold under concurrent admissions.
+#[utoipa::path(tag = "memberships", request_body = Admit,
+    responses((status = 201, body = MembershipView), (status = 409, description = "enrollment_closed, screening_required, already_member, group_full")))]
+#[post("/groups/{id}/members")]
+pub async fn admit(
+    state: web::Data<AppState>,
+    staff: Staff,
+    id: web::Path<Uuid>,
+    body: Json<Admit>,
+) -> AppResult<HttpResponse> {
+    staff.require(Action::AdmitMember)?;
+    let group_id = id.into_inner();
+    let b = body.into_inner();
+    let override_reason = match b
+        .override_reason
+        .as_deref()
+        .map(str::trim)
+        .filter(|r| !r.is_empty())
+    {
+        None => None,
+        Some(r) => Some(text(r, 2000).map_err(|m| AppError::invalid("override_reason", m))?),
+    };
+    let audit = staff.audit();
+    let clinical = staff.can(Action::ReadNotes);
+    let view = state
+        .db
+        .tx(move |conn| {
+            scope::ensure_group(conn, &staff, group_id)?;
+            let group = groups::lock(conn, group_id)?;
+            match group.status() {
+                GroupStatus::Forming => {}
+                GroupStatus::Active => {
+                    if override_reason.is_none() {
+                        return Err(AppError::conflict(
+                            "enrollment_closed",
+                            "The group is active: enrollment is closed unless a supervisor admits a replacement with override_reason.",
+                        ));
+                    }
+                    if staff.role != Role::Supervisor {
+                        return Err(AppError::Forbidden);
+                    }
+                }
+                s => return Err(AppError::conflict("conflict", format!("The group is {}.", s.as_str()))),
+            }
+            let client_exists: bool = diesel::select(diesel::dsl::exists(clients::table.find(b.client_id))).get_result(conn)?;
+            if !client_exists {
+                return Err(AppError::invalid("client_id", "no such client"));
+            }
+            let valid_since = Utc::now() - Duration::days(VALIDITY_DAYS);
+            let screening_ok: bool = diesel::select(diesel::dsl::exists(
+                screenings::table
+                    .find(b.screening_id)
+                    .filter(screenings::client_id.eq(b.client_id))
+                    .filter(screenings::status.eq("completed"))
+                    .filter(screenings::outcome.eq("accepted"))
+                    .filter(screenings::completed_at.ge(valid_since))
+                    .filter(screenings::group_id.is_null().or(screenings::group_id.eq(group_id))),
+            ))
+            .get_result(conn)?;
+            if !screening_ok {
+                return Err(AppError::conflict(
+                    "screening_required",
+                    "Admission needs this client's accepted screening, completed within 90 days, for this group or for none.",
+                ));
+            }
+            let seated: bool = diesel::select(diesel::dsl::exists(
+                memberships::table
+                    .filter(memberships::group_id.eq(group_id))
+                    .filter(memberships::client_id.eq(b.client_id))
+                    .filter(memberships::status.eq_any(["pending", "active", "exiting"])),
+            ))
+            .get_result(conn)?;
+            if seated {
+                return Err(AppError::conflict("already_member", "The client already holds a seat in this group."));
+            }
+            let taken = groups::seats(conn, group_id)?.taken();
+            if taken >= group.max_size as i64 {
+                return Err(AppError::conflict("group_full", format!("All {} seats are taken.", group.max_size)));
+            }
+            let row: MembershipRow = diesel::insert_into(memberships::table)
+                .values((
+                    memberships::id.eq(Uuid::new_v4()),
+                    memberships::group_id.eq(group_id),
+                    memberships::client_id.eq(b.client_id),
+                    memberships::screening_id.eq(b.screening_id),
+                    memberships::override_reason.eq(&override_reason),
+                    memberships::created_by.eq(staff.id),
+                ))
+                .returning(MembershipRow::as_returning())
+                .get_result(conn)?;
+            audit.allowed(conn, "membership.admit", "membership", Some(row.id), json!({"group_id": group_id, "client_id": b.client_id}))?;
+            if override_reason.is_some() {
+                audit.allowed(conn, "membership.enrollment_override", "membership", Some(row.id), json!({"group_id": group_id}))?;
+            }
+            Ok(load_views(conn, vec![row], clinical)?.pop().ok_or(AppError::NotFound)?)
+        })
+        .await?;
+    Ok(created_with_etag(view.version, &view))
+}
+
+#[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct MemberQuery {
+    #[param(inline)]
+    pub status: Option<MembershipStatus>,
+    pub at_risk: Option<bool>,
+    pub limit: Option<i64>,
+    pub cursor: Option<String>,
+}
+
+/// The group's members (every status unless filtered), in admission order.
+#[utoipa::path(tag = "memberships", params(MemberQuery), responses((status = 200, body = Page<MembershipView>)))]
+#[get("/groups/{id}/members")]
+pub async fn list_members(
+    state: web::Data<AppState>,
+    staff: Staff,
+    id: web::Path<Uuid>,
+    q: Query<MemberQuery>,
+) -> AppResult<HttpResponse> {
+    staff.require(Action::ReadMembers)?;
+    let group_id = id.into_inner();
+    let q = q.into_inner();
+    let limit = pagination::limit(q.limit)?;
+    let after: Option<(DateTime<Utc>, Uuid)> = decode_cursor(q.cursor.as_deref())?;
+    let clinical = staff.can(Action::ReadNotes);
+    let views = state
+        .db
+        .run(move |conn| {
+            scope::ensure_group(conn, &staff, group_id)?;
+            let mut query = memberships::table
+                .filter(memberships::group_id.eq(group_id))
+                .select(MembershipRow::as_select())
+                .into_boxed();
+            if let Some(s) = q.status {
+                query = query.filter(memberships::status.eq(s.as_str()));
+            }
+            if let Some((t, id)) = after {
+                query = query.filter(
+                    memberships::created_at
+                        .gt(t)
+                        .or(memberships::created_at.eq(t).and(memberships::id.gt(id))),
+                );
+            }
+            let rows = query
+                .order((memberships::created_at.asc(), memberships::id.asc()))
+                .load(conn)?;
+            // A group's history is small (tens of rows): derive, filter, then page.
+            let views = load_views(conn, rows, clinical)?;
+            Ok(views
+                .into_iter()
+                .filter(|v| q.at_risk.is_none_or(|r| v.at_risk == r))
+                .collect::<Vec<_>>())
+        })
+        .await?;
+    let page = pagination::page(views, limit, |v| (v.created_at, v.id), |v| v);
+    Ok(HttpResponse::Ok().json(page))
+}
+
+/// One membership with its derived fields.
+#[utoipa::path(tag = "memberships", responses((status = 200, body = MembershipView), (status = 404)))]
+#[get("/memberships/{id}")]
+pub async fn get_membership(
+    state: web::Data<AppState>,
+    staff: Staff,
+    id: web::Path<Uuid>,
+) -> AppResult<HttpResponse> {
+    staff.require(Action::ReadMembers)?;
+    let id = id.into_inner();
+    let clinical = staff.can(Action::ReadNotes);
+    let view = state
+        .db
+        .run(move |conn| {
+            visible(conn, &staff, id, false)?;
+            load_view(conn, id, clinical)
+        })
+        .await?;
+    Ok(ok_with_etag(view.version, &view))
+}
+
+/// Records the client's signature of the group's current agreement: `pending → active`,
+/// `joined_on` = the date of `signed_at` in the group's time zone.
+#[utoipa::path(tag = "memberships", request_body = Sign,
+    responses((status = 200, body = MembershipView), (status = 409, description = "contract_outdated or conflict"), (status = 422)))]
+#[post("/memberships/{id}/sign")]
+pub async fn sign(
+    state: web::Data<AppState>,
+    staff: Staff,
+    id: web::Path<Uuid>,
+    body: Json<Sign>,
+) -> AppResult<HttpResponse> {
+    staff.require(Action::RecordSignature)?;
+    let id = id.into_inner();
+    let b = body.into_inner();
+    let now = Utc::now();
+    let signed_at = b.signed_at.unwrap_or(now);
+    let signature_name = required_line(&b.signature_name, 200)
+        .map_err(|m| AppError::invalid("signature_name", m))?;
+    let audit = staff.audit();
+    let clinical = staff.can(Action::ReadNotes);
+    let view = state
+        .db
+        .tx(move |conn| {
+            let m = visible(conn, &staff, id, true)?;
+            next(m.status(), Event::Sign).map_err(|d| AppError::conflict("conflict", d))?;
+            let group = groups::find(conn, m.group_id)?.ok_or(AppError::NotFound)?;
+            let version: Option<i32> = contracts::table
+                .find(b.contract_id)
+                .filter(contracts::group_id.eq(m.group_id))
+                .select(contracts::version)
+                .first(conn)
+                .optional()?;
+            let Some(version) = version else {
+                return Err(AppError::invalid("contract_id", "is not an agreement of this group"));
+            };
+            let current = current_version(conn, m.group_id)?.unwrap_or(version);
+            if version != current {
+                return Err(AppError::conflict(
+                    "contract_outdated",
+                    format!("Version {version} was replaced by version {current}; the member must sign the current agreement."),
+                ));
+            }
+            let screened_at: Option<DateTime<Utc>> =
+                screenings::table.find(m.screening_id).select(screenings::completed_at).first(conn)?;
+            let mut v = Validations::new();
+            v.check(signed_at <= now + Duration::seconds(FUTURE_SKEW_SECS), "signed_at", "must not be in the future");
+            v.check(screened_at.is_none_or(|s| signed_at >= s), "signed_at", "must not be before the screening's completion");
+            v.finish()?;
+            let joined_on = signed_at.with_timezone(&group.tz()).date_naive();
+            let row: Option<MembershipRow> = diesel::update(memberships::table.find(id).filter(memberships::status.eq("pending")))
+                .set((
+                    memberships::status.eq("active"),
+                    memberships::contract_id.eq(b.contract_id),
+                    memberships::signed_at.eq(signed_at),
+                    memberships::signature_name.eq(&signature_name),
+                    memberships::witness_id.eq(staff.id),
+                    memberships::joined_on.eq(joined_on),
+                    memberships::version.eq(memberships::version + 1),
+                    memberships::updated_at.eq(now),
+                ))
+                .returning(MembershipRow::as_returning())
+                .get_result(conn)
+                .optional()?;
+            let row = row.ok_or_else(|| AppError::conflict("conflict", "The membership changed status meanwhile."))?;
+            audit.allowed(conn, "membership.sign", "membership", Some(id), json!({"contract_version": version}))?;
+            Ok(load_views(conn, vec![row], clinical)?.pop().ok_or(AppError::NotFound)?)
+        })
+        .await?;
+    Ok(ok_with_etag(view.version, &view))
+}
+
+/// Ends a seat at once, unplanned (supervisor, the group's therapists): `active|exiting →
+/// exited` with a reason and a required note.
+#[utoipa::path(tag = "memberships", request_body = Discharge, responses((status = 200, body = MembershipView), (status = 409), (status = 422)))]
+#[post("/memberships/{id}/discharge")]
+pub async fn discharge(
+    state: web::Data<AppState>,
+    staff: Staff,
+    id: web::Path<Uuid>,
+    body: Json<Discharge>,
+) -> AppResult<HttpResponse> {
+    staff.require(Action::ManageExit)?;
+    let id = id.into_inner();
+    let b = body.into_inner();
+    let mut v = Validations::new();
+    v.check(
+        b.exit_reason.is_discharge_reason(),
+        "exit_reason",
+        "must be dropped_out, discharged, transferred or other",
+    );
+    if b.note.trim().is_empty() {
+        v.add("note", "is required");
+    } else if let Err(m) = text(&b.note, 5000) {
+        v.add("note", m);
+    }
+    v.finish()?;
+    let audit = staff.audit();
+    let view = state
+        .db
+        .tx(move |conn| {
+            let m = visible(conn, &staff, id, true)?;
+            next(m.status(), Event::Discharge).map_err(|d| AppError::conflict("conflict", d))?;
+            lifecycle::exit(
+                conn,
+                id,
+                &[MembershipStatus::Active, MembershipStatus::Exiting],
+                b.exit_reason,
+                Some(b.note.trim()),
+                Utc::now(),
+            )?;
+            audit.allowed(
+                conn,
+                "membership.discharge",
+                "membership",
+                Some(id),
+                json!({"exit_reason": b.exit_reason.as_str()}),
+            )?;
+            load_view(conn, id, true)
+        })
+        .await?;
+    Ok(ok_with_etag(view.version, &view))
+}
+
+/// Withdraws a pending admission: `pending → exited` (`withdrawn`).
+#[utoipa::path(tag = "memberships", responses((status = 200, body = MembershipView), (status = 409)))]
+#[post("/memberships/{id}/withdraw")]
+pub async fn withdraw(
+    state: web::Data<AppState>,
+    staff: Staff,
+    id: web::Path<Uuid>,
+) -> AppResult<HttpResponse> {
+    staff.require(Action::ManageExit)?;
+    let id = id.into_inner();
+    let audit = staff.audit();
+    let view = state
+        .db
+        .tx(move |conn| {
+            let m = visible(conn, &staff, id, true)?;
+            next(m.status(), Event::Withdraw).map_err(|d| AppError::conflict("conflict", d))?;
+            lifecycle::exit(
+                conn,
+                id,
+                &[MembershipStatus::Pending],
+                ExitReason::Withdrawn,
+                None,
+                Utc::now(),
+            )?;
+            audit.allowed(
+                conn,
+                "membership.withdraw",
+                "membership",
+                Some(id),
+                json!({}),
+            )?;
+            load_view(conn, id, true)
+        })
+        .await?;
+    Ok(ok_with_etag(view.version, &view))
+}
