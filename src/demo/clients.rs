@@ -60,7 +60,6 @@ const SOURCES: &[(&str, bool)] = &[
     ("treatment_program", false),
 ];
 
-#[allow(dead_code)] // read by the groups part of the demo
 pub struct DemoClients {
     /// Clients with a recent accepted screening: (client, screening), oldest screening first.
     pub accepted: Vec<(Uuid, Uuid)>,
@@ -98,9 +97,12 @@ pub fn load(conn: &mut PgConnection, staff: &DemoStaff) -> anyhow::Result<DemoCl
         } else {
             staff.therapists[i % staff.therapists.len()]
         };
-        // 26 accepted (seated later or waiting), and the rest in every other status.
+        // 26 accepted: the first 11 long ago (members of the active group), the next 5 for the
+        // forming group, the rest recently (the waitlist); then every other status.
         let (status, outcome, days_ago) = match i {
-            0..=25 => ("completed", Some("accepted"), 60 - i as i64 * 2),
+            0..=10 => ("completed", Some("accepted"), 175 - i as i64),
+            11..=15 => ("completed", Some("accepted"), 40 - i as i64),
+            16..=25 => ("completed", Some("accepted"), 60 - i as i64 * 2),
             26 => ("completed", Some("declined"), 10),
             27 => ("scheduled", None, -3),
             28 => ("cancelled", None, 5),

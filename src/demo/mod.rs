@@ -2,10 +2,13 @@
 //! Each area adds its part in its own file, in dependency order below.
 
 mod clients;
+mod groups;
 mod staff;
 
 use diesel::prelude::*;
 
+pub use clients::DemoClients;
+pub use groups::DemoGroups;
 pub use staff::{DemoStaff, DEMO_PASSWORD};
 
 /// Loads the demo practice unless the database already holds data; prints the logins.
@@ -26,7 +29,8 @@ pub fn run(database_url: &str) -> anyhow::Result<()> {
     let password_hash = crate::auth::password::hash_password_blocking(DEMO_PASSWORD)?;
     conn.transaction::<_, anyhow::Error, _>(|conn| {
         let staff = staff::load(conn, &password_hash)?;
-        let _clients = clients::load(conn, &staff)?;
+        let clients = clients::load(conn, &staff)?;
+        let _groups = groups::load(conn, &staff, &clients)?;
         Ok(())
     })?;
     println!("Loaded the demo practice.");

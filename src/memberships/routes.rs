@@ -164,7 +164,7 @@ pub async fn admit(
             if override_reason.is_some() {
                 audit.allowed(conn, "membership.enrollment_override", "membership", Some(row.id), json!({"group_id": group_id}))?;
             }
-            Ok(load_views(conn, vec![row], clinical)?.pop().ok_or(AppError::NotFound)?)
+            load_views(conn, vec![row], clinical)?.pop().ok_or(AppError::NotFound)
         })
         .await?;
     Ok(created_with_etag(view.version, &view))
@@ -314,7 +314,7 @@ pub async fn sign(
                 .optional()?;
             let row = row.ok_or_else(|| AppError::conflict("conflict", "The membership changed status meanwhile."))?;
             audit.allowed(conn, "membership.sign", "membership", Some(id), json!({"contract_version": version}))?;
-            Ok(load_views(conn, vec![row], clinical)?.pop().ok_or(AppError::NotFound)?)
+            load_views(conn, vec![row], clinical)?.pop().ok_or(AppError::NotFound)
         })
         .await?;
     Ok(ok_with_etag(view.version, &view))

@@ -4,7 +4,10 @@ mod fixtures;
 mod helpers;
 
 mod clients;
+mod demo;
 mod foundation;
+mod groups;
+mod memberships;
 mod roster;
 mod screenings;
 mod waitlist;
