@@ -15,7 +15,9 @@ use crate::error::AppError;
 use crate::http::extract::MAX_BODY_BYTES;
 use crate::http::middleware::request_context;
 use crate::state::AppState;
-use crate::{audit, auth, clients, groups, health, memberships, screenings, users};
+use crate::{
+    audit, auth, clients, exits, groups, health, memberships, screenings, sessions, users,
+};
 use utoipa_scalar::Servable;
 
 /// Every 403 is an audit event (SPEC §2, issue 3), written in its own transaction because the
@@ -111,6 +113,12 @@ pub fn api_routes(cfg: &mut web::ServiceConfig) {
         .service(memberships::routes::sign)
         .service(memberships::routes::discharge)
         .service(memberships::routes::withdraw)
+        .service(exits::routes::exit_notice)
+        .service(sessions::routes::generate)
+        .service(sessions::routes::list_sessions)
+        .service(sessions::routes::cancel_session)
+        .service(sessions::attendance::get_attendance)
+        .service(sessions::attendance::put_attendance)
         .service(audit::routes::verify)
         .service(audit::routes::list_events);
 }

@@ -1,8 +1,10 @@
 //! Pure rules of the practice, unit-tested without a database.
 
+pub mod attendance;
 pub mod client;
 pub mod email;
 pub mod group;
 pub mod membership;
+pub mod schedule;
 pub mod screening;
 pub mod text;

@@ -1,0 +1,116 @@
+//! Computing, moving and completing exit plans. Called from the exit-notice endpoint, from
+//! session cancellation and from attendance recording, inside their transactions.
+
+use chrono::{DateTime, Utc};
+use diesel::prelude::*;
+use serde_json::json;
+use uuid::Uuid;
+
+use crate::audit::AuditCtx;
+use crate::domain::membership::{ExitReason, MembershipStatus};
+use crate::error::{AppError, AppResult};
+use crate::groups::GroupRow;
+use crate::memberships::lifecycle;
+use crate::roster;
+use crate::schema::memberships;
+use crate::sessions::model::{nth_session_after, SessionRow};
+
+/// The planned last session: the `exit_notice_sessions`-th non-cancelled session scheduled
+/// after `announced_at` (sessions are generated as needed).
+pub fn planned_last_session(
+    conn: &mut PgConnection,
+    group: &GroupRow,
+    announced_at: DateTime<Utc>,
+) -> AppResult<SessionRow> {
+    nth_session_after(conn, group, announced_at, group.exit_notice_sessions as i64)?.ok_or_else(|| {
+        AppError::conflict("conflict", "The group has too few sessions left (before its end date) for the exit notice period.")
+    })
+}
+
+/// Ends an exiting membership whose planned last session is now held.
+pub fn complete_exit(
+    conn: &mut PgConnection,
+    audit: &AuditCtx,
+    membership_id: Uuid,
+    last: &SessionRow,
+    min_term: i32,
+) -> AppResult<()> {
+    let held = roster::held_before(conn, membership_id, last.scheduled_at)?;
+    let reason = ExitReason::for_planned_exit(held >= min_term);
+    lifecycle::exit(
+        conn,
+        membership_id,
+        &[MembershipStatus::Exiting],
+        reason,
+        None,
+        Utc::now(),
+    )?;
+    audit.allowed(
+        conn,
+        "membership.exit",
+        "membership",
+        Some(membership_id),
+        json!({"exit_reason": reason.as_str(), "last_session_id": last.id, "sessions_held": held}),
+    )
+}
+
+/// After attendance is recorded for `session`: members whose planned last session it is leave.
+pub fn complete_planned_exits(
+    conn: &mut PgConnection,
+    audit: &AuditCtx,
+    group: &GroupRow,
+    session: &SessionRow,
+) -> AppResult<usize> {
+    let due: Vec<Uuid> = memberships::table
+        .filter(memberships::planned_last_session_id.eq(session.id))
+        .filter(memberships::status.eq("exiting"))
+        .select(memberships::id)
+        .for_update()
+        .load(conn)?;
+    for id in &due {
+        complete_exit(conn, audit, *id, session, group.min_term_sessions)?;
+    }
+    Ok(due.len())
+}
+
+/// After `cancelled` is cancelled: plans that ended on it move to the next non-cancelled
+/// session.
+pub fn move_plans(
+    conn: &mut PgConnection,
+    audit: &AuditCtx,
+    group: &GroupRow,
+    cancelled: &SessionRow,
+) -> AppResult<usize> {
+    let affected: Vec<Uuid> = memberships::table
+        .filter(memberships::planned_last_session_id.eq(cancelled.id))
+        .filter(memberships::status.eq("exiting"))
+        .select(memberships::id)
+        .for_update()
+        .load(conn)?;
+    if affected.is_empty() {
+        return Ok(0);
+    }
+    let next = nth_session_after(conn, group, cancelled.scheduled_at, 1)?.ok_or_else(|| {
+        AppError::conflict(
+            "conflict",
+            "No later session exists to move the planned exit to.",
+        )
+    })?;
+    for id in &affected {
+        diesel::update(memberships::table.find(*id))
+            .set((
+                memberships::planned_last_session_id.eq(next.id),
+                memberships::version.eq(memberships::version + 1),
+                memberships::updated_at.eq(Utc::now()),
+            ))
+            .execute(conn)?;
+        audit.allowed(
+            conn,
+            "membership.exit_plan_moved",
+            "membership",
+            Some(*id),
+            json!({"from": cancelled.id, "to": next.id}),
+        )?;
+    }
+    Ok(affected.len())
+}

@@ -1,0 +1,97 @@
+//! `POST /memberships/{id}/exit-notice`.
+
+use actix_web::{post, web, HttpResponse};
+use chrono::{DateTime, Duration, Utc};
+use diesel::prelude::*;
+use serde::Deserialize;
+use serde_json::json;
+use utoipa::ToSchema;
+use uuid::Uuid;
+
+use super::plan::{complete_exit, planned_last_session};
+use crate::auth::{scope, Action, Staff};
+use crate::domain::membership::{next, Event};
+use crate::domain::screening::FUTURE_SKEW_SECS;
+use crate::domain::text::text;
+use crate::error::{AppError, AppResult, Validations};
+use crate::groups::model as groups;
+use crate::http::etag::ok_with_etag;
+use crate::http::Json;
+use crate::memberships::model::{load_view, MembershipRow, MembershipView};
+use crate::schema::memberships;
+use crate::state::AppState;
+
+#[derive(Debug, Deserialize, ToSchema)]
+pub struct ExitNotice {
+    pub reason: String,
+    /// When the member announced leaving; defaults to now, may lie in the past (a notice given
+    /// at last week's session), never in the future nor before `joined_on`.
+    pub announced_at: Option<DateTime<Utc>>,
+}
+
+/// Records a member's exit notice: `active → exiting`, with `planned_last_session_id` set to the
+/// `exit_notice_sessions`-th non-cancelled session after `announced_at`.
+#[utoipa::path(tag = "memberships", request_body = ExitNotice,
+    responses((status = 200, body = MembershipView), (status = 409), (status = 422)))]
+#[post("/memberships/{id}/exit-notice")]
+pub async fn exit_notice(
+    state: web::Data<AppState>,
+    staff: Staff,
+    id: web::Path<Uuid>,
+    body: Json<ExitNotice>,
+) -> AppResult<HttpResponse> {
+    staff.require(Action::ManageExit)?;
+    let id = id.into_inner();
+    let b = body.into_inner();
+    let now = Utc::now();
+    let announced_at = b.announced_at.unwrap_or(now);
+    let reason = match b.reason.trim() {
+        "" => return Err(AppError::invalid("reason", "is required")),
+        r => text(r, 2000).map_err(|m| AppError::invalid("reason", m))?,
+    };
+    let audit = staff.audit();
+    let view = state
+        .db
+        .tx(move |conn| {
+            // Lock order everywhere: group, then session, then membership.
+            let group_id: Uuid =
+                memberships::table.find(id).select(memberships::group_id).first(conn).optional()?.ok_or(AppError::NotFound)?;
+            scope::ensure_group(conn, &staff, group_id)?;
+            let group = groups::lock(conn, group_id)?;
+            let m: MembershipRow = memberships::table.find(id).select(MembershipRow::as_select()).for_update().first(conn)?;
+            next(m.status(), Event::ExitNotice).map_err(|d| AppError::conflict("conflict", d))?;
+            if group.status().is_closed() {
+                return Err(AppError::conflict("conflict", "The group is closed."));
+            }
+            let mut v = Validations::new();
+            v.check(announced_at <= now + Duration::seconds(FUTURE_SKEW_SECS), "announced_at", "must not be in the future");
+            let local_day = announced_at.with_timezone(&group.tz()).date_naive();
+            v.check(m.joined_on.is_none_or(|j| local_day >= j), "announced_at", "must not be before joined_on");
+            v.finish()?;
+            let last = planned_last_session(conn, &group, announced_at)?;
+            diesel::update(memberships::table.find(id).filter(memberships::status.eq("active")))
+                .set((
+                    memberships::status.eq("exiting"),
+                    memberships::exit_notice_reason.eq(&reason),
+                    memberships::announced_at.eq(announced_at),
+                    memberships::planned_last_session_id.eq(last.id),
+                    memberships::version.eq(memberships::version + 1),
+                    memberships::updated_at.eq(now),
+                ))
+                .execute(conn)?;
+            audit.allowed(
+                conn,
+                "membership.exit_notice",
+                "membership",
+                Some(id),
+                json!({"planned_last_session_id": last.id, "late_entry": announced_at < now - Duration::minutes(5)}),
+            )?;
+            // A notice recorded late may name a session that has already been held.
+            if last.status == "held" {
+                complete_exit(conn, &audit, id, &last, group.min_term_sessions)?;
+            }
+            load_view(conn, id, true)
+        })
+        .await?;
+    Ok(ok_with_etag(view.version, &view))
+}

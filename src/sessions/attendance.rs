@@ -1,0 +1,265 @@
+//! `GET/PUT /sessions/{id}/attendance` (SPEC §2): one record per member seated at the session;
+//! recording makes the session `held`, completes planned exits, and corrections are audited
+//! with the previous values.
+
+use std::collections::HashMap;
+
+use actix_web::{get, put, web, HttpResponse};
+use chrono::{DateTime, Utc};
+use diesel::prelude::*;
+use serde::{Deserialize, Serialize};
+use serde_json::json;
+use utoipa::ToSchema;
+use uuid::Uuid;
+
+use super::model::{self, Session};
+use crate::auth::{scope, Action, Staff};
+use crate::clients::model::{summaries, ClientSummary};
+use crate::domain::attendance::{roster_problems, AttendanceStatus};
+use crate::error::{AppError, AppResult, Validations};
+use crate::exits::plan::complete_planned_exits;
+use crate::groups::model as groups;
+use crate::http::Json;
+use crate::roster::seated_at_session;
+use crate::schema::{attendance, memberships, sessions};
+use crate::state::AppState;
+
+#[derive(Debug, Deserialize, ToSchema)]
+pub struct RecordIn {
+    pub membership_id: Uuid,
+    pub status: AttendanceStatus,
+    /// Only with `late`; 0–600.
+    pub minutes_late: Option<i32>,
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+pub struct AttendanceIn {
+    pub records: Vec<RecordIn>,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct RecordOut {
+    pub membership_id: Uuid,
+    pub client: ClientSummary,
+    /// Null while nothing is recorded for this member.
+    pub status: Option<AttendanceStatus>,
+    pub minutes_late: Option<i32>,
+    pub recorded_by: Option<Uuid>,
+    pub recorded_at: Option<DateTime<Utc>>,
+}
+
+/// The session and one row per member seated at it (recorded or not yet).
+#[derive(Debug, Serialize, ToSchema)]
+pub struct AttendanceSheet {
+    pub session: Session,
+    pub records: Vec<RecordOut>,
+}
+
+type Recorded = (Uuid, String, Option<i32>, Uuid, DateTime<Utc>);
+
+fn sheet(conn: &mut PgConnection, session_id: Uuid) -> AppResult<AttendanceSheet> {
+    let session = model::find(conn, session_id)?.ok_or(AppError::NotFound)?;
+    let seated = seated_at_session(conn, session_id)?;
+    let recorded: Vec<Recorded> = attendance::table
+        .filter(attendance::session_id.eq(session_id))
+        .select((
+            attendance::membership_id,
+            attendance::status,
+            attendance::minutes_late,
+            attendance::recorded_by,
+            attendance::recorded_at,
+        ))
+        .load(conn)?;
+    let by_member: HashMap<Uuid, &Recorded> = recorded.iter().map(|r| (r.0, r)).collect();
+    // Recorded members first in roster order; anyone recorded but no longer seated stays listed.
+    let mut ids = seated.clone();
+    ids.extend(
+        recorded
+            .iter()
+            .map(|r| r.0)
+            .filter(|id| !seated.contains(id)),
+    );
+    let client_of: HashMap<Uuid, Uuid> = memberships::table
+        .filter(memberships::id.eq_any(&ids))
+        .select((memberships::id, memberships::client_id))
+        .load::<(Uuid, Uuid)>(conn)?
+        .into_iter()
+        .collect();
+    let clients = summaries(conn, &client_of.values().copied().collect::<Vec<_>>())?;
+    let records = ids
+        .into_iter()
+        .filter_map(|id| {
+            let r = by_member.get(&id);
+            Some(RecordOut {
+                membership_id: id,
+                client: clients.get(client_of.get(&id)?)?.clone(),
+                status: r.and_then(|r| AttendanceStatus::parse(&r.1)),
+                minutes_late: r.and_then(|r| r.2),
+                recorded_by: r.map(|r| r.3),
+                recorded_at: r.map(|r| r.4),
+            })
+        })
+        .collect();
+    Ok(AttendanceSheet {
+        session: session.into(),
+        records,
+    })
+}
+
+fn ensure_session_scope(
+    conn: &mut PgConnection,
+    staff: &Staff,
+    session_id: Uuid,
+) -> AppResult<Uuid> {
+    let group_id = model::find(conn, session_id)?
+        .ok_or(AppError::NotFound)?
+        .group_id;
+    scope::ensure_group(conn, staff, group_id)?;
+    Ok(group_id)
+}
+
+/// The attendance sheet of a session.
+#[utoipa::path(tag = "sessions", responses((status = 200, body = AttendanceSheet), (status = 404)))]
+#[get("/sessions/{id}/attendance")]
+pub async fn get_attendance(
+    state: web::Data<AppState>,
+    staff: Staff,
+    id: web::Path<Uuid>,
+) -> AppResult<HttpResponse> {
+    staff.require(Action::RecordAttendance)?;
+    let id = id.into_inner();
+    let sheet = state
+        .db
+        .run(move |conn| {
+            ensure_session_scope(conn, &staff, id)?;
+            sheet(conn, id)
+        })
+        .await?;
+    Ok(HttpResponse::Ok().json(sheet))
+}
+
+/// Records (or corrects) the attendance of every member seated at the session. The roster
+/// must be exactly those members (422 `roster_mismatch`); the session must have begun (409
+/// `session_not_started`) and not be cancelled (409 `session_cancelled`).
+#[utoipa::path(tag = "sessions", request_body = AttendanceIn,
+    responses((status = 200, body = AttendanceSheet), (status = 409), (status = 422)))]
+#[put("/sessions/{id}/attendance")]
+pub async fn put_attendance(
+    state: web::Data<AppState>,
+    staff: Staff,
+    id: web::Path<Uuid>,
+    body: Json<AttendanceIn>,
+) -> AppResult<HttpResponse> {
+    staff.require(Action::RecordAttendance)?;
+    let id = id.into_inner();
+    let records = body.into_inner().records;
+    let mut v = Validations::new();
+    for (i, r) in records.iter().enumerate() {
+        match (r.status, r.minutes_late) {
+            (_, Some(m)) if !(0..=600).contains(&m) => v.add(
+                format!("records[{i}].minutes_late"),
+                "must be between 0 and 600",
+            ),
+            (s, Some(_)) if s != AttendanceStatus::Late => {
+                v.add(format!("records[{i}].minutes_late"), "only for status late")
+            }
+            _ => {}
+        }
+    }
+    v.finish()?;
+    let audit = staff.audit();
+    let recorder = staff.id;
+    let sheet = state
+        .db
+        .tx(move |conn| {
+            let group_id = ensure_session_scope(conn, &staff, id)?;
+            let group = groups::lock(conn, group_id)?;
+            let session = model::lock(conn, id)?;
+            match session.status.as_str() {
+                "cancelled" => {
+                    return Err(AppError::conflict(
+                        "session_cancelled",
+                        "The session was cancelled.",
+                    ))
+                }
+                _ if Utc::now() < session.scheduled_at => {
+                    return Err(AppError::conflict(
+                        "session_not_started",
+                        "The session has not begun yet.",
+                    ))
+                }
+                _ => {}
+            }
+            let seated = seated_at_session(conn, id)?;
+            let submitted: Vec<Uuid> = records.iter().map(|r| r.membership_id).collect();
+            let problems = roster_problems(&submitted, &seated);
+            if !problems.is_empty() {
+                let detail = problems
+                    .iter()
+                    .map(|p| p.message.clone())
+                    .collect::<Vec<_>>()
+                    .join("; ");
+                return Err(AppError::unprocessable("roster_mismatch", detail, problems));
+            }
+            let previous: HashMap<Uuid, String> = attendance::table
+                .filter(attendance::session_id.eq(id))
+                .select((attendance::membership_id, attendance::status))
+                .load::<(Uuid, String)>(conn)?
+                .into_iter()
+                .collect();
+            let now = Utc::now();
+            let mut changes = serde_json::Map::new();
+            for r in &records {
+                let before = previous.get(&r.membership_id);
+                if before.map(String::as_str) != Some(r.status.as_str()) {
+                    changes.insert(
+                        r.membership_id.to_string(),
+                        json!({"from": before, "to": r.status.as_str()}),
+                    );
+                }
+                diesel::insert_into(attendance::table)
+                    .values((
+                        attendance::session_id.eq(id),
+                        attendance::membership_id.eq(r.membership_id),
+                        attendance::status.eq(r.status.as_str()),
+                        attendance::minutes_late.eq(r.minutes_late),
+                        attendance::recorded_by.eq(recorder),
+                        attendance::recorded_at.eq(now),
+                    ))
+                    .on_conflict((attendance::session_id, attendance::membership_id))
+                    .do_update()
+                    .set((
+                        attendance::status.eq(r.status.as_str()),
+                        attendance::minutes_late.eq(r.minutes_late),
+                        attendance::recorded_by.eq(recorder),
+                        attendance::recorded_at.eq(now),
+                    ))
+                    .execute(conn)?;
+            }
+            let correction = session.status == "held";
+            diesel::update(sessions::table.find(id))
+                .set((sessions::status.eq("held"), sessions::updated_at.eq(now)))
+                .execute(conn)?;
+            if correction {
+                audit.allowed(
+                    conn,
+                    "attendance.correct",
+                    "session",
+                    Some(id),
+                    json!({"changes": changes}),
+                )?;
+            } else {
+                audit.allowed(
+                    conn,
+                    "attendance.record",
+                    "session",
+                    Some(id),
+                    json!({"records": records.len()}),
+                )?;
+            }
+            complete_planned_exits(conn, &audit, &group, &session)?;
+            sheet(conn, id)
+        })
+        .await?;
+    Ok(HttpResponse::Ok().json(sheet))
+}
