@@ -5,8 +5,9 @@
 //! contract was signed no later than the session's end (`signed_at`, a late entry, may lie in
 //! the past), and it had not exited before the session began (`exited_at` is null or after
 //! `scheduled_at`). Pending memberships (not signed) are never seated. A phased exit sets
-//! `exited_at` when its planned last session's attendance is recorded, so that member stays on
-//! that session's roster; a discharge sets it to the moment of discharge.
+//! `exited_at` to the end of its planned last session (when that session's attendance is
+//! recorded), so the member stays on that session's roster and no later one; a discharge sets
+//! it to the moment of discharge.
 //!
 //! **Sessions held since join** are the group's `held` sessions whose local date (in the
 //! group's timezone) is on or after `joined_on`, and (once exited) that began before

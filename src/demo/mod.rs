@@ -3,12 +3,14 @@
 
 mod clients;
 mod groups;
+mod sessions;
 mod staff;
 
 use diesel::prelude::*;
 
 pub use clients::DemoClients;
 pub use groups::DemoGroups;
+pub use sessions::DemoSessions;
 pub use staff::{DemoStaff, DEMO_PASSWORD};
 
 /// Loads the demo practice unless the database already holds data; prints the logins.
@@ -30,7 +32,8 @@ pub fn run(database_url: &str) -> anyhow::Result<()> {
     conn.transaction::<_, anyhow::Error, _>(|conn| {
         let staff = staff::load(conn, &password_hash)?;
         let clients = clients::load(conn, &staff)?;
-        let _groups = groups::load(conn, &staff, &clients)?;
+        let groups = groups::load(conn, &staff, &clients)?;
+        let _sessions = sessions::load(conn, &staff, &groups)?;
         Ok(())
     })?;
     println!("Loaded the demo practice.");

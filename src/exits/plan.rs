@@ -37,13 +37,16 @@ pub fn complete_exit(
 ) -> AppResult<()> {
     let held = roster::held_before(conn, membership_id, last.scheduled_at)?;
     let reason = ExitReason::for_planned_exit(held >= min_term);
+    // The member left when the farewell session ended, however late its attendance is recorded:
+    // seated at that session, not at the next.
+    let left_at = last.scheduled_at + chrono::Duration::minutes(last.duration_minutes as i64);
     lifecycle::exit(
         conn,
         membership_id,
         &[MembershipStatus::Exiting],
         reason,
         None,
-        Utc::now(),
+        left_at,
     )?;
     audit.allowed(
         conn,

@@ -58,6 +58,36 @@ async fn demo_practice_loads_once_and_is_served() {
         .expect(200);
     let n = members.body["items"].as_array().unwrap().len();
     assert!((10..=12).contains(&n), "{n} members");
+    let gid = active["id"].as_str().unwrap();
+    let r = app
+        .get(Some(&sup), &format!("/groups/{gid}/members?at_risk=true"))
+        .await
+        .expect(200);
+    assert_eq!(
+        r.body["items"].as_array().unwrap().len(),
+        1,
+        "one member at risk"
+    );
+    let r = app
+        .get(Some(&sup), &format!("/groups/{gid}/members?status=exiting"))
+        .await
+        .expect(200);
+    assert_eq!(
+        r.body["items"].as_array().unwrap().len(),
+        1,
+        "one member in a phased exit"
+    );
+    let r = app
+        .get(Some(&sup), &format!("/groups/{gid}/sessions?limit=200"))
+        .await
+        .expect(200);
+    let held = r.body["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|s| s["status"] == "held")
+        .count();
+    assert!(held >= 15, "months of held sessions: {held}");
     let r = app.get(Some(&sup), "/waitlist").await.expect(200);
     assert!(!r.body["items"].as_array().unwrap().is_empty());
     let r = app

@@ -3,11 +3,14 @@
 mod fixtures;
 mod helpers;
 
+mod attendance;
 mod clients;
 mod demo;
+mod exits;
 mod foundation;
 mod groups;
 mod memberships;
 mod roster;
 mod screenings;
+mod sessions;
 mod waitlist;

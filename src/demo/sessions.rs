@@ -1,0 +1,97 @@
+//! Demo sessions: the active group's weekly sessions since it began, held with realistic
+//! attendance, one member in the middle of a phased exit, one at risk, and a few weeks ahead
+//! still scheduled.
+
+use chrono::{Duration, Utc};
+use diesel::prelude::*;
+use uuid::Uuid;
+
+use super::{DemoGroups, DemoStaff};
+use crate::exits::plan::planned_last_session;
+use crate::groups::model as groups;
+use crate::schema::{attendance, memberships, sessions};
+use crate::sessions::model::generate_through;
+
+pub struct DemoSessions {
+    /// Held sessions of the active group, oldest first.
+    pub held: Vec<Uuid>,
+}
+
+/// A deterministic, realistic status: mostly present, some late, a few absences.
+fn status_for(member: usize, session: usize) -> (&'static str, Option<i32>) {
+    match (member * 7 + session * 13) % 23 {
+        0 => ("late", Some(5 + (session % 3) as i32 * 5)),
+        1 => ("excused_absence", None),
+        2 => ("unexcused_absence", None),
+        3 => ("left_early", None),
+        _ => ("present", None),
+    }
+}
+
+pub fn load(
+    conn: &mut PgConnection,
+    staff: &DemoStaff,
+    g: &DemoGroups,
+) -> anyhow::Result<DemoSessions> {
+    let group =
+        groups::find(conn, g.active_group)?.ok_or_else(|| anyhow::anyhow!("demo group missing"))?;
+    let now = Utc::now();
+    generate_through(conn, &group, now.date_naive() + Duration::weeks(4))?;
+    let past: Vec<(Uuid, chrono::DateTime<Utc>)> = sessions::table
+        .filter(sessions::group_id.eq(group.id))
+        .filter(sessions::scheduled_at.lt(now - Duration::hours(3)))
+        .order(sessions::sequence.asc())
+        .select((sessions::id, sessions::scheduled_at))
+        .load(conn)?;
+    let at_risk = g.active_members[3];
+    let mut held = Vec::new();
+    for (i, (session_id, at)) in past.iter().enumerate() {
+        // One session in the middle was cancelled for a holiday.
+        if i == past.len() / 2 {
+            diesel::update(sessions::table.find(session_id))
+                .set((
+                    sessions::status.eq("cancelled"),
+                    sessions::cancel_reason.eq("Public holiday"),
+                ))
+                .execute(conn)?;
+            continue;
+        }
+        for (m, member) in g.active_members.iter().enumerate() {
+            let recent = i + 3 >= past.len();
+            let (status, late) = if *member == at_risk && recent {
+                ("unexcused_absence", None)
+            } else {
+                status_for(m, i)
+            };
+            diesel::insert_into(attendance::table)
+                .values((
+                    attendance::session_id.eq(session_id),
+                    attendance::membership_id.eq(member),
+                    attendance::status.eq(status),
+                    attendance::minutes_late.eq(late),
+                    attendance::recorded_by.eq(staff.therapists[0]),
+                    attendance::recorded_at.eq(*at + Duration::hours(2)),
+                ))
+                .execute(conn)?;
+        }
+        diesel::update(sessions::table.find(session_id))
+            .set(sessions::status.eq("held"))
+            .execute(conn)?;
+        held.push(*session_id);
+    }
+    // A member announced leaving at last week's session: saying goodbye over the next three.
+    if let Some((_, last_week)) = past.last() {
+        let announced_at = *last_week + Duration::minutes(80);
+        let plan =
+            planned_last_session(conn, &group, announced_at).map_err(|e| anyhow::anyhow!("{e}"))?;
+        diesel::update(memberships::table.find(g.active_members[5]))
+            .set((
+                memberships::status.eq("exiting"),
+                memberships::exit_notice_reason.eq("Starting a new job with evening shifts."),
+                memberships::announced_at.eq(announced_at),
+                memberships::planned_last_session_id.eq(plan.id),
+            ))
+            .execute(conn)?;
+    }
+    Ok(DemoSessions { held })
+}

@@ -1,0 +1,337 @@
+//! Issue 6: phased exits — planning, completion (`completed` / `early_exit`), a cancelled
+//! farewell session moving the plan, late entries.
+
+use chrono::{Duration, NaiveTime, Utc};
+use groupwork::auth::Role;
+use serde_json::json;
+use uuid::Uuid;
+
+use crate::fixtures;
+use crate::helpers::{TestApp, TestUser};
+
+struct Group {
+    app: TestApp,
+    ther: TestUser,
+    id: Uuid,
+    contract: Uuid,
+}
+
+/// An active group that met weekly in the past (sessions generated from 10 weeks ago).
+async fn group(min_term: i32, notice: i32) -> Group {
+    let app = TestApp::spawn().await;
+    let ther = app.staff(Role::Therapist).await;
+    let start = Utc::now().date_naive() - Duration::weeks(10);
+    let day = match start.format("%A").to_string().to_lowercase().as_str() {
+        "monday" => "monday",
+        "tuesday" => "tuesday",
+        "wednesday" => "wednesday",
+        "thursday" => "thursday",
+        "friday" => "friday",
+        "saturday" => "saturday",
+        _ => "sunday",
+    };
+    let id = fixtures::group(&app, ther.id)
+        .status("active")
+        .start(start)
+        .schedule(day, NaiveTime::from_hms_opt(0, 5, 0).unwrap(), "UTC")
+        .terms(min_term, notice, 3)
+        .create();
+    let contract = fixtures::contract(&app, id, 1, ther.id);
+    Group {
+        app,
+        ther,
+        id,
+        contract,
+    }
+}
+
+async fn sessions(g: &Group) -> Vec<serde_json::Value> {
+    let r = g
+        .app
+        .get(
+            Some(&g.ther),
+            &format!("/groups/{}/sessions?limit=200", g.id),
+        )
+        .await
+        .expect(200);
+    r.body["items"].as_array().unwrap().clone()
+}
+
+async fn hold(g: &Group, session: &str, members: &[Uuid]) {
+    let records: Vec<_> = members
+        .iter()
+        .map(|m| json!({"membership_id": m, "status": "present"}))
+        .collect();
+    g.app
+        .put(
+            Some(&g.ther),
+            &format!("/sessions/{session}/attendance"),
+            json!({"records": records}),
+        )
+        .await
+        .expect(200);
+}
+
+#[actix_web::test]
+async fn full_phased_exit_ends_completed() {
+    let g = group(2, 2).await;
+    let (m, _) = fixtures::active_member(
+        &g.app,
+        g.id,
+        g.contract,
+        g.ther.id,
+        Utc::now() - Duration::weeks(11),
+    );
+    g.app
+        .post(
+            Some(&g.ther),
+            &format!("/groups/{}/sessions/generate", g.id),
+            json!({"through": Utc::now().date_naive().to_string()}),
+        )
+        .await
+        .expect(200);
+    let all = sessions(&g).await;
+    // Hold sessions 1..=5; announce after session 5; the 2nd session after that is the farewell.
+    for s in all.iter().take(5) {
+        hold(&g, s["id"].as_str().unwrap(), &[m]).await;
+    }
+    let announced = all[4]["scheduled_at"]
+        .as_str()
+        .unwrap()
+        .parse::<chrono::DateTime<Utc>>()
+        .unwrap()
+        + Duration::hours(2);
+    let r = g
+        .app
+        .post(
+            Some(&g.ther),
+            &format!("/memberships/{m}/exit-notice"),
+            json!({"reason": "moving for work", "announced_at": announced}),
+        )
+        .await
+        .expect(200);
+    assert_eq!(r.body["status"], "exiting");
+    assert_eq!(
+        r.body["planned_last_session_id"], all[6]["id"],
+        "the 2nd session after the notice"
+    );
+    assert_eq!(
+        r.body["announced_at"]
+            .as_str()
+            .map(|s| s.parse::<chrono::DateTime<Utc>>().unwrap()),
+        Some(announced)
+    );
+    hold(&g, all[5]["id"].as_str().unwrap(), &[m]).await;
+    let r = g
+        .app
+        .get(Some(&g.ther), &format!("/memberships/{m}"))
+        .await
+        .expect(200);
+    assert_eq!(r.body["status"], "exiting", "still attends and is counted");
+    hold(&g, all[6]["id"].as_str().unwrap(), &[m]).await;
+    let r = g
+        .app
+        .get(Some(&g.ther), &format!("/memberships/{m}"))
+        .await
+        .expect(200);
+    assert_eq!(
+        (r.body["status"].as_str(), r.body["exit_reason"].as_str()),
+        (Some("exited"), Some("completed"))
+    );
+    assert_eq!(r.body["minimum_term_met"], true);
+    // the farewell session's roster still includes the member (corrections stay possible)
+    hold(&g, all[6]["id"].as_str().unwrap(), &[m]).await;
+    // but the next session's does not
+    let next = all[7]["id"].as_str().unwrap();
+    g.app
+        .put(
+            Some(&g.ther),
+            &format!("/sessions/{next}/attendance"),
+            json!({"records": [{"membership_id": m, "status": "present"}]}),
+        )
+        .await
+        .expect_problem(422, "roster_mismatch");
+}
+
+#[actix_web::test]
+async fn exit_before_minimum_term_is_early_exit() {
+    let g = group(12, 1).await;
+    let (m, _) = fixtures::active_member(
+        &g.app,
+        g.id,
+        g.contract,
+        g.ther.id,
+        Utc::now() - Duration::weeks(11),
+    );
+    g.app
+        .post(
+            Some(&g.ther),
+            &format!("/groups/{}/sessions/generate", g.id),
+            json!({"through": Utc::now().date_naive().to_string()}),
+        )
+        .await
+        .expect(200);
+    let all = sessions(&g).await;
+    hold(&g, all[0]["id"].as_str().unwrap(), &[m]).await;
+    let announced = all[0]["scheduled_at"]
+        .as_str()
+        .unwrap()
+        .parse::<chrono::DateTime<Utc>>()
+        .unwrap()
+        + Duration::hours(1);
+    let r = g
+        .app
+        .post(
+            Some(&g.ther),
+            &format!("/memberships/{m}/exit-notice"),
+            json!({"reason": "r", "announced_at": announced}),
+        )
+        .await
+        .expect(200);
+    assert_eq!(r.body["planned_last_session_id"], all[1]["id"]);
+    hold(&g, all[1]["id"].as_str().unwrap(), &[m]).await;
+    let r = g
+        .app
+        .get(Some(&g.ther), &format!("/memberships/{m}"))
+        .await
+        .expect(200);
+    assert_eq!(
+        (r.body["status"].as_str(), r.body["exit_reason"].as_str()),
+        (Some("exited"), Some("early_exit"))
+    );
+    assert_eq!(r.body["sessions_held_since_join"], 2);
+    assert_eq!(g.app.audit_actions("membership.exit").len(), 1);
+}
+
+#[actix_web::test]
+async fn cancelled_farewell_session_moves_the_plan() {
+    let g = group(1, 2).await;
+    let (m, _) = fixtures::active_member(
+        &g.app,
+        g.id,
+        g.contract,
+        g.ther.id,
+        Utc::now() - Duration::days(1),
+    );
+    // The notice is given now: the plan needs future sessions, generated on demand.
+    let r = g
+        .app
+        .post(
+            Some(&g.ther),
+            &format!("/memberships/{m}/exit-notice"),
+            json!({"reason": "r"}),
+        )
+        .await
+        .expect(200);
+    let planned = r.body["planned_last_session_id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let all = sessions(&g).await;
+    let idx = all
+        .iter()
+        .position(|s| s["id"] == planned.as_str())
+        .unwrap();
+    let first_after = all
+        .iter()
+        .position(|s| {
+            s["scheduled_at"]
+                .as_str()
+                .unwrap()
+                .parse::<chrono::DateTime<Utc>>()
+                .unwrap()
+                > Utc::now()
+        })
+        .unwrap();
+    assert_eq!(idx, first_after + 1, "the 2nd session after now");
+    // cancel the farewell session: the plan moves to the next one
+    g.app
+        .post(
+            Some(&g.ther),
+            &format!("/sessions/{planned}/cancel"),
+            json!({"reason": "holiday"}),
+        )
+        .await
+        .expect(200);
+    let r = g
+        .app
+        .get(Some(&g.ther), &format!("/memberships/{m}"))
+        .await
+        .expect(200);
+    let moved = r.body["planned_last_session_id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let all = sessions(&g).await;
+    assert_eq!(moved, all[idx + 1]["id"].as_str().unwrap());
+    // cancelling a session before the farewell does not move it
+    g.app
+        .post(
+            Some(&g.ther),
+            &format!(
+                "/sessions/{}/cancel",
+                all[first_after]["id"].as_str().unwrap()
+            ),
+            json!({"reason": "x"}),
+        )
+        .await
+        .expect(200);
+    let r = g
+        .app
+        .get(Some(&g.ther), &format!("/memberships/{m}"))
+        .await
+        .expect(200);
+    assert_eq!(r.body["planned_last_session_id"], moved.as_str());
+    assert_eq!(g.app.audit_actions("membership.exit_plan_moved").len(), 1);
+}
+
+#[actix_web::test]
+async fn notice_rules_and_roles() {
+    let g = group(1, 2).await;
+    let joined = Utc::now() - Duration::days(3);
+    let (m, _) = fixtures::active_member(&g.app, g.id, g.contract, g.ther.id, joined);
+    let path = format!("/memberships/{m}/exit-notice");
+    let future = (Utc::now() + Duration::days(1)).to_rfc3339();
+    g.app
+        .post(
+            Some(&g.ther),
+            &path,
+            json!({"reason": "r", "announced_at": future}),
+        )
+        .await
+        .expect_problem(422, "validation_failed");
+    let before_join = (joined - Duration::days(2)).to_rfc3339();
+    g.app
+        .post(
+            Some(&g.ther),
+            &path,
+            json!({"reason": "r", "announced_at": before_join}),
+        )
+        .await
+        .expect_problem(422, "validation_failed");
+    g.app
+        .post(Some(&g.ther), &path, json!({"reason": ""}))
+        .await
+        .expect_problem(422, "validation_failed");
+    for role in [Role::Admin, Role::Intake] {
+        let u = g.app.staff(role).await;
+        g.app
+            .post(Some(&u), &path, json!({"reason": "r"}))
+            .await
+            .expect_problem(403, "forbidden");
+    }
+    let stranger = g.app.staff(Role::Therapist).await;
+    g.app
+        .post(Some(&stranger), &path, json!({"reason": "r"}))
+        .await
+        .expect_problem(404, "not_found");
+    let sup = g.app.staff(Role::Supervisor).await;
+    g.app
+        .post(Some(&sup), &path, json!({"reason": "r"}))
+        .await
+        .expect(200);
+    g.app
+        .post(Some(&sup), &path, json!({"reason": "r"}))
+        .await
+        .expect_problem(409, "conflict");
+}
