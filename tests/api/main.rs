@@ -4,6 +4,8 @@ mod fixtures;
 mod helpers;
 
 mod attendance;
+mod audit;
+mod auth;
 mod clients;
 mod demo;
 mod exits;
@@ -13,4 +15,5 @@ mod memberships;
 mod roster;
 mod screenings;
 mod sessions;
+mod users;
 mod waitlist;

@@ -1,0 +1,171 @@
+//! Issue 3: the audit trail — append-only in the database itself, hash-chained, listed,
+//! filtered, exported as CSV.
+
+use diesel::prelude::*;
+use groupwork::auth::Role;
+use serde_json::json;
+
+use crate::helpers::{TestApp, PASSWORD};
+
+#[actix_web::test]
+async fn update_and_delete_are_refused_by_the_database() {
+    let app = TestApp::spawn().await;
+    app.post(
+        None,
+        "/auth/login",
+        json!({"email": "x@y.org", "password": "nope-nope-nope"}),
+    )
+    .await;
+    let mut conn = app.conn();
+    for sql in [
+        "UPDATE audit_events SET action = 'x'",
+        "DELETE FROM audit_events",
+        "TRUNCATE audit_events",
+    ] {
+        let err = diesel::sql_query(sql).execute(&mut conn).unwrap_err();
+        assert!(err.to_string().contains("append-only"), "{sql}: {err}");
+    }
+}
+
+#[actix_web::test]
+async fn verify_finds_a_break_after_tampering() {
+    let app = TestApp::spawn().await;
+    let admin = app.staff(Role::Admin).await;
+    let u = app.staff(Role::Intake).await;
+    for _ in 0..3 {
+        app.post(
+            None,
+            "/auth/login",
+            json!({"email": u.email, "password": PASSWORD}),
+        )
+        .await
+        .expect(200);
+    }
+    let r = app
+        .get(Some(&admin), "/audit-events/verify")
+        .await
+        .expect(200);
+    assert_eq!(r.body["intact"], true);
+    assert_eq!(r.body["events_checked"], 3);
+    assert!(r.body["first_broken_id"].is_null());
+
+    let second: uuid::Uuid = {
+        use groupwork::schema::audit_events as ae;
+        ae::table
+            .order(ae::seq.asc())
+            .offset(1)
+            .select(ae::id)
+            .first(&mut app.conn())
+            .unwrap()
+    };
+    let mut conn = app.conn();
+    diesel::sql_query("ALTER TABLE audit_events DISABLE TRIGGER audit_events_no_update")
+        .execute(&mut conn)
+        .unwrap();
+    diesel::sql_query(format!(
+        "UPDATE audit_events SET ip = '10.0.0.9' WHERE id = '{second}'"
+    ))
+    .execute(&mut conn)
+    .unwrap();
+    diesel::sql_query("ALTER TABLE audit_events ENABLE TRIGGER audit_events_no_update")
+        .execute(&mut conn)
+        .unwrap();
+    let r = app
+        .get(Some(&admin), "/audit-events/verify")
+        .await
+        .expect(200);
+    assert_eq!(r.body["intact"], false);
+    assert_eq!(r.body["first_broken_id"], second.to_string());
+    assert_eq!(r.body["events_checked"], 2);
+}
+
+#[actix_web::test]
+async fn list_filters_pagination_and_csv() {
+    let app = TestApp::spawn().await;
+    let admin = app.staff(Role::Admin).await;
+    let u = app.staff(Role::Therapist).await;
+    app.post(
+        None,
+        "/auth/login",
+        json!({"email": u.email, "password": PASSWORD}),
+    )
+    .await
+    .expect(200);
+    app.post(
+        None,
+        "/auth/login",
+        json!({"email": u.email, "password": "=HYPERLINK(\"x\")"}),
+    )
+    .await
+    .expect(401);
+    app.get(Some(&u), "/users").await.expect(403);
+    let r = app.get(Some(&admin), "/audit-events").await.expect(200);
+    let items = r.body["items"].as_array().unwrap();
+    assert_eq!(items.len(), 3);
+    assert_eq!(items[0]["action"], "access.forbidden", "newest first");
+    for f in [
+        "id",
+        "occurred_at",
+        "actor_id",
+        "actor_role",
+        "action",
+        "resource_type",
+        "resource_id",
+        "outcome",
+        "request_id",
+        "ip",
+        "details",
+    ] {
+        assert!(items[0].get(f).is_some(), "missing {f}");
+    }
+    let r = app
+        .get(Some(&admin), &format!("/audit-events?actor_id={}", u.id))
+        .await
+        .expect(200);
+    assert_eq!(
+        r.body["items"].as_array().unwrap().len(),
+        2,
+        "login and the 403 are the therapist's"
+    );
+    let r = app
+        .get(Some(&admin), "/audit-events?limit=2")
+        .await
+        .expect(200);
+    let cursor = r.body["next_cursor"].as_str().unwrap().to_string();
+    let r = app
+        .get(
+            Some(&admin),
+            &format!("/audit-events?limit=2&cursor={cursor}"),
+        )
+        .await
+        .expect(200);
+    assert_eq!(r.body["items"].as_array().unwrap().len(), 1);
+    let future = (chrono::Utc::now() + chrono::Duration::hours(1))
+        .to_rfc3339()
+        .replace('+', "%2B");
+    let r = app
+        .get(Some(&admin), &format!("/audit-events?from={future}"))
+        .await
+        .expect(200);
+    assert_eq!(r.body["items"].as_array().unwrap().len(), 0);
+    app.get(Some(&admin), "/audit-events?from=yesterday")
+        .await
+        .expect_problem(422, "validation_failed");
+
+    let r = app
+        .get(Some(&admin), "/audit-events?format=csv")
+        .await
+        .expect(200);
+    assert!(r.header("content-type").unwrap().starts_with("text/csv"));
+    assert!(r
+        .header("content-disposition")
+        .unwrap()
+        .starts_with("attachment"));
+    let lines: Vec<&str> = r.text.split("\r\n").filter(|l| !l.is_empty()).collect();
+    assert_eq!(lines.len(), 4, "header + 3 events");
+    assert!(lines[0].starts_with("id,occurred_at,actor_id"));
+    assert!(
+        !r.text.contains("HYPERLINK"),
+        "passwords never reach the audit trail"
+    );
+}
