@@ -21,7 +21,9 @@ impl AppState {
         AppState {
             db: Db::new(pool),
             tokens: TokenKeys::new(&settings.jwt_secret),
-            hasher: Hasher::new(cores),
+            // One core is left to everything else, and the hashing threads run at the lowest
+            // priority: a login storm cannot starve other requests (see benches/auth_storm.rs).
+            hasher: Hasher::new(cores.saturating_sub(1).max(1)),
             settings: Arc::new(settings),
         }
     }

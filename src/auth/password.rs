@@ -1,14 +1,12 @@
-//! argon2id hashing on the blocking pool, with a cap on concurrent hashes so a storm of
-//! logins neither stalls other requests nor exhausts memory (each hash holds 19 MiB).
+//! argon2id hashing off the async executor, on a bounded set of low-priority threads, so a
+//! storm of logins neither stalls other requests nor exhausts memory (each hash holds 19 MiB).
 
 use std::sync::Arc;
 
-use actix_web::web;
 use argon2::password_hash::{
     rand_core::OsRng, PasswordHash, PasswordHasher as _, PasswordVerifier, SaltString,
 };
 use argon2::{Algorithm, Argon2, Params, Version};
-use tokio::sync::Semaphore;
 
 use crate::error::{AppError, AppResult, Validations};
 
@@ -57,48 +55,88 @@ pub fn check_strength(field: &str, password: &str, user_inputs: &[&str]) -> AppR
     v.finish()
 }
 
-/// Hashing service: bounded concurrency, and a dummy hash so that an unknown email costs the
-/// same work as a known one.
+type Job = Box<dyn FnOnce() + Send>;
+
+/// Hashing service: a few dedicated threads running at the lowest CPU priority, so a storm of
+/// logins uses spare CPU without stalling other requests, and memory stays bounded (each
+/// argon2id hash holds 19 MiB; at most one per thread). A dummy hash makes an unknown email
+/// cost the same work as a known one.
 #[derive(Clone)]
 pub struct Hasher {
-    permits: Arc<Semaphore>,
+    jobs: tokio::sync::mpsc::Sender<Job>,
     dummy_hash: Arc<String>,
 }
 
+/// Lowers the calling thread's scheduling priority (Linux: per-thread nice).
+fn lower_thread_priority() {
+    #[cfg(target_os = "linux")]
+    // SAFETY: plain syscalls on the calling thread; failure only leaves the priority unchanged.
+    unsafe {
+        let tid = libc::syscall(libc::SYS_gettid) as libc::id_t;
+        libc::setpriority(libc::PRIO_PROCESS, tid, 19);
+    }
+}
+
 impl Hasher {
-    pub fn new(max_concurrent: usize) -> Self {
+    pub fn new(threads: usize) -> Self {
         let dummy = hash_password_blocking("dummy password that never matches anything")
             .expect("argon2 works");
+        // A bounded queue: a flood of logins waits here (asynchronously) instead of piling up
+        // hashes in memory.
+        let (tx, rx) = tokio::sync::mpsc::channel::<Job>(1024);
+        let rx = Arc::new(std::sync::Mutex::new(rx));
+        for i in 0..threads.max(1) {
+            let rx = rx.clone();
+            std::thread::Builder::new()
+                .name(format!("argon2-{i}"))
+                .spawn(move || {
+                    lower_thread_priority();
+                    loop {
+                        let job = match rx.lock() {
+                            Ok(mut guard) => guard.blocking_recv(),
+                            Err(_) => None,
+                        };
+                        match job {
+                            Some(job) => job(),
+                            None => break,
+                        }
+                    }
+                })
+                .expect("spawn hashing thread");
+        }
         Hasher {
-            permits: Arc::new(Semaphore::new(max_concurrent.max(1))),
+            jobs: tx,
             dummy_hash: Arc::new(dummy),
         }
     }
 
+    async fn run<T: Send + 'static>(&self, f: impl FnOnce() -> T + Send + 'static) -> AppResult<T> {
+        let (done, result) = tokio::sync::oneshot::channel();
+        let job: Job = Box::new(move || {
+            let _ = done.send(f());
+        });
+        self.jobs
+            .send(job)
+            .await
+            .map_err(|_| AppError::Internal(anyhow::anyhow!("hashing threads stopped")))?;
+        result
+            .await
+            .map_err(|_| AppError::Internal(anyhow::anyhow!("hashing job dropped")))
+    }
+
     pub async fn hash(&self, password: String) -> AppResult<String> {
-        let _permit = self
-            .permits
-            .acquire()
-            .await
-            .map_err(|e| AppError::Internal(e.into()))?;
-        web::block(move || hash_password_blocking(&password))
-            .await
-            .map_err(|e| AppError::Internal(anyhow::anyhow!("{e}")))?
+        self.run(move || hash_password_blocking(&password))
+            .await?
             .map_err(AppError::Internal)
     }
 
     /// Verifies against `hash`, or against the dummy hash when there is no user.
     pub async fn verify(&self, password: String, hash: Option<String>) -> AppResult<bool> {
-        let _permit = self
-            .permits
-            .acquire()
-            .await
-            .map_err(|e| AppError::Internal(e.into()))?;
         let known = hash.is_some();
         let hash = hash.unwrap_or_else(|| self.dummy_hash.as_ref().clone());
-        let ok = web::block(move || verify_password_blocking(&password, &hash))
-            .await
-            .map_err(|e| AppError::Internal(anyhow::anyhow!("{e}")))?;
+        let ok = self
+            .run(move || verify_password_blocking(&password, &hash))
+            .await?;
         Ok(ok && known)
     }
 }
