@@ -16,7 +16,8 @@ use crate::http::extract::MAX_BODY_BYTES;
 use crate::http::middleware::request_context;
 use crate::state::AppState;
 use crate::{
-    audit, auth, clients, exits, groups, health, memberships, screenings, sessions, users,
+    audit, auth, clients, exits, groups, health, memberships, notes, records, screenings, sessions,
+    users,
 };
 use utoipa_scalar::Servable;
 
@@ -119,6 +120,17 @@ pub fn api_routes(cfg: &mut web::ServiceConfig) {
         .service(sessions::routes::cancel_session)
         .service(sessions::attendance::get_attendance)
         .service(sessions::attendance::put_attendance)
+        .service(notes::routes::get_group_note)
+        .service(notes::routes::put_group_note)
+        .service(notes::routes::sign_group_note)
+        .service(notes::routes::cosign_group_note)
+        .service(notes::routes::add_group_addendum)
+        .service(notes::routes::get_member_note)
+        .service(notes::routes::put_member_note)
+        .service(notes::routes::sign_member_note)
+        .service(notes::routes::cosign_member_note)
+        .service(notes::routes::add_member_addendum)
+        .service(records::routes::client_record)
         .service(audit::routes::verify)
         .service(audit::routes::list_events);
 }

@@ -37,6 +37,8 @@ enum Command {
     },
     /// Load the demo practice into an empty database and print the logins.
     Demo,
+    /// Re-encrypt every note under GROUPWORK_NOTES_KEY (the old key in GROUPWORK_NOTES_KEY_PREVIOUS).
+    RotateNotesKey,
     /// Print the OpenAPI document (as committed in openapi/openapi.json).
     Openapi,
 }
@@ -76,6 +78,9 @@ fn main() -> ExitCode {
                 groupwork::db::migrate(&url)?;
                 groupwork::demo::run(&url)
             }),
+        Command::RotateNotesKey => Settings::from_env(&ProcessEnv)
+            .map_err(anyhow::Error::from)
+            .and_then(|s| groupwork::notes::rotate::run(&s)),
         Command::Serve => serve(),
     };
     match result {

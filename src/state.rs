@@ -6,12 +6,14 @@ use crate::auth::password::Hasher;
 use crate::auth::tokens::TokenKeys;
 use crate::config::Settings;
 use crate::db::{build_pool, Db};
+use crate::notes::crypto::NotesCipher;
 
 pub struct AppState {
     pub db: Db,
     pub settings: Arc<Settings>,
     pub tokens: TokenKeys,
     pub hasher: Hasher,
+    pub notes: NotesCipher,
 }
 
 impl AppState {
@@ -20,6 +22,7 @@ impl AppState {
         let cores = std::thread::available_parallelism().map_or(2, |n| n.get());
         AppState {
             db: Db::new(pool),
+            notes: NotesCipher::new(&settings.notes_key, settings.notes_key_previous.as_ref()),
             tokens: TokenKeys::new(&settings.jwt_secret),
             // One core is left to everything else, and the hashing threads run at the lowest
             // priority: a login storm cannot starve other requests (see benches/auth_storm.rs).

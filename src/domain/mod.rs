@@ -5,6 +5,8 @@ pub mod client;
 pub mod email;
 pub mod group;
 pub mod membership;
+pub mod note;
+pub mod redact;
 pub mod schedule;
 pub mod screening;
 pub mod text;

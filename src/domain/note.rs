@@ -1,0 +1,207 @@
+//! Session notes (SPEC §2): their content, and the lifecycle draft → signed → cosigned, with
+//! append-only addenda after signing.
+
+use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
+
+use crate::error::Validations;
+
+const TEXT_MAX: usize = 20_000;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum NoteStatus {
+    Draft,
+    Signed,
+    Cosigned,
+}
+
+impl NoteStatus {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            NoteStatus::Draft => "draft",
+            NoteStatus::Signed => "signed",
+            NoteStatus::Cosigned => "cosigned",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<Self> {
+        [Self::Draft, Self::Signed, Self::Cosigned]
+            .into_iter()
+            .find(|x| x.as_str() == s)
+    }
+}
+
+/// A group note: the group as a whole.
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema, PartialEq, Eq)]
+#[serde(deny_unknown_fields)]
+pub struct GroupNoteContent {
+    #[serde(default)]
+    pub themes: String,
+    /// Cohesion, conflict, here-and-now.
+    #[serde(default)]
+    pub group_process: String,
+    #[serde(default)]
+    pub interventions: String,
+    #[serde(default)]
+    pub plan: String,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum Participation {
+    Active,
+    Moderate,
+    Minimal,
+    None,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum RiskFlag {
+    SuicidalIdeation,
+    Relapse,
+    IntoxicatedInSession,
+    SafetyConcern,
+    Other,
+}
+
+/// A member note: one member at one session.
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema, PartialEq, Eq)]
+#[serde(deny_unknown_fields)]
+pub struct MemberNoteContent {
+    pub participation: Participation,
+    /// Progress toward the member's goals.
+    #[serde(default)]
+    pub progress: String,
+    #[serde(default)]
+    pub risk_flags: Vec<RiskFlag>,
+    #[serde(default)]
+    pub content: String,
+}
+
+/// An addendum to a signed note.
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema, PartialEq, Eq)]
+#[serde(deny_unknown_fields)]
+pub struct AddendumContent {
+    pub content: String,
+}
+
+fn check_texts(fields: &[(&str, &str)]) -> Validations {
+    let mut v = Validations::new();
+    for (field, text) in fields {
+        if let Err(m) = crate::domain::text::text(text, TEXT_MAX) {
+            v.add(*field, m);
+        }
+    }
+    v
+}
+
+impl GroupNoteContent {
+    pub fn validate(&self) -> Validations {
+        check_texts(&[
+            ("themes", &self.themes),
+            ("group_process", &self.group_process),
+            ("interventions", &self.interventions),
+            ("plan", &self.plan),
+        ])
+    }
+}
+
+impl MemberNoteContent {
+    pub fn validate(&self) -> Validations {
+        let mut v = check_texts(&[("progress", &self.progress), ("content", &self.content)]);
+        let mut flags = self.risk_flags.clone();
+        flags.sort_by_key(|f| *f as u8);
+        flags.dedup();
+        v.check(
+            flags.len() == self.risk_flags.len(),
+            "risk_flags",
+            "must not repeat a flag",
+        );
+        v
+    }
+}
+
+impl AddendumContent {
+    pub fn validate(&self) -> Validations {
+        let mut v = check_texts(&[("content", &self.content)]);
+        v.check(
+            !self.content.trim().is_empty(),
+            "content",
+            "must not be empty",
+        );
+        v
+    }
+}
+
+/// Why a lifecycle step is refused, as (code, detail).
+pub type Refusal = (&'static str, &'static str);
+
+/// Editing is only for drafts.
+pub fn can_edit(status: NoteStatus) -> Result<(), Refusal> {
+    match status {
+        NoteStatus::Draft => Ok(()),
+        _ => Err((
+            "note_signed",
+            "The note is signed and can no longer change; add an addendum instead.",
+        )),
+    }
+}
+
+pub fn can_sign(status: NoteStatus) -> Result<(), Refusal> {
+    can_edit(status)
+}
+
+pub fn can_cosign(status: NoteStatus) -> Result<(), Refusal> {
+    match status {
+        NoteStatus::Signed => Ok(()),
+        NoteStatus::Draft => Err((
+            "conflict",
+            "The note must be signed by its author before it is co-signed.",
+        )),
+        NoteStatus::Cosigned => Err(("conflict", "The note is already co-signed.")),
+    }
+}
+
+pub fn can_add_addendum(status: NoteStatus) -> Result<(), Refusal> {
+    match status {
+        NoteStatus::Draft => Err((
+            "conflict",
+            "The note is still a draft: edit it instead of adding an addendum.",
+        )),
+        _ => Ok(()),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use NoteStatus::*;
+
+    #[test]
+    fn lifecycle() {
+        assert!(can_edit(Draft).is_ok());
+        assert_eq!(can_edit(Signed).unwrap_err().0, "note_signed");
+        assert_eq!(can_sign(Cosigned).unwrap_err().0, "note_signed");
+        assert!(can_cosign(Signed).is_ok());
+        assert!(can_cosign(Draft).is_err());
+        assert!(can_cosign(Cosigned).is_err());
+        assert!(can_add_addendum(Draft).is_err());
+        assert!(can_add_addendum(Signed).is_ok() && can_add_addendum(Cosigned).is_ok());
+    }
+
+    #[test]
+    fn member_note_validation() {
+        let n = MemberNoteContent {
+            participation: Participation::Active,
+            progress: String::new(),
+            risk_flags: vec![RiskFlag::Relapse, RiskFlag::Relapse],
+            content: String::new(),
+        };
+        assert!(n.validate().finish().is_err());
+        let parsed: Result<MemberNoteContent, _> =
+            serde_json::from_str(r#"{"participation":"loud"}"#);
+        assert!(parsed.is_err());
+    }
+}
