@@ -72,12 +72,7 @@ fn main() -> ExitCode {
                 groupwork::db::migrate(&url)?;
                 groupwork::cli::create_user(&url, &email, &name, &role)
             }),
-        Command::Demo => Settings::database_url(&ProcessEnv)
-            .map_err(anyhow::Error::from)
-            .and_then(|url| {
-                groupwork::db::migrate(&url)?;
-                groupwork::demo::run(&url)
-            }),
+        Command::Demo => demo(),
         Command::RotateNotesKey => Settings::from_env(&ProcessEnv)
             .map_err(anyhow::Error::from)
             .and_then(|s| groupwork::notes::rotate::run(&s)),
@@ -90,6 +85,18 @@ fn main() -> ExitCode {
             ExitCode::FAILURE
         }
     }
+}
+
+fn demo() -> anyhow::Result<()> {
+    let url = Settings::database_url(&ProcessEnv)?;
+    let raw = std::env::var("GROUPWORK_NOTES_KEY")
+        .map_err(|_| anyhow::anyhow!("configuration error: GROUPWORK_NOTES_KEY is required"))?;
+    let key = groupwork::config::parse_notes_key("GROUPWORK_NOTES_KEY", &raw)?;
+    groupwork::db::migrate(&url)?;
+    groupwork::demo::run(
+        &url,
+        &groupwork::notes::crypto::NotesCipher::new(&key, None),
+    )
 }
 
 fn serve() -> anyhow::Result<()> {

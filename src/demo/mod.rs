@@ -3,6 +3,7 @@
 
 mod clients;
 mod groups;
+mod notes;
 mod sessions;
 mod staff;
 
@@ -14,7 +15,7 @@ pub use sessions::DemoSessions;
 pub use staff::{DemoStaff, DEMO_PASSWORD};
 
 /// Loads the demo practice unless the database already holds data; prints the logins.
-pub fn run(database_url: &str) -> anyhow::Result<()> {
+pub fn run(database_url: &str, cipher: &crate::notes::crypto::NotesCipher) -> anyhow::Result<()> {
     let mut conn = PgConnection::establish(database_url)?;
     let existing: i64 = crate::schema::users::table.count().get_result(&mut conn)?;
     if existing > 0 {
@@ -33,7 +34,8 @@ pub fn run(database_url: &str) -> anyhow::Result<()> {
         let staff = staff::load(conn, &password_hash)?;
         let clients = clients::load(conn, &staff)?;
         let groups = groups::load(conn, &staff, &clients)?;
-        let _sessions = sessions::load(conn, &staff, &groups)?;
+        let sessions = sessions::load(conn, &staff, &groups)?;
+        notes::load(conn, cipher, &staff, &groups, &sessions)?;
         Ok(())
     })?;
     println!("Loaded the demo practice.");

@@ -67,6 +67,17 @@ pub struct ClientRecord {
     pub member_notes: Vec<RecordNote>,
 }
 
+/// id, group id, group name, status, joined_on, exit_reason, exited_at
+type MembershipLine = (
+    Uuid,
+    Uuid,
+    String,
+    String,
+    Option<NaiveDate>,
+    Option<String>,
+    Option<DateTime<Utc>>,
+);
+
 /// Names (first, last, preferred) of everyone who shared a group with the client.
 fn fellow_names(
     conn: &mut PgConnection,
@@ -146,15 +157,7 @@ pub async fn client_record(
                 return Err(e);
             }
             let client = clients_model::find(conn, client_id)?.ok_or(AppError::NotFound)?;
-            let ms: Vec<(
-                Uuid,
-                Uuid,
-                String,
-                String,
-                Option<NaiveDate>,
-                Option<String>,
-                Option<DateTime<Utc>>,
-            )> = memberships::table
+            let ms: Vec<MembershipLine> = memberships::table
                 .inner_join(groups::table)
                 .filter(memberships::client_id.eq(client_id))
                 .order(memberships::created_at.asc())

@@ -26,13 +26,15 @@ async fn login(app: &TestApp, who: &str) -> TestUser {
 async fn demo_practice_loads_once_and_is_served() {
     let app = TestApp::spawn().await;
     let url = app.db_url.clone();
-    tokio::task::spawn_blocking(move || groupwork::demo::run(&url))
+    let cipher = app.state.notes.clone();
+    tokio::task::spawn_blocking(move || groupwork::demo::run(&url, &cipher))
         .await
         .unwrap()
         .unwrap();
     // a second run leaves the data alone
     let url = app.db_url.clone();
-    tokio::task::spawn_blocking(move || groupwork::demo::run(&url))
+    let cipher = app.state.notes.clone();
+    tokio::task::spawn_blocking(move || groupwork::demo::run(&url, &cipher))
         .await
         .unwrap()
         .unwrap();
@@ -88,6 +90,21 @@ async fn demo_practice_loads_once_and_is_served() {
         .filter(|s| s["status"] == "held")
         .count();
     assert!(held >= 15, "months of held sessions: {held}");
+    let first_held = r.body["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|s| s["status"] == "held")
+        .unwrap()["id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let r = app
+        .get(Some(&sup), &format!("/sessions/{first_held}/group-note"))
+        .await
+        .expect(200);
+    assert!(r.body["status"] == "signed" || r.body["status"] == "cosigned");
+    assert!(r.body["themes"].as_str().unwrap().len() > 10);
     let r = app.get(Some(&sup), "/waitlist").await.expect(200);
     assert!(!r.body["items"].as_array().unwrap().is_empty());
     let r = app

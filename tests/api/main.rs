@@ -12,6 +12,8 @@ mod exits;
 mod foundation;
 mod groups;
 mod memberships;
+mod notes;
+mod records;
 mod roster;
 mod screenings;
 mod sessions;
