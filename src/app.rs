@@ -16,8 +16,8 @@ use crate::http::extract::MAX_BODY_BYTES;
 use crate::http::middleware::request_context;
 use crate::state::AppState;
 use crate::{
-    audit, auth, clients, exits, groups, health, memberships, notes, records, screenings, sessions,
-    users,
+    audit, auth, clients, exits, groups, health, memberships, notes, records, reports, screenings,
+    sessions, users,
 };
 use utoipa_scalar::Servable;
 
@@ -131,6 +131,8 @@ pub fn api_routes(cfg: &mut web::ServiceConfig) {
         .service(notes::routes::cosign_member_note)
         .service(notes::routes::add_member_addendum)
         .service(records::routes::client_record)
+        .service(reports::attendance::attendance_report)
+        .service(reports::retention::retention_report)
         .service(audit::routes::verify)
         .service(audit::routes::list_events);
 }

@@ -19,6 +19,7 @@ pub mod memberships;
 pub mod notes;
 pub mod openapi;
 pub mod records;
+pub mod reports;
 pub mod roster;
 pub mod schema;
 pub mod screenings;

@@ -35,8 +35,12 @@ enum Command {
         #[arg(long)]
         role: String,
     },
-    /// Load the demo practice into an empty database and print the logins.
-    Demo,
+    /// Load the demo practice into an empty database and print the logins; with --scale N,
+    /// add N large generated groups instead (for reports and benchmarks).
+    Demo {
+        #[arg(long)]
+        scale: Option<u32>,
+    },
     /// Re-encrypt every note under GROUPWORK_NOTES_KEY (the old key in GROUPWORK_NOTES_KEY_PREVIOUS).
     RotateNotesKey,
     /// Print the OpenAPI document (as committed in openapi/openapi.json).
@@ -72,7 +76,16 @@ fn main() -> ExitCode {
                 groupwork::db::migrate(&url)?;
                 groupwork::cli::create_user(&url, &email, &name, &role)
             }),
-        Command::Demo => demo(),
+        Command::Demo { scale: Some(n) } => Settings::database_url(&ProcessEnv)
+            .map_err(anyhow::Error::from)
+            .and_then(|url| {
+                groupwork::db::migrate(&url)?;
+                let hash = groupwork::auth::password::hash_password_blocking(
+                    groupwork::demo::DEMO_PASSWORD,
+                )?;
+                groupwork::demo::scale::load(&url, n, &hash)
+            }),
+        Command::Demo { scale: None } => demo(),
         Command::RotateNotesKey => Settings::from_env(&ProcessEnv)
             .map_err(anyhow::Error::from)
             .and_then(|s| groupwork::notes::rotate::run(&s)),

@@ -84,6 +84,8 @@ impl Modify for BearerAuth {
         crate::notes::routes::cosign_member_note,
         crate::notes::routes::add_member_addendum,
         crate::records::routes::client_record,
+        crate::reports::attendance::attendance_report,
+        crate::reports::retention::retention_report,
         crate::audit::routes::list_events,
         crate::audit::routes::verify,
     ),

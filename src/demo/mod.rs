@@ -4,6 +4,7 @@
 mod clients;
 mod groups;
 mod notes;
+pub mod scale;
 mod sessions;
 mod staff;
 

@@ -7,6 +7,7 @@ pub mod group;
 pub mod membership;
 pub mod note;
 pub mod redact;
+pub mod retention;
 pub mod schedule;
 pub mod screening;
 pub mod text;

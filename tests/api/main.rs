@@ -14,6 +14,7 @@ mod groups;
 mod memberships;
 mod notes;
 mod records;
+mod reports;
 mod roster;
 mod screenings;
 mod sessions;

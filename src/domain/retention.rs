@@ -1,0 +1,181 @@
+//! Retention arithmetic (SPEC §5), on plain numbers.
+
+use serde::Serialize;
+use utoipa::ToSchema;
+
+/// The session counts at which retention is reported.
+pub const CURVE_POINTS: [i64; 4] = [4, 8, 12, 26];
+
+/// One admitted member, as retention needs them.
+#[derive(Debug, Clone)]
+pub struct MemberOutcome {
+    /// `active`, `exiting` or `exited`.
+    pub status: String,
+    pub exit_reason: Option<String>,
+    /// Held sessions of the group since joining (until exit).
+    pub sessions_held_since_join: i64,
+    pub min_term_sessions: i64,
+    /// Sessions attended (present, late, left early).
+    pub sessions_attended: i64,
+}
+
+#[derive(Debug, Clone, Serialize, ToSchema, PartialEq)]
+pub struct CurvePoint {
+    pub sessions: i64,
+    /// Members known to have stayed for `sessions` held sessions, over those whose outcome at
+    /// that point is known (reached it, or left before it); null when none is known yet.
+    pub retained: Option<f64>,
+    pub reached: i64,
+    pub known: i64,
+}
+
+#[derive(Debug, Clone, Serialize, ToSchema, PartialEq)]
+pub struct RetentionFigures {
+    pub admitted: i64,
+    pub still_active: i64,
+    pub exiting: i64,
+    pub completed: i64,
+    pub early_exit: i64,
+    pub dropped_out: i64,
+    pub discharged: i64,
+    pub transferred: i64,
+    pub reached_minimum_term: i64,
+    /// reached_minimum_term / admitted; null when nobody was admitted.
+    pub minimum_term_rate: Option<f64>,
+    pub median_sessions_attended: Option<f64>,
+    pub retained_after_sessions: Vec<CurvePoint>,
+}
+
+pub fn median(values: &mut [i64]) -> Option<f64> {
+    if values.is_empty() {
+        return None;
+    }
+    values.sort_unstable();
+    let n = values.len();
+    Some(if n % 2 == 1 {
+        values[n / 2] as f64
+    } else {
+        (values[n / 2 - 1] + values[n / 2]) as f64 / 2.0
+    })
+}
+
+fn ratio(num: i64, den: i64) -> Option<f64> {
+    (den > 0).then(|| (num as f64 / den as f64 * 10_000.0).round() / 10_000.0)
+}
+
+pub fn figures(members: &[MemberOutcome]) -> RetentionFigures {
+    let count = |f: &dyn Fn(&MemberOutcome) -> bool| members.iter().filter(|m| f(m)).count() as i64;
+    let reason = |r: &'static str| move |m: &MemberOutcome| m.exit_reason.as_deref() == Some(r);
+    let admitted = members.len() as i64;
+    let reached_minimum_term = count(&|m| m.sessions_held_since_join >= m.min_term_sessions);
+    let mut attended: Vec<i64> = members.iter().map(|m| m.sessions_attended).collect();
+    let curve = CURVE_POINTS
+        .iter()
+        .map(|&k| {
+            let reached = count(&|m| m.sessions_held_since_join >= k);
+            let left_before = count(&|m| m.status == "exited" && m.sessions_held_since_join < k);
+            let known = reached + left_before;
+            CurvePoint {
+                sessions: k,
+                retained: ratio(reached, known),
+                reached,
+                known,
+            }
+        })
+        .collect();
+    RetentionFigures {
+        admitted,
+        still_active: count(&|m| m.status == "active"),
+        exiting: count(&|m| m.status == "exiting"),
+        completed: count(&reason("completed")),
+        early_exit: count(&reason("early_exit")),
+        dropped_out: count(&reason("dropped_out")),
+        discharged: count(&reason("discharged")),
+        transferred: count(&reason("transferred")),
+        reached_minimum_term,
+        minimum_term_rate: ratio(reached_minimum_term, admitted),
+        median_sessions_attended: median(&mut attended),
+        retained_after_sessions: curve,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn m(status: &str, reason: Option<&str>, held: i64, attended: i64) -> MemberOutcome {
+        MemberOutcome {
+            status: status.into(),
+            exit_reason: reason.map(Into::into),
+            sessions_held_since_join: held,
+            min_term_sessions: 12,
+            sessions_attended: attended,
+        }
+    }
+
+    #[test]
+    fn medians() {
+        assert_eq!(median(&mut []), None);
+        assert_eq!(median(&mut [3]), Some(3.0));
+        assert_eq!(median(&mut [9, 1, 4]), Some(4.0));
+        assert_eq!(median(&mut [1, 2, 3, 10]), Some(2.5));
+    }
+
+    #[test]
+    fn figures_by_hand() {
+        let f = figures(&[
+            m("active", None, 30, 28),
+            m("exiting", None, 13, 12),
+            m("exited", Some("completed"), 14, 13),
+            m("exited", Some("early_exit"), 5, 4),
+            m("exited", Some("dropped_out"), 2, 1),
+            m("active", None, 3, 3),
+        ]);
+        assert_eq!(f.admitted, 6);
+        assert_eq!(
+            (
+                f.still_active,
+                f.exiting,
+                f.completed,
+                f.early_exit,
+                f.dropped_out
+            ),
+            (2, 1, 1, 1, 1)
+        );
+        assert_eq!(f.reached_minimum_term, 3);
+        assert_eq!(f.minimum_term_rate, Some(0.5));
+        assert_eq!(f.median_sessions_attended, Some(7.5));
+        // k=4: reached 4 (30,13,14,5); left before 4: the dropout (2); the newcomer (3) is unknown
+        assert_eq!(
+            f.retained_after_sessions[0],
+            CurvePoint {
+                sessions: 4,
+                retained: Some(0.8),
+                reached: 4,
+                known: 5
+            }
+        );
+        // k=26: reached 1; left before: completed(14), early(5), dropped(2) → known 4
+        assert_eq!(
+            f.retained_after_sessions[3],
+            CurvePoint {
+                sessions: 26,
+                retained: Some(0.25),
+                reached: 1,
+                known: 4
+            }
+        );
+    }
+
+    #[test]
+    fn empty_window() {
+        let f = figures(&[]);
+        assert_eq!(f.admitted, 0);
+        assert_eq!(f.minimum_term_rate, None);
+        assert_eq!(f.median_sessions_attended, None);
+        assert!(f
+            .retained_after_sessions
+            .iter()
+            .all(|p| p.retained.is_none()));
+    }
+}
