@@ -78,7 +78,7 @@ async fn practice() -> Practice {
     }
 }
 
-fn by_client<'a>(items: &'a [Value], client: Uuid) -> Vec<&'a Value> {
+fn by_client(items: &[Value], client: Uuid) -> Vec<&Value> {
     items
         .iter()
         .filter(|r| r["client_id"] == client.to_string())
