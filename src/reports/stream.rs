@@ -27,31 +27,46 @@ where
     R: diesel::QueryableByName<diesel::pg::Pg> + Send + 'static,
     F: Fn(&R) -> Vec<String> + Send + 'static,
 {
+    // Two stages overlap: one thread fetches batches from the cursor while another encodes the
+    // previous batch as CSV. Both channels are small, so a slow client slows the query down
+    // instead of filling memory.
+    let (rows_tx, mut rows_rx) = tokio::sync::mpsc::channel::<Vec<R>>(2);
     let (tx, mut rx) = tokio::sync::mpsc::channel::<Result<Bytes, std::io::Error>>(4);
+    let failed = tx.clone();
     actix_web::rt::task::spawn_blocking(move || {
         let run = || -> anyhow::Result<()> {
             let mut conn = pool.get()?;
             conn.transaction::<_, anyhow::Error, _>(|conn| {
-                conn.batch_execute(&format!("SET LOCAL statement_timeout = '120s'; DECLARE export NO SCROLL CURSOR FOR {select_sql}"))?;
-                if tx.blocking_send(Ok(Bytes::from(encode_rows([header.iter().copied()])))).is_err() {
-                    return Ok(());
-                }
+                conn.batch_execute(&format!(
+                    "SET LOCAL statement_timeout = '120s'; SET LOCAL jit = off; \
+                     DECLARE export NO SCROLL CURSOR FOR {select_sql}"
+                ))?;
                 loop {
                     let rows: Vec<R> = fetch(conn)?;
-                    if rows.is_empty() {
-                        return Ok(());
-                    }
-                    let rendered: Vec<Vec<String>> = rows.iter().map(&cells).collect();
-                    let bytes = encode_rows(rendered.iter().map(|r| r.iter().map(String::as_str)));
-                    if tx.blocking_send(Ok(Bytes::from(bytes))).is_err() {
-                        return Ok(()); // the client went away
+                    if rows.is_empty() || rows_tx.blocking_send(rows).is_err() {
+                        return Ok(()); // done, or the client went away
                     }
                 }
             })
         };
         if let Err(e) = run() {
             tracing::error!(error = %e, "report export failed mid-stream");
-            let _ = tx.blocking_send(Err(std::io::Error::other("export failed")));
+            let _ = failed.blocking_send(Err(std::io::Error::other("export failed")));
+        }
+    });
+    actix_web::rt::task::spawn_blocking(move || {
+        if tx
+            .blocking_send(Ok(Bytes::from(encode_rows([header.iter().copied()]))))
+            .is_err()
+        {
+            return;
+        }
+        while let Some(rows) = rows_rx.blocking_recv() {
+            let rendered: Vec<Vec<String>> = rows.iter().map(&cells).collect();
+            let bytes = encode_rows(rendered.iter().map(|r| r.iter().map(String::as_str)));
+            if tx.blocking_send(Ok(Bytes::from(bytes))).is_err() {
+                return;
+            }
         }
     });
     let body = futures_util::stream::poll_fn(move |cx| rx.poll_recv(cx));
