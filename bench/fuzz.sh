@@ -24,4 +24,5 @@ TOKEN=$(curl -fs -X POST "http://127.0.0.1:$PORT/api/v1/auth/login" -H 'content-
   -H "Authorization: Bearer $TOKEN" \
   --checks not_a_server_error \
   --exclude-path /auth/logout --exclude-path /me/password \
+  --phases examples,fuzzing,stateful \
   --max-time "$BUDGET" --workers 2 --suppress-health-check all
