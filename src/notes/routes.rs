@@ -117,6 +117,20 @@ fn render(
     }
 }
 
+/// The note as the answer, with its HTTP status; or `Undecryptable`.
+fn answer(
+    conn: &mut diesel::PgConnection,
+    state: &AppState,
+    audit: &AuditCtx,
+    note: NoteRow,
+    status: u16,
+) -> AppResult<Outcome<(u16, Note)>> {
+    Ok(match render(conn, state, audit, note)? {
+        Outcome::Done(n) => Outcome::Done((status, n)),
+        Outcome::Undecryptable => Outcome::Undecryptable,
+    })
+}
+
 fn finish(outcome: Outcome<(u16, Note)>) -> AppResult<HttpResponse> {
     match outcome {
         Outcome::Done((201, n)) => Ok(HttpResponse::Created().json(n)),
@@ -147,10 +161,7 @@ async fn read(state: web::Data<AppState>, staff: Staff, target: Target) -> AppRe
                 Some(note.id),
                 details(target),
             )?;
-            Ok(match render(conn, &st, &audit, note)? {
-                Outcome::Done(n) => Outcome::Done((200, n)),
-                Outcome::Undecryptable => Outcome::Undecryptable,
-            })
+            answer(conn, &st, &audit, note, 200)
         })
         .await?;
     finish(outcome)
@@ -212,10 +223,7 @@ async fn write(
                 Some(note.id),
                 details(target),
             )?;
-            Ok(match render(conn, &st, &audit, note)? {
-                Outcome::Done(n) => Outcome::Done((status, n)),
-                Outcome::Undecryptable => Outcome::Undecryptable,
-            })
+            answer(conn, &st, &audit, note, status)
         })
         .await?;
     finish(outcome)
@@ -286,10 +294,7 @@ async fn advance(
                 details(target),
             )?;
             let note = model::find(conn, target, false)?.ok_or(AppError::NotFound)?;
-            Ok(match render(conn, &st, &audit, note)? {
-                Outcome::Done(n) => Outcome::Done((200, n)),
-                Outcome::Undecryptable => Outcome::Undecryptable,
-            })
+            answer(conn, &st, &audit, note, 200)
         })
         .await?;
     finish(outcome)
@@ -321,10 +326,7 @@ async fn addendum(
                 Some(note.id),
                 d,
             )?;
-            Ok(match render(conn, &st, &audit, note)? {
-                Outcome::Done(n) => Outcome::Done((201, n)),
-                Outcome::Undecryptable => Outcome::Undecryptable,
-            })
+            answer(conn, &st, &audit, note, 201)
         })
         .await?;
     finish(outcome)
