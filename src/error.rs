@@ -222,6 +222,17 @@ impl From<DieselError> for AppError {
             DieselError::DatabaseError(DatabaseErrorKind::ClosedConnection, _) => {
                 AppError::Unavailable("connection closed".into())
             }
+            // The database's CHECK constraints are a second line behind validation; a value that
+            // reaches one is the client's error, as is a date or number PostgreSQL cannot hold.
+            DieselError::DatabaseError(DatabaseErrorKind::CheckViolation, info) => {
+                tracing::info!(constraint = ?info.constraint_name(), "check violation");
+                AppError::invalid("body", "a value is outside its allowed range")
+            }
+            DieselError::DatabaseError(DatabaseErrorKind::Unknown, info)
+                if info.message().contains("out of range") =>
+            {
+                AppError::invalid("query", "a date or number is outside the supported range")
+            }
             other => AppError::Internal(anyhow::Error::new(other)),
         }
     }

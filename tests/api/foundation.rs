@@ -148,3 +148,37 @@ async fn missing_token_is_401_problem() {
         .await
         .expect_problem(401, "unauthorized");
 }
+
+#[actix_web::test]
+async fn extreme_dates_are_4xx_not_500() {
+    let app = TestApp::spawn().await;
+    let admin = app.staff(groupwork::auth::Role::Admin).await;
+    let sup = app.staff(groupwork::auth::Role::Supervisor).await;
+    let ther = app.staff(groupwork::auth::Role::Therapist).await;
+    let g = crate::fixtures::group(&app, ther.id).create();
+    for (user, path) in [
+        (
+            &admin,
+            "/audit-events?from=-200000-01-01T00:00:00Z".to_string(),
+        ),
+        (
+            &admin,
+            "/audit-events?to=%2B200000-01-01T00:00:00Z".to_string(),
+        ),
+        (&sup, format!("/groups/{g}/sessions?from=-200000-01-01")),
+        (&sup, format!("/groups/{g}/sessions?to=200000-01-01")),
+        (&sup, "/reports/attendance?from=-200000-01-01".to_string()),
+        (&sup, "/reports/retention?to=200000-12-31".to_string()),
+    ] {
+        let r = app.get(Some(user), &path).await;
+        assert!(r.status < 500, "{path}: {} {}", r.status, r.text);
+    }
+    let r = app
+        .post(
+            Some(&sup),
+            &format!("/groups/{g}/sessions/generate"),
+            json!({"through": "-200000-01-01"}),
+        )
+        .await;
+    assert!(r.status < 500, "{}", r.text);
+}
