@@ -182,3 +182,23 @@ async fn extreme_dates_are_4xx_not_500() {
         .await;
     assert!(r.status < 500, "{}", r.text);
 }
+
+#[actix_web::test]
+async fn cors_allows_only_the_configured_front_end() {
+    let app =
+        TestApp::spawn_with(|s| s.cors_origins = vec!["https://app.clinic.test".into()]).await;
+    let preflight = |origin: &'static str| {
+        app.client
+            .request(reqwest::Method::OPTIONS, app.url("/me"))
+            .header("origin", origin)
+            .header("access-control-request-method", "GET")
+            .header("access-control-request-headers", "authorization")
+    };
+    let r = app.send(preflight("https://app.clinic.test")).await;
+    assert_eq!(
+        r.header("access-control-allow-origin").as_deref(),
+        Some("https://app.clinic.test")
+    );
+    let r = app.send(preflight("https://evil.test")).await;
+    assert!(r.header("access-control-allow-origin").is_none(), "{r:?}");
+}
