@@ -31,6 +31,19 @@ pub const HELD_SINCE_JOIN_SQL: &str = "s.group_id = m.group_id \
      AND (s.scheduled_at AT TIME ZONE g.timezone)::date >= m.joined_on \
      AND (m.exited_at IS NULL OR s.scheduled_at < m.exited_at)";
 
+/// The same rule as [`HELD_SINCE_JOIN_SQL`] for set-based queries over many memberships, where
+/// `s` is a derived session row that already carries `s.local_date` (its date in the group's
+/// time zone), computed once per session rather than once per (membership, session) pair.
+/// Used by the retention report; a test checks both forms count alike.
+pub const HELD_SINCE_JOIN_LOCAL_SQL: &str = "s.group_id = m.group_id \
+     AND s.status = 'held' \
+     AND m.joined_on IS NOT NULL \
+     AND s.local_date >= m.joined_on \
+     AND (m.exited_at IS NULL OR s.scheduled_at < m.exited_at)";
+
+/// A session's date in its group's time zone (over `s` = sessions, `g` = groups).
+pub const SESSION_LOCAL_DATE_SQL: &str = "(s.scheduled_at AT TIME ZONE g.timezone)::date";
+
 #[derive(QueryableByName)]
 struct IdRow {
     #[diesel(sql_type = SqlUuid)]

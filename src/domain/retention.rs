@@ -1,4 +1,5 @@
-//! Retention arithmetic (SPEC §5), on plain numbers.
+//! Report arithmetic (SPEC §5), on plain numbers: attendance rates, retention buckets, the
+//! median and the retention curve. The SQL gathers the counts; the definitions live here.
 
 use serde::Serialize;
 use utoipa::ToSchema;
@@ -39,11 +40,22 @@ pub struct RetentionFigures {
     pub dropped_out: i64,
     pub discharged: i64,
     pub transferred: i64,
+    /// Exited with reason `other` (so that the status and exit-reason columns add up to
+    /// `admitted`).
+    pub other: i64,
     pub reached_minimum_term: i64,
     /// reached_minimum_term / admitted; null when nobody was admitted.
     pub minimum_term_rate: Option<f64>,
     pub median_sessions_attended: Option<f64>,
     pub retained_after_sessions: Vec<CurvePoint>,
+}
+
+/// The attendance statuses that count as attended (SPEC §5).
+pub const ATTENDED: [&str; 3] = ["present", "late", "left_early"];
+
+/// (present + late + left_early) / sessions held while seated; null when none was held.
+pub fn attendance_rate(present: i64, late: i64, left_early: i64, sessions_held: i64) -> Option<f64> {
+    ratio(present + late + left_early, sessions_held)
 }
 
 pub fn median(values: &mut [i64]) -> Option<f64> {
@@ -59,7 +71,8 @@ pub fn median(values: &mut [i64]) -> Option<f64> {
     })
 }
 
-fn ratio(num: i64, den: i64) -> Option<f64> {
+/// num / den rounded to 4 decimals; null when den is 0.
+pub fn ratio(num: i64, den: i64) -> Option<f64> {
     (den > 0).then(|| (num as f64 / den as f64 * 10_000.0).round() / 10_000.0)
 }
 
@@ -92,6 +105,7 @@ pub fn figures(members: &[MemberOutcome]) -> RetentionFigures {
         dropped_out: count(&reason("dropped_out")),
         discharged: count(&reason("discharged")),
         transferred: count(&reason("transferred")),
+        other: count(&reason("other")),
         reached_minimum_term,
         minimum_term_rate: ratio(reached_minimum_term, admitted),
         median_sessions_attended: median(&mut attended),

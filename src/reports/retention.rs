@@ -5,19 +5,20 @@ use std::collections::BTreeMap;
 
 use actix_web::{get, web, HttpResponse};
 use chrono::NaiveDate;
+use diesel::connection::SimpleConnection;
 use diesel::prelude::*;
 use diesel::sql_types::{BigInt, Integer, Nullable, Text};
 use serde::{Deserialize, Serialize};
 use serde_json::json;
 use utoipa::{IntoParams, ToSchema};
 
-use super::{check_window, literal, Format};
+use super::{check_window, filename, literal, Format};
 use crate::auth::{Action, Staff};
-use crate::domain::retention::{figures, MemberOutcome, RetentionFigures};
+use crate::domain::retention::{figures, MemberOutcome, RetentionFigures, ATTENDED};
 use crate::error::AppResult;
 use crate::http::csv::encode_rows;
 use crate::http::Query;
-use crate::roster::HELD_SINCE_JOIN_SQL;
+use crate::roster::{HELD_SINCE_JOIN_LOCAL_SQL, SESSION_LOCAL_DATE_SQL};
 use crate::state::AppState;
 
 #[derive(Debug, Clone, Copy, Deserialize, Default, ToSchema, PartialEq, Eq)]
@@ -90,6 +91,10 @@ pub struct RetentionReport {
     pub buckets: Vec<Bucket>,
 }
 
+/// One row per admitted membership (`joined_on` in the window) with its bucket, status, and
+/// the counts retention needs. Set-based: the held sessions and attended records of all those
+/// memberships are counted in two aggregate passes, not one subquery per membership. "Held
+/// since join" is `crate::roster`'s rule.
 fn members_sql(q: &RetentionQuery, group_by: GroupBy) -> String {
     let (bucket, label) = match group_by {
         GroupBy::Group => ("g.id::text", "g.name"),
@@ -97,21 +102,32 @@ fn members_sql(q: &RetentionQuery, group_by: GroupBy) -> String {
         GroupBy::ReferralSource => ("c.referral_source", "c.referral_source"),
         GroupBy::Mandated => ("c.mandated::text", "c.mandated::text"),
     };
+    let attended = ATTENDED.map(|s| format!("'{s}'")).join(", ");
+    // Each held session's local date is computed once (not once per member), and attendance
+    // is scanned once for all the memberships counted.
     format!(
-        "SELECT {bucket} AS bucket, {label} AS label, m.status, m.exit_reason, g.min_term_sessions, \
-                (SELECT count(*) FROM sessions s WHERE {HELD_SINCE_JOIN_SQL}) AS held, \
-                (SELECT count(*) FROM attendance a WHERE a.membership_id = m.id \
-                   AND a.status IN ('present', 'late', 'left_early')) AS attended \
-         FROM memberships m JOIN groups g ON g.id = m.group_id JOIN users u ON u.id = g.lead_therapist_id \
+        "WITH m AS MATERIALIZED ( \
+           SELECT m.* FROM memberships m WHERE m.joined_on IS NOT NULL \
+             AND ({from} IS NULL OR m.joined_on >= {from}) AND ({to} IS NULL OR m.joined_on <= {to})), \
+         s AS MATERIALIZED ( \
+           SELECT s.group_id, s.scheduled_at, s.status, {SESSION_LOCAL_DATE_SQL} AS local_date \
+           FROM sessions s JOIN groups g ON g.id = s.group_id \
+           WHERE s.status = 'held' AND s.group_id IN (SELECT group_id FROM m)), \
+         held AS (SELECT m.id, count(*) AS n FROM m JOIN s ON {HELD_SINCE_JOIN_LOCAL_SQL} GROUP BY m.id), \
+         attended AS (SELECT a.membership_id AS id, count(*) AS n FROM attendance a \
+                      WHERE a.membership_id IN (SELECT id FROM m) AND a.status IN ({attended}) \
+                      GROUP BY a.membership_id) \
+         SELECT {bucket} AS bucket, {label} AS label, m.status, m.exit_reason, g.min_term_sessions, \
+                COALESCE(held.n, 0) AS held, COALESCE(attended.n, 0) AS attended \
+         FROM m JOIN groups g ON g.id = m.group_id JOIN users u ON u.id = g.lead_therapist_id \
          JOIN clients c ON c.id = m.client_id \
-         WHERE m.joined_on IS NOT NULL \
-           AND ({from} IS NULL OR m.joined_on >= {from}) AND ({to} IS NULL OR m.joined_on <= {to})",
+         LEFT JOIN held ON held.id = m.id LEFT JOIN attended ON attended.id = m.id",
         from = literal(q.from, "date"),
         to = literal(q.to, "date"),
     )
 }
 
-const CSV_HEADER: [&str; 18] = [
+const CSV_HEADER: [&str; 19] = [
     "bucket",
     "label",
     "admitted",
@@ -122,6 +138,7 @@ const CSV_HEADER: [&str; 18] = [
     "dropped_out",
     "discharged",
     "transferred",
+    "other",
     "reached_minimum_term",
     "minimum_term_rate",
     "median_sessions_attended",
@@ -137,6 +154,12 @@ fn opt(v: Option<f64>) -> String {
 }
 
 /// Retention per bucket, as JSON or CSV.
+///
+/// Counts the memberships admitted to active (`joined_on`) in [`from`, `to`], per group, lead
+/// therapist, referral source or mandated status: their current status and exit reason, how
+/// many reached the minimum term, the median of sessions attended, and the share retained
+/// after 4, 8, 12 and 26 held sessions. Admins and supervisors only; audited
+/// (`report.retention`).
 #[utoipa::path(tag = "reports", params(RetentionQuery), responses((status = 200, body = RetentionReport), (status = 403)))]
 #[get("/reports/retention")]
 pub async fn retention_report(
@@ -150,13 +173,13 @@ pub async fn retention_report(
     let group_by = q.group_by.unwrap_or_default();
     let format = q.format.unwrap_or_default();
     let audit = staff.audit();
-    let details = json!({"from": q.from, "to": q.to, "group_by": group_by.as_str(), "format": if format == Format::Csv { "csv" } else { "json" }});
+    let details = json!({"from": q.from, "to": q.to, "group_by": group_by.as_str(), "format": format.as_str()});
     let sql = members_sql(&q, group_by);
     let rows: Vec<MemberRow> = state
         .db
         .tx(move |conn| {
             audit.allowed(conn, "report.retention", "report", None, details)?;
-            diesel::sql_query("SET LOCAL statement_timeout = '120s'").execute(conn)?;
+            conn.batch_execute("SET LOCAL statement_timeout = '120s'; SET LOCAL jit = off")?;
             Ok(diesel::sql_query(sql).load(conn)?)
         })
         .await?;
@@ -197,6 +220,7 @@ pub async fn retention_report(
                         f.dropped_out,
                         f.discharged,
                         f.transferred,
+                        f.other,
                         f.reached_minimum_term,
                     ]
                     .iter()
@@ -218,8 +242,8 @@ pub async fn retention_report(
             .insert_header((
                 "content-disposition",
                 format!(
-                    "attachment; filename=\"retention-by-{}.csv\"",
-                    group_by.as_str()
+                    "attachment; filename=\"{}\"",
+                    filename(&format!("retention_by_{}", group_by.as_str()), q.from, q.to)
                 ),
             ))
             .body(body));

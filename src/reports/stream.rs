@@ -1,5 +1,5 @@
 //! Streaming a large query as CSV through a server-side cursor: one connection, one
-//! transaction, rows fetched in batches and sent through a small bounded channel, so memory
+//! transaction, rows fetched in batches and sent through small bounded channels, so memory
 //! stays flat whatever the row count and a slow client slows the query instead of filling RAM.
 
 use actix_web::http::header::{CONTENT_DISPOSITION, CONTENT_TYPE};
@@ -10,61 +10,77 @@ use diesel::prelude::*;
 use diesel::PgConnection;
 
 use crate::db::PgPool;
-use crate::http::csv::encode_rows;
+use crate::http::csv::neutralise;
 
+/// Rows per `FETCH`: large enough that round trips do not matter, small enough that a batch
+/// (and its rendered CSV, about 2 MiB) is a small, fixed amount of memory.
 pub const BATCH: usize = 10_000;
 
-/// Streams `select_sql` (a complete SELECT with literals only) as CSV: `header`, then each
-/// row mapped by `cells`.
-pub fn csv_response<R, F>(
+/// The cursor every export reads: `FETCH {BATCH} FROM export`.
+pub fn fetch_sql() -> String {
+    format!("FETCH {BATCH} FROM export")
+}
+
+/// Streams `select_sql` (a complete SELECT with literals only, declared as cursor `export`)
+/// as a CSV attachment. On one thread, `fetch` reads the next batch from the cursor (and may
+/// run side queries on the same connection), `None` when done; on another, `encode` appends
+/// the batch's CSV lines to a buffer. The two overlap.
+pub fn csv_response<B, F, E>(
     pool: PgPool,
     filename: &str,
-    header: Vec<&'static str>,
+    header: &[&str],
     select_sql: String,
-    cells: F,
+    mut fetch: F,
+    mut encode: E,
 ) -> HttpResponse
 where
-    R: diesel::QueryableByName<diesel::pg::Pg> + Send + 'static,
-    F: Fn(&R) -> Vec<String> + Send + 'static,
+    B: Send + 'static,
+    F: FnMut(&mut PgConnection) -> QueryResult<Option<B>> + Send + 'static,
+    E: FnMut(B, &mut Vec<u8>) + Send + 'static,
 {
-    // Two stages overlap: one thread fetches batches from the cursor while another encodes the
-    // previous batch as CSV. Both channels are small, so a slow client slows the query down
-    // instead of filling memory.
-    let (rows_tx, mut rows_rx) = tokio::sync::mpsc::channel::<Vec<R>>(2);
+    // Both channels are small, so a slow client slows the query down instead of filling memory.
+    let (batch_tx, mut batch_rx) = tokio::sync::mpsc::channel::<B>(2);
     let (tx, mut rx) = tokio::sync::mpsc::channel::<Result<Bytes, std::io::Error>>(4);
     let failed = tx.clone();
     actix_web::rt::task::spawn_blocking(move || {
-        let run = || -> anyhow::Result<()> {
+        let mut run = move || -> anyhow::Result<()> {
             let mut conn = pool.get()?;
-            conn.transaction::<_, anyhow::Error, _>(|conn| {
-                conn.batch_execute(&format!(
-                    "SET LOCAL statement_timeout = '120s'; SET LOCAL jit = off; \
-                     DECLARE export NO SCROLL CURSOR FOR {select_sql}"
-                ))?;
-                loop {
-                    let rows: Vec<R> = fetch(conn)?;
-                    if rows.is_empty() || rows_tx.blocking_send(rows).is_err() {
-                        return Ok(()); // done, or the client went away
+            // One snapshot for the cursor and the name look-ups beside it.
+            conn.build_transaction()
+                .repeatable_read()
+                .read_only()
+                .run::<_, anyhow::Error, _>(|conn| {
+                    // A client that stops reading stalls the sender and leaves this
+                    // transaction idle: the database ends it after a minute, so a stalled
+                    // download cannot pin a connection.
+                    conn.batch_execute(&format!(
+                        "SET LOCAL statement_timeout = '120s'; SET LOCAL jit = off; \
+                         SET LOCAL idle_in_transaction_session_timeout = '60s'; \
+                         DECLARE export NO SCROLL CURSOR FOR {select_sql}"
+                    ))?;
+                    while let Some(batch) = fetch(conn)? {
+                        if batch_tx.blocking_send(batch).is_err() {
+                            break; // the client went away
+                        }
                     }
-                }
-            })
+                    Ok(())
+                })
         };
         if let Err(e) = run() {
             tracing::error!(error = %e, "report export failed mid-stream");
             let _ = failed.blocking_send(Err(std::io::Error::other("export failed")));
         }
     });
+    let mut head = Vec::new();
+    write_record(&mut head, header.iter().copied());
     actix_web::rt::task::spawn_blocking(move || {
-        if tx
-            .blocking_send(Ok(Bytes::from(encode_rows([header.iter().copied()]))))
-            .is_err()
-        {
+        if tx.blocking_send(Ok(Bytes::from(head))).is_err() {
             return;
         }
-        while let Some(rows) = rows_rx.blocking_recv() {
-            let rendered: Vec<Vec<String>> = rows.iter().map(&cells).collect();
-            let bytes = encode_rows(rendered.iter().map(|r| r.iter().map(String::as_str)));
-            if tx.blocking_send(Ok(Bytes::from(bytes))).is_err() {
+        while let Some(batch) = batch_rx.blocking_recv() {
+            let mut out = Vec::with_capacity(BATCH * 200);
+            encode(batch, &mut out);
+            if tx.blocking_send(Ok(Bytes::from(out))).is_err() {
                 return;
             }
         }
@@ -79,8 +95,58 @@ where
         .streaming(body)
 }
 
-fn fetch<R: diesel::QueryableByName<diesel::pg::Pg> + 'static>(
-    conn: &mut PgConnection,
-) -> QueryResult<Vec<R>> {
-    diesel::sql_query(format!("FETCH {BATCH} FROM export")).load(conn)
+/// Appends one cell as RFC 4180 (quoted, quotes doubled, when it holds a comma, quote, CR or
+/// LF) after neutralising a leading formula character (SPEC §5); the same bytes as
+/// `crate::http::csv::encode_rows` gives, without its per-row allocations.
+pub fn write_cell(out: &mut Vec<u8>, cell: &str) {
+    let cell = neutralise(cell);
+    let bytes = cell.as_bytes();
+    if bytes.iter().any(|b| matches!(b, b',' | b'"' | b'\r' | b'\n')) {
+        out.push(b'"');
+        for &b in bytes {
+            if b == b'"' {
+                out.push(b'"');
+            }
+            out.push(b);
+        }
+        out.push(b'"');
+    } else {
+        out.extend_from_slice(bytes);
+    }
+}
+
+/// Appends a whole record (cells separated by commas, CRLF at the end).
+pub fn write_record<'a>(out: &mut Vec<u8>, cells: impl IntoIterator<Item = &'a str>) {
+    for (i, cell) in cells.into_iter().enumerate() {
+        if i > 0 {
+            out.push(b',');
+        }
+        write_cell(out, cell);
+    }
+    out.extend_from_slice(b"\r\n");
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::http::csv::encode_rows;
+
+    #[test]
+    fn cells_match_the_shared_encoder() {
+        let rows: [&[&str]; 4] = [
+            &["a,b", "say \"hi\"", "line\nbreak", "cr\rhere", "=SUM(A1)"],
+            &["-3", "@x", "+1", "\tTab", "plain"],
+            &["Zoë Ångström", "'quoted'", " lead space", "a;b", "x"],
+            &["\"=1\"", "=\"a,b\"", "", "", "end"],
+        ];
+        for row in rows {
+            let mut ours = Vec::new();
+            write_record(&mut ours, row.iter().copied());
+            assert_eq!(
+                String::from_utf8(ours).unwrap(),
+                String::from_utf8(encode_rows([row.iter().copied()])).unwrap(),
+                "{row:?}"
+            );
+        }
+    }
 }
