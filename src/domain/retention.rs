@@ -54,7 +54,12 @@ pub struct RetentionFigures {
 pub const ATTENDED: [&str; 3] = ["present", "late", "left_early"];
 
 /// (present + late + left_early) / sessions held while seated; null when none was held.
-pub fn attendance_rate(present: i64, late: i64, left_early: i64, sessions_held: i64) -> Option<f64> {
+pub fn attendance_rate(
+    present: i64,
+    late: i64,
+    left_early: i64,
+    sessions_held: i64,
+) -> Option<f64> {
     ratio(present + late + left_early, sessions_held)
 }
 
@@ -179,6 +184,46 @@ mod tests {
                 known: 4
             }
         );
+    }
+
+    #[test]
+    fn attendance_rates() {
+        assert_eq!(attendance_rate(1, 1, 1, 4), Some(0.75));
+        assert_eq!(attendance_rate(2, 0, 0, 3), Some(0.6667));
+        assert_eq!(attendance_rate(0, 0, 0, 5), Some(0.0));
+        assert_eq!(
+            attendance_rate(0, 0, 0, 0),
+            None,
+            "nothing held while seated"
+        );
+    }
+
+    #[test]
+    fn statuses_and_exit_reasons_add_up_to_admitted() {
+        let f = figures(&[
+            m("active", None, 1, 1),
+            m("exiting", None, 1, 1),
+            m("exited", Some("completed"), 12, 12),
+            m("exited", Some("early_exit"), 1, 1),
+            m("exited", Some("dropped_out"), 1, 1),
+            m("exited", Some("discharged"), 1, 1),
+            m("exited", Some("transferred"), 1, 1),
+            m("exited", Some("other"), 1, 1),
+        ]);
+        let parts = [
+            f.still_active,
+            f.exiting,
+            f.completed,
+            f.early_exit,
+            f.dropped_out,
+            f.discharged,
+            f.transferred,
+            f.other,
+        ];
+        assert_eq!(parts, [1; 8]);
+        assert_eq!(parts.iter().sum::<i64>(), f.admitted);
+        // exactly k held sessions counts as retained at k
+        assert_eq!(f.retained_after_sessions[2].reached, 1);
     }
 
     #[test]

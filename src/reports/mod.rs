@@ -65,6 +65,9 @@ mod tests {
             filename("attendance", d("2026-01-01"), d("2026-03-31")),
             "attendance_2026-01-01_2026-03-31.csv"
         );
-        assert_eq!(filename("retention", None, d("2026-03-31")), "retention_all_2026-03-31.csv");
+        assert_eq!(
+            filename("retention", None, d("2026-03-31")),
+            "retention_all_2026-03-31.csv"
+        );
     }
 }

@@ -160,7 +160,10 @@ fn opt(v: Option<f64>) -> String {
 /// many reached the minimum term, the median of sessions attended, and the share retained
 /// after 4, 8, 12 and 26 held sessions. Admins and supervisors only; audited
 /// (`report.retention`).
-#[utoipa::path(tag = "reports", params(RetentionQuery), responses((status = 200, body = RetentionReport), (status = 403)))]
+#[utoipa::path(tag = "reports", params(RetentionQuery),
+    responses((status = 200, body = RetentionReport, description = "JSON, or text/csv with format=csv"),
+              (status = 403, description = "not an admin or supervisor"),
+              (status = 422, description = "bad filter")))]
 #[get("/reports/retention")]
 pub async fn retention_report(
     state: web::Data<AppState>,

@@ -211,11 +211,21 @@ impl Batch {
                 session = Some(r.session_id);
                 session_cells.clear();
                 let s = &mut session_cells;
-                s.extend_from_slice(r.group_id.hyphenated().encode_lower(&mut uuid_buf).as_bytes());
+                s.extend_from_slice(
+                    r.group_id
+                        .hyphenated()
+                        .encode_lower(&mut uuid_buf)
+                        .as_bytes(),
+                );
                 s.push(b',');
                 write_cell(s, self.group_name(r.group_id));
                 s.push(b',');
-                s.extend_from_slice(r.session_id.hyphenated().encode_lower(&mut uuid_buf).as_bytes());
+                s.extend_from_slice(
+                    r.session_id
+                        .hyphenated()
+                        .encode_lower(&mut uuid_buf)
+                        .as_bytes(),
+                );
                 let _ = write!(s, ",{},{},", r.session_sequence, r.session_date);
             }
             out.extend_from_slice(&session_cells);
@@ -225,7 +235,12 @@ impl Batch {
                 match p {
                     Some(p) => c.extend_from_slice(p.pseudonym(client_id).as_bytes()),
                     None => {
-                        c.extend_from_slice(client_id.hyphenated().encode_lower(&mut uuid_buf).as_bytes());
+                        c.extend_from_slice(
+                            client_id
+                                .hyphenated()
+                                .encode_lower(&mut uuid_buf)
+                                .as_bytes(),
+                        );
                         c.push(b',');
                         write_cell(&mut c, name);
                     }

@@ -101,7 +101,10 @@ where
 pub fn write_cell(out: &mut Vec<u8>, cell: &str) {
     let cell = neutralise(cell);
     let bytes = cell.as_bytes();
-    if bytes.iter().any(|b| matches!(b, b',' | b'"' | b'\r' | b'\n')) {
+    if bytes
+        .iter()
+        .any(|b| matches!(b, b',' | b'"' | b'\r' | b'\n'))
+    {
         out.push(b'"');
         for &b in bytes {
             if b == b'"' {

@@ -240,3 +240,34 @@ pub fn attendance(app: &TestApp, session_id: Uuid, membership_id: Uuid, status: 
         .execute(&mut app.conn())
         .unwrap();
 }
+
+/// Marks a membership exited with `reason` at `at`, as the exit endpoints would leave it.
+pub fn exit_member(app: &TestApp, membership_id: Uuid, reason: &str, at: DateTime<Utc>) {
+    diesel::update(memberships::table.find(membership_id))
+        .set((
+            memberships::status.eq("exited"),
+            memberships::exit_reason.eq(reason),
+            memberships::exited_at.eq(at),
+        ))
+        .execute(&mut app.conn())
+        .unwrap();
+}
+
+/// Sets a membership's status (e.g. `exiting`) and nothing else.
+pub fn member_status(app: &TestApp, membership_id: Uuid, status: &str) {
+    diesel::update(memberships::table.find(membership_id))
+        .set(memberships::status.eq(status))
+        .execute(&mut app.conn())
+        .unwrap();
+}
+
+/// Sets a client's referral source and mandated flag.
+pub fn referral(app: &TestApp, client_id: Uuid, source: &str, mandated: bool) {
+    diesel::update(clients::table.find(client_id))
+        .set((
+            clients::referral_source.eq(source),
+            clients::mandated.eq(mandated),
+        ))
+        .execute(&mut app.conn())
+        .unwrap();
+}

@@ -15,6 +15,7 @@ mod memberships;
 mod notes;
 mod records;
 mod reports;
+mod reports_retention;
 mod roster;
 mod screenings;
 mod sessions;

@@ -1,16 +1,19 @@
-//! Issue 8: attendance and retention reports on small hand-computed fixtures.
+//! Issue 8: the attendance report on small hand-computed fixtures, CSV encoding, pseudonyms,
+//! and who may export. Retention and the scale generator: `reports_retention.rs`.
 
 use chrono::{DateTime, TimeZone, Utc};
 use diesel::prelude::*;
 use groupwork::auth::Role;
-use groupwork::schema::{clients, groups, memberships};
+use groupwork::schema::{attendance, clients, groups};
+use hmac::{Hmac, Mac};
 use serde_json::Value;
+use sha2::Sha256;
 use uuid::Uuid;
 
 use crate::fixtures;
-use crate::helpers::{TestApp, TestUser};
+use crate::helpers::{Resp, TestApp, TestUser};
 
-fn at(y: i32, m: u32, d: u32) -> DateTime<Utc> {
+pub fn at(y: i32, m: u32, d: u32) -> DateTime<Utc> {
     Utc.with_ymd_and_hms(y, m, d, 18, 0, 0).unwrap()
 }
 
@@ -21,11 +24,12 @@ struct Practice {
     a: (Uuid, Uuid),
     b: (Uuid, Uuid),
     c: (Uuid, Uuid),
+    sessions: [Uuid; 3],
 }
 
-/// Group (UTC, min term 2): A joined 2026-01-01, B joined 2026-03-10, C joined 2026-01-01 and
-/// left (early_exit) on 2026-03-20; D joined 2025-12-01 and left 2025-12-20.
-/// Sessions: 03-02 held, 03-09 cancelled, 03-16 held, 03-23 held.
+/// Group (UTC, min term 2): A joined 2026-01-01, B joined 2026-03-10 (mid-window), C joined
+/// 2026-01-01 and left (early_exit) on 2026-03-20, the window's last day; D joined 2025-12-01
+/// and left 2025-12-20. Sessions: 03-02 held, 03-09 cancelled, 03-16 held, 03-23 held.
 async fn practice() -> Practice {
     let app = TestApp::spawn().await;
     let sup = app.staff(Role::Supervisor).await;
@@ -39,24 +43,9 @@ async fn practice() -> Practice {
     let b = fixtures::active_member(&app, group, contract, sup.id, at(2026, 3, 10));
     let c = fixtures::active_member(&app, group, contract, sup.id, at(2026, 1, 1));
     let d = fixtures::active_member(&app, group, contract, sup.id, at(2025, 12, 1));
-    let mut conn = app.conn();
-    for (id, reason, when) in [
-        (c.0, "early_exit", at(2026, 3, 20)),
-        (d.0, "dropped_out", at(2025, 12, 20)),
-    ] {
-        diesel::update(memberships::table.find(id))
-            .set((
-                memberships::status.eq("exited"),
-                memberships::exit_reason.eq(reason),
-                memberships::exited_at.eq(when),
-            ))
-            .execute(&mut conn)
-            .unwrap();
-    }
-    diesel::update(clients::table.find(a.1))
-        .set(clients::mandated.eq(true))
-        .execute(&mut conn)
-        .unwrap();
+    fixtures::exit_member(&app, c.0, "early_exit", at(2026, 3, 20));
+    fixtures::exit_member(&app, d.0, "dropped_out", at(2025, 12, 20));
+    fixtures::referral(&app, a.1, "court", true);
     let s1 = fixtures::session(&app, group, 1, at(2026, 3, 2), "held");
     fixtures::session(&app, group, 2, at(2026, 3, 9), "cancelled");
     let s3 = fixtures::session(&app, group, 3, at(2026, 3, 16), "held");
@@ -68,6 +57,10 @@ async fn practice() -> Practice {
     fixtures::attendance(&app, s3, c.0, "left_early", sup.id);
     fixtures::attendance(&app, s4, a.0, "present", sup.id);
     fixtures::attendance(&app, s4, b.0, "present", sup.id);
+    diesel::update(attendance::table.find((s1, c.0)))
+        .set(attendance::minutes_late.eq(7))
+        .execute(&mut app.conn())
+        .unwrap();
     Practice {
         app,
         sup,
@@ -75,6 +68,13 @@ async fn practice() -> Practice {
         a,
         b,
         c,
+        sessions: [s1, s3, s4],
+    }
+}
+
+impl Practice {
+    async fn get(&self, path: &str) -> Resp {
+        self.app.get(Some(&self.sup), path).await.expect(200)
     }
 }
 
@@ -85,17 +85,18 @@ fn by_client(items: &[Value], client: Uuid) -> Vec<&Value> {
         .collect()
 }
 
+fn csv_records(text: &str) -> (Vec<String>, Vec<csv::StringRecord>) {
+    let mut reader = csv::ReaderBuilder::new().from_reader(text.as_bytes());
+    let header = reader.headers().unwrap().iter().map(String::from).collect();
+    (header, reader.records().map(Result::unwrap).collect())
+}
+
 #[actix_web::test]
 async fn attendance_rows_and_summary_by_hand() {
     let p = practice().await;
     let r = p
-        .app
-        .get(
-            Some(&p.sup),
-            "/reports/attendance?from=2026-03-01&to=2026-03-20",
-        )
-        .await
-        .expect(200);
+        .get("/reports/attendance?from=2026-03-01&to=2026-03-20")
+        .await;
     let items = r.body["items"].as_array().unwrap();
     assert_eq!(
         items.len(),
@@ -110,22 +111,27 @@ async fn attendance_rows_and_summary_by_hand() {
             .collect::<Vec<_>>(),
         vec!["present", "unexcused_absence"]
     );
-    assert_eq!(a_rows[0]["session_date"], "2026-03-02");
-    assert_eq!(a_rows[0]["session_sequence"], 1);
-    assert!(a_rows[0]["client_name"]
+    let first = a_rows[0];
+    assert_eq!(first["session_date"], "2026-03-02");
+    assert_eq!(first["session_sequence"], 1);
+    assert_eq!(first["session_id"], p.sessions[0].to_string());
+    assert_eq!(first["group_id"], p.group.to_string());
+    assert!(first["group_name"].as_str().unwrap().starts_with("Group "));
+    assert!(first["client_name"]
         .as_str()
         .unwrap()
-        .starts_with("Member "));
+        .starts_with("Member M"));
+    assert!(first["minutes_late"].is_null());
     let c_late = by_client(items, p.c.1)[0];
     assert_eq!(
         (c_late["status"].as_str(), c_late["minutes_late"].as_i64()),
-        (Some("late"), None)
+        (Some("late"), Some(7))
     );
     let summary = r.body["summary"].as_array().unwrap();
     assert_eq!(
         summary.len(),
         3,
-        "A, B (joined mid-window) and C (left on the last day)"
+        "A, B (joined mid-window) and C (left on the last day); D left before the window"
     );
     let s = |c: Uuid| {
         summary
@@ -134,95 +140,151 @@ async fn attendance_rows_and_summary_by_hand() {
             .unwrap()
             .clone()
     };
+    let counts = |m: &Value| -> Vec<i64> {
+        [
+            "sessions_held",
+            "present",
+            "late",
+            "left_early",
+            "excused_absence",
+            "unexcused_absence",
+        ]
+        .iter()
+        .map(|k| m[*k].as_i64().unwrap())
+        .collect()
+    };
     let a = s(p.a.1);
-    assert_eq!(
-        (
-            a["sessions_held"].as_i64(),
-            a["present"].as_i64(),
-            a["unexcused_absence"].as_i64()
-        ),
-        (Some(2), Some(1), Some(1))
-    );
+    assert_eq!(counts(&a), [2, 1, 0, 0, 0, 1]);
     assert_eq!(a["attendance_rate"].as_f64(), Some(0.5));
+    assert_eq!(a["group_id"], p.group.to_string());
     let b = s(p.b.1);
     assert_eq!(
-        (b["sessions_held"].as_i64(), b["attendance_rate"].as_f64()),
-        (Some(1), Some(1.0)),
-        "only sessions after joining"
+        (counts(&b), b["attendance_rate"].as_f64()),
+        (vec![1, 1, 0, 0, 0, 0], Some(1.0)),
+        "only the sessions after joining"
     );
     let c = s(p.c.1);
-    assert_eq!(
-        (
-            c["sessions_held"].as_i64(),
-            c["late"].as_i64(),
-            c["left_early"].as_i64()
-        ),
-        (Some(2), Some(1), Some(1))
-    );
+    assert_eq!(counts(&c), [2, 0, 1, 1, 0, 0], "late and left early attend");
     assert_eq!(c["attendance_rate"].as_f64(), Some(1.0));
 
-    // pagination: the summary comes with the first page only
+    // the whole month: C left on 03-20, so 03-23 is not held "while seated" for C
     let r = p
-        .app
-        .get(
-            Some(&p.sup),
-            "/reports/attendance?from=2026-03-01&to=2026-03-31&limit=4",
-        )
-        .await
-        .expect(200);
-    assert_eq!(r.body["items"].as_array().unwrap().len(), 4);
-    let cursor = r.body["next_cursor"].as_str().unwrap().to_string();
-    let r = p
-        .app
-        .get(
-            Some(&p.sup),
-            &format!("/reports/attendance?from=2026-03-01&to=2026-03-31&limit=4&cursor={cursor}"),
-        )
-        .await
-        .expect(200);
-    assert_eq!(r.body["items"].as_array().unwrap().len(), 3);
-    assert!(r.body["summary"].is_null());
+        .get("/reports/attendance?from=2026-03-01&to=2026-03-31")
+        .await;
+    let summary = r.body["summary"].as_array().unwrap();
+    let find = |c: Uuid| {
+        summary
+            .iter()
+            .find(|m| m["client_id"] == c.to_string())
+            .unwrap()
+    };
+    assert_eq!(find(p.a.1)["sessions_held"], 3);
+    assert_eq!(find(p.a.1)["attendance_rate"].as_f64(), Some(0.6667));
+    assert_eq!(find(p.c.1)["sessions_held"], 2);
 
-    // an empty window, a group filter, a bad window
+    // an empty window, a group filter
     let r = p
-        .app
-        .get(
-            Some(&p.sup),
-            "/reports/attendance?from=2027-01-01&to=2027-02-01",
-        )
-        .await
-        .expect(200);
+        .get("/reports/attendance?from=2027-01-01&to=2027-02-01")
+        .await;
     assert_eq!(r.body["items"].as_array().unwrap().len(), 0);
     assert_eq!(r.body["summary"].as_array().unwrap().len(), 0);
+    assert!(r.body["next_cursor"].is_null());
     let r = p
-        .app
-        .get(
-            Some(&p.sup),
-            &format!("/reports/attendance?group_id={}", Uuid::new_v4()),
-        )
-        .await
-        .expect(200);
+        .get(&format!("/reports/attendance?group_id={}", Uuid::new_v4()))
+        .await;
     assert_eq!(r.body["items"].as_array().unwrap().len(), 0);
     let r = p
-        .app
-        .get(
-            Some(&p.sup),
-            &format!("/reports/attendance?group_id={}", p.group),
-        )
-        .await
-        .expect(200);
+        .get(&format!("/reports/attendance?group_id={}", p.group))
+        .await;
     assert_eq!(r.body["items"].as_array().unwrap().len(), 7);
-    p.app
-        .get(
-            Some(&p.sup),
-            "/reports/attendance?from=2026-03-20&to=2026-03-01",
+}
+
+#[actix_web::test]
+async fn json_pages_walk_the_same_rows_as_the_csv() {
+    let p = practice().await;
+    let mut cursor: Option<String> = None;
+    let mut walked: Vec<(String, String, String)> = vec![];
+    let mut pages = 0;
+    loop {
+        let path = match &cursor {
+            Some(c) => format!("/reports/attendance?limit=2&cursor={c}"),
+            None => "/reports/attendance?limit=2".to_string(),
+        };
+        let r = p.get(&path).await;
+        assert_eq!(
+            r.body["summary"].is_array(),
+            cursor.is_none(),
+            "the summary comes with the first page only"
+        );
+        pages += 1;
+        for it in r.body["items"].as_array().unwrap() {
+            walked.push((
+                it["session_id"].as_str().unwrap().into(),
+                it["client_id"].as_str().unwrap().into(),
+                it["status"].as_str().unwrap().into(),
+            ));
+        }
+        match r.body["next_cursor"].as_str() {
+            Some(c) => cursor = Some(c.to_string()),
+            None => break,
+        }
+    }
+    assert_eq!((walked.len(), pages), (7, 4));
+    let csv = p.get("/reports/attendance?format=csv").await;
+    let (_, rows) = csv_records(&csv.text);
+    let from_csv: Vec<(String, String, String)> = rows
+        .iter()
+        .map(|r| (r[2].to_string(), r[5].to_string(), r[7].to_string()))
+        .collect();
+    assert_eq!(walked, from_csv, "the same rows in the same order");
+    // sessions in sequence order
+    let order: Vec<usize> = walked
+        .iter()
+        .map(|w| {
+            p.sessions
+                .iter()
+                .position(|s| s.to_string() == w.0)
+                .unwrap()
+        })
+        .collect();
+    assert!(order.windows(2).all(|w| w[0] <= w[1]));
+}
+
+#[actix_web::test]
+async fn session_dates_are_local_to_the_group() {
+    let app = TestApp::spawn().await;
+    let sup = app.staff(Role::Supervisor).await;
+    let ther = app.staff(Role::Therapist).await;
+    let group = fixtures::group(&app, ther.id)
+        .status("active")
+        .schedule(
+            "thursday",
+            chrono::NaiveTime::from_hms_opt(23, 30, 0).unwrap(),
+            "America/New_York",
         )
-        .await
-        .expect_problem(422, "validation_failed");
-    p.app
-        .get(Some(&p.sup), "/reports/attendance?format=xml")
-        .await
-        .expect_problem(422, "validation_failed");
+        .create();
+    let contract = fixtures::contract(&app, group, 1, sup.id);
+    let m = fixtures::active_member(&app, group, contract, sup.id, at(2026, 1, 1));
+    // Thursday 2026-03-05 23:30 in New York is 2026-03-06 04:30 UTC
+    let s = fixtures::session(
+        &app,
+        group,
+        1,
+        Utc.with_ymd_and_hms(2026, 3, 6, 4, 30, 0).unwrap(),
+        "held",
+    );
+    fixtures::attendance(&app, s, m.0, "present", sup.id);
+    let get = |path: &'static str| {
+        let (app, sup) = (&app, &sup);
+        async move { app.get(Some(sup), path).await.expect(200) }
+    };
+    let r = get("/reports/attendance?to=2026-03-05").await;
+    assert_eq!(r.body["items"][0]["session_date"], "2026-03-05");
+    assert_eq!(r.body["summary"][0]["sessions_held"], 1);
+    let r = get("/reports/attendance?from=2026-03-06").await;
+    assert_eq!(r.body["items"].as_array().unwrap().len(), 0);
+    let r = get("/reports/attendance?from=2026-03-05&to=2026-03-05&format=csv").await;
+    assert!(r.text.contains(",1,2026-03-05,"), "{}", r.text);
 }
 
 #[actix_web::test]
@@ -240,24 +302,29 @@ async fn attendance_csv_escaping_and_formula_injection() {
         ))
         .execute(&mut conn)
         .unwrap();
+    diesel::update(clients::table.find(p.b.1))
+        .set((clients::first_name.eq("+1"), clients::last_name.eq("Zoë")))
+        .execute(&mut conn)
+        .unwrap();
+    diesel::update(clients::table.find(p.c.1))
+        .set((
+            clients::first_name.eq("-2"),
+            clients::last_name.eq("O'Hara, Jr."),
+        ))
+        .execute(&mut conn)
+        .unwrap();
     let r = p
-        .app
-        .get(
-            Some(&p.sup),
-            "/reports/attendance?format=csv&from=2026-03-01&to=2026-03-20",
-        )
-        .await
-        .expect(200);
+        .get("/reports/attendance?format=csv&from=2026-03-01&to=2026-03-20")
+        .await;
     assert_eq!(
         r.header("content-type").as_deref(),
         Some("text/csv; charset=utf-8")
     );
-    assert!(r
-        .header("content-disposition")
-        .unwrap()
-        .starts_with("attachment; filename="));
-    let mut reader = csv::ReaderBuilder::new().from_reader(r.text.as_bytes());
-    let header: Vec<String> = reader.headers().unwrap().iter().map(String::from).collect();
+    assert_eq!(
+        r.header("content-disposition").as_deref(),
+        Some("attachment; filename=\"attendance_2026-03-01_2026-03-20.csv\"")
+    );
+    let (header, rows) = csv_records(&r.text);
     assert_eq!(
         header,
         [
@@ -272,160 +339,175 @@ async fn attendance_csv_escaping_and_formula_injection() {
             "minutes_late"
         ]
     );
-    let rows: Vec<csv::StringRecord> = reader.records().map(Result::unwrap).collect();
     assert_eq!(rows.len(), 5);
     assert_eq!(
         &rows[0][1], "Group \"A\", evenings\nTuesday",
         "quotes, commas and newlines survive RFC 4180 quoting"
     );
-    let a_row = rows
+    assert!(r.text.contains("\"Group \"\"A\"\", evenings\nTuesday\""));
+    let name_of = |client: Uuid| {
+        rows.iter()
+            .find(|r| &r[5] == client.to_string().as_str())
+            .unwrap()[6]
+            .to_string()
+    };
+    assert_eq!(name_of(p.a.1), "'=HYPERLINK(\"http://x\") @Evil");
+    assert_eq!(name_of(p.b.1), "'+1 Zoë", "UTF-8 kept, formula neutralised");
+    assert_eq!(name_of(p.c.1), "'-2 O'Hara, Jr.");
+    let c_row = rows
         .iter()
-        .find(|r| &r[5] == p.a.1.to_string().as_str())
+        .find(|r| &r[5] == p.c.1.to_string().as_str() && &r[7] == "late")
         .unwrap();
+    assert_eq!(&c_row[8], "7");
+    assert!(r.text.ends_with("\r\n"));
     assert_eq!(
-        &a_row[6], "'=HYPERLINK(\"http://x\") @Evil",
-        "formula cells are neutralised"
+        r.text.matches("\r\n").count(),
+        6,
+        "CRLF ends each record (header + 5); the newline inside the name stays a bare LF"
     );
-    assert!(r.text.contains("\r\n"));
+
+    // the empty window still has its header
+    let r = p
+        .get("/reports/attendance?format=csv&from=2030-01-01")
+        .await;
+    assert_eq!(
+        r.text,
+        "group_id,group_name,session_id,session_sequence,session_date,client_id,client_name,status,minutes_late\r\n"
+    );
+    assert_eq!(
+        r.header("content-disposition").as_deref(),
+        Some("attachment; filename=\"attendance_2030-01-01_all.csv\"")
+    );
+}
+
+/// The pseudonym of SPEC §5, recomputed here from its definition: HMAC-SHA256 of the client
+/// id's 16 bytes under HMAC-SHA256(notes key, "groupwork report pseudonym v1"), `p_` + the
+/// first 20 hex digits. Pinning it keeps pseudonyms stable across releases and restarts.
+fn expected_pseudonym(notes_key: &[u8; 32], client: Uuid) -> String {
+    let mut k = Hmac::<Sha256>::new_from_slice(notes_key).unwrap();
+    k.update(b"groupwork report pseudonym v1");
+    let key = k.finalize().into_bytes();
+    let mut mac = Hmac::<Sha256>::new_from_slice(&key).unwrap();
+    mac.update(client.as_bytes());
+    format!("p_{}", &hex::encode(mac.finalize().into_bytes())[..20])
 }
 
 #[actix_web::test]
 async fn deidentified_exports_use_stable_pseudonyms() {
     let p = practice().await;
+    let key = p.app.state.settings.notes_key;
     let get = |fmt: &'static str| {
-        let app = &p.app;
-        let sup = &p.sup;
+        let p = &p;
         async move {
-            app.get(Some(sup), &format!("/reports/attendance?deidentified=true&format={fmt}&from=2026-03-01&to=2026-03-20")).await.expect(200)
+            p.get(&format!(
+                "/reports/attendance?deidentified=true&format={fmt}&from=2026-03-01&to=2026-03-20"
+            ))
+            .await
         }
     };
     let first = get("json").await;
     let second = get("json").await;
-    let ids = |r: &crate::helpers::Resp| -> Vec<String> {
-        r.body["items"]
+    let ids = |r: &Resp, list: &str| -> Vec<String> {
+        r.body[list]
             .as_array()
             .unwrap()
             .iter()
             .map(|x| x["client_id"].as_str().unwrap().to_string())
             .collect()
     };
+    assert_eq!(ids(&first, "items"), ids(&second, "items"));
+    let a_pseudonym = expected_pseudonym(&key, p.a.1);
     assert_eq!(
-        ids(&first),
-        ids(&second),
-        "the same pseudonyms in every export"
+        ids(&first, "items")
+            .iter()
+            .filter(|id| **id == a_pseudonym)
+            .count(),
+        2,
+        "A's two rows carry the keyed hash of A's id"
     );
-    for id in ids(&first) {
-        assert!(id.starts_with("p_"));
+    for id in ids(&first, "items").iter().chain(&ids(&first, "summary")) {
+        assert!(id.starts_with("p_") && id.len() == 22, "{id}");
+        assert!([p.a.1, p.b.1, p.c.1]
+            .iter()
+            .any(|c| expected_pseudonym(&key, *c) == *id));
     }
     for real in [p.a.1, p.b.1, p.c.1] {
         assert!(!first.text.contains(&real.to_string()));
     }
     assert!(!first.text.contains("Member "), "no names");
     assert!(first.body["items"][0].get("client_name").is_none());
+    assert!(first.body["summary"][0].get("client_name").is_none());
     let csv = get("csv").await;
-    assert!(csv.text.starts_with("group_id,group_name,session_id,session_sequence,session_date,client_id,status,minutes_late\r\n"));
-    for id in ids(&first) {
-        assert!(csv.text.contains(&id), "CSV and JSON agree on pseudonyms");
+    assert!(csv.text.starts_with(
+        "group_id,group_name,session_id,session_sequence,session_date,client_id,status,minutes_late\r\n"
+    ));
+    assert!(!csv.text.contains("Member "));
+    let (_, rows) = csv_records(&csv.text);
+    let csv_ids: Vec<String> = rows.iter().map(|r| r[5].to_string()).collect();
+    assert_eq!(csv_ids, ids(&first, "items"), "CSV and JSON agree");
+
+    // another server: with the same key, the same function of the client id; with another
+    // key, other pseudonyms
+    let same = TestApp::spawn().await;
+    assert_eq!(same.state.settings.notes_key, key);
+    let other = TestApp::spawn_with(|s| s.notes_key = [9; 32]).await;
+    for app in [&same, &other] {
+        let sup = app.staff(Role::Supervisor).await;
+        let ther = app.staff(Role::Therapist).await;
+        let g = fixtures::group(app, ther.id).status("active").create();
+        let contract = fixtures::contract(app, g, 1, sup.id);
+        let m = fixtures::active_member(app, g, contract, sup.id, at(2026, 1, 1));
+        let s = fixtures::session(app, g, 1, at(2026, 3, 2), "held");
+        fixtures::attendance(app, s, m.0, "present", sup.id);
+        let r = app
+            .get(Some(&sup), "/reports/attendance?deidentified=true")
+            .await
+            .expect(200);
+        let pseudonym = r.body["items"][0]["client_id"].as_str().unwrap();
+        assert_eq!(
+            pseudonym,
+            expected_pseudonym(&app.state.settings.notes_key, m.1)
+        );
+        assert_eq!(
+            pseudonym == expected_pseudonym(&key, m.1),
+            std::ptr::eq(app, &same)
+        );
     }
+
     let audits = p.app.audit_actions("report.attendance");
     assert_eq!(audits.len(), 3);
-    assert_eq!(audits[0].3["deidentified"], true);
-    assert_eq!(audits[0].3["from"], "2026-03-01");
+    let d = &audits[0].3;
+    assert_eq!(d["deidentified"], true);
+    assert_eq!(d["from"], "2026-03-01");
+    assert_eq!(d["to"], "2026-03-20");
+    assert!(d["group_id"].is_null());
+    assert_eq!(audits[2].3["format"], "csv");
 }
 
 #[actix_web::test]
-async fn retention_by_hand() {
-    let p = practice().await;
-    let r = p
-        .app
-        .get(
-            Some(&p.sup),
-            "/reports/retention?from=2026-01-01&to=2026-03-31&group_by=group",
-        )
-        .await
-        .expect(200);
-    let buckets = r.body["buckets"].as_array().unwrap();
-    assert_eq!(buckets.len(), 1);
-    let b = &buckets[0];
-    assert_eq!(b["key"], p.group.to_string());
-    assert_eq!(b["admitted"], 3, "D joined before the window");
-    assert_eq!(
-        (
-            b["still_active"].as_i64(),
-            b["exiting"].as_i64(),
-            b["early_exit"].as_i64(),
-            b["dropped_out"].as_i64()
-        ),
-        (Some(2), Some(0), Some(1), Some(0))
-    );
-    assert_eq!(b["reached_minimum_term"], 3);
-    assert_eq!(b["minimum_term_rate"].as_f64(), Some(1.0));
-    assert_eq!(b["median_sessions_attended"].as_f64(), Some(2.0));
-    let curve = b["retained_after_sessions"].as_array().unwrap();
-    assert_eq!(
-        curve
-            .iter()
-            .map(|c| c["sessions"].as_i64().unwrap())
-            .collect::<Vec<_>>(),
-        vec![4, 8, 12, 26]
-    );
-    assert_eq!(
-        (curve[0]["reached"].as_i64(), curve[0]["known"].as_i64()),
-        (Some(0), Some(1)),
-        "only C's outcome at 4 is known"
-    );
-    assert_eq!(curve[0]["retained"].as_f64(), Some(0.0));
-
-    let r = p
-        .app
-        .get(
-            Some(&p.sup),
-            "/reports/retention?from=2026-01-01&to=2026-03-31&group_by=mandated",
-        )
-        .await
-        .expect(200);
-    let buckets = r.body["buckets"].as_array().unwrap();
-    let admitted: Vec<(String, i64)> = buckets
-        .iter()
-        .map(|b| {
-            (
-                b["key"].as_str().unwrap().to_string(),
-                b["admitted"].as_i64().unwrap(),
-            )
-        })
-        .collect();
-    assert_eq!(
-        admitted,
-        vec![("false".to_string(), 2), ("true".to_string(), 1)]
-    );
-    let r = p
-        .app
-        .get(
-            Some(&p.sup),
-            "/reports/retention?from=2030-01-01&to=2030-12-31",
-        )
-        .await
-        .expect(200);
-    assert_eq!(
-        r.body["buckets"].as_array().unwrap().len(),
-        0,
-        "an empty window"
-    );
-    let r = p
-        .app
-        .get(
-            Some(&p.sup),
-            "/reports/retention?group_by=referral_source&format=csv",
-        )
-        .await
-        .expect(200);
-    assert!(r.text.starts_with("bucket,label,admitted,still_active"));
-    assert!(r.text.lines().nth(1).unwrap().starts_with("self,self,4,"));
-    p.app
-        .get(Some(&p.sup), "/reports/retention?group_by=planet")
-        .await
-        .expect_problem(422, "validation_failed");
-    assert_eq!(p.app.audit_actions("report.retention").len(), 4);
+async fn bad_filters_answer_422_naming_the_field() {
+    let app = TestApp::spawn().await;
+    let sup = app.staff(Role::Supervisor).await;
+    for (path, field) in [
+        ("/reports/attendance?from=2026-03-20&to=2026-03-01", "to"),
+        ("/reports/attendance?format=xml", "format"),
+        ("/reports/attendance?from=2026-02-30", "from"),
+        ("/reports/attendance?group_id=nope", "group_id"),
+        ("/reports/attendance?deidentified=maybe", "deidentified"),
+        ("/reports/attendance?limit=0", "limit"),
+        ("/reports/attendance?limit=201", "limit"),
+        ("/reports/attendance?cursor=bm90LWEtY3Vyc29y", "cursor"),
+        ("/reports/retention?group_by=planet", "group_by"),
+        ("/reports/retention?from=2026-04-01&to=2026-03-01", "to"),
+        ("/reports/retention?format=pdf", "format"),
+    ] {
+        let r = app
+            .get(Some(&sup), path)
+            .await
+            .expect_problem(422, "validation_failed");
+        assert!(r.text.contains(field), "{path}: {}", r.text);
+    }
+    assert!(app.audit_actions("report.attendance").is_empty());
 }
 
 #[actix_web::test]
@@ -441,14 +523,24 @@ async fn report_access_matrix() {
         for path in [
             "/reports/attendance",
             "/reports/attendance?format=csv",
+            "/reports/attendance?deidentified=true",
             "/reports/retention",
             "/reports/retention?format=csv",
+            "/reports/retention?group_by=therapist",
         ] {
             let r = app.get(Some(&u), path).await;
             assert_eq!(r.status, expected, "{role:?} {path}");
+            if expected == 403 {
+                assert_eq!(r.body["code"], "forbidden");
+            }
         }
     }
-    app.get(None, "/reports/retention")
-        .await
-        .expect_problem(401, "unauthorized");
+    for path in ["/reports/attendance", "/reports/retention"] {
+        app.get(None, path)
+            .await
+            .expect_problem(401, "unauthorized");
+    }
+    assert_eq!(app.audit_actions("report.attendance").len(), 6);
+    assert_eq!(app.audit_actions("report.retention").len(), 6);
+    assert_eq!(app.audit_actions("access.forbidden").len(), 12);
 }
