@@ -1,8 +1,11 @@
 #!/usr/bin/env bash
 # Benchmark (not a test) of the reports on a large practice: `demo --scale N` (N groups × 12
-# members × 100 held sessions = N × 1,200 attendance rows), then the full attendance CSV export
-# (rows/s, and the server's resident memory sampled every 20 ms during it) and the retention
-# report's time. Uses a scratch database on DATABASE_URL's server and the release build.
+# seats × 100 held sessions = N × 1,200 attendance rows), then
+#   - the full attendance CSV export: wall time, rows/s, the server's CPU time, and its memory
+#     (VmRSS before, sampled every 20 ms during, after; VmHWM = the kernel's exact peak, reset
+#     just before the export);
+#   - the retention report (JSON, each group_by) and the attendance report's first JSON page.
+# Uses a scratch database on DATABASE_URL's server (dropped at the end) and the release build.
 #   DATABASE_URL=postgres://postgres@127.0.0.1:5432/postgres bench/reports.sh [N]   (default 1000)
 #   or: ./dev bench
 set -euo pipefail
@@ -23,15 +26,22 @@ export GROUPWORK_JWT_SECRET=bench-secret-bench-secret-bench-secret-0
 export GROUPWORK_NOTES_KEY=AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8=
 export GROUPWORK_BIND=127.0.0.1:$PORT RUST_LOG=warn
 SERVER=
+SAMPLER=
+TMP=$(mktemp -d)
 cleanup() {
+  [ -n "$SAMPLER" ] && kill "$SAMPLER" 2>/dev/null || true
   [ -n "$SERVER" ] && kill "$SERVER" 2>/dev/null || true
   wait 2>/dev/null || true
+  rm -rf "$TMP"
   "${PSQL[@]}" -c "DROP DATABASE IF EXISTS $DB WITH (FORCE)" >/dev/null 2>&1 || true
 }
 trap cleanup EXIT
 
+echo "machine: $(nproc) cores, load average $(cut -d' ' -f1-3 /proc/loadavg)"
 "$BIN" migrate >/dev/null
+START=$(date +%s.%N)
 "$BIN" demo --scale "$SCALE"
+echo "demo --scale $SCALE: $(awk -v s="$START" -v e="$(date +%s.%N)" 'BEGIN {printf "%.1f", e - s}') s"
 echo "bench-harbor-lantern-2026" | "$BIN" create-user --email bench@bench.test --name Bench --role admin >/dev/null
 "$BIN" serve >/dev/null 2>&1 &
 SERVER=$!
@@ -39,24 +49,37 @@ for _ in $(seq 100); do curl -fs "http://127.0.0.1:$PORT/readyz" >/dev/null && b
 API="http://127.0.0.1:$PORT/api/v1"
 TOKEN=$(curl -fs -X POST "$API/auth/login" -H 'content-type: application/json' \
   -d '{"email":"bench@bench.test","password":"bench-harbor-lantern-2026"}' | sed -E 's/.*"access_token":"([^"]+)".*/\1/')
+get() { curl -fs -o "${2:-/dev/null}" -w '%{time_total}' -H "Authorization: Bearer $TOKEN" "$API$1"; }
+status() { awk -v k="$1:" '$1 == k {print $2}' "/proc/$SERVER/status"; }
+cpu_ms() { awk '{print ($14 + $15) * 10}' "/proc/$SERVER/stat"; } # utime + stime, 100 ticks/s
 
-rss() { awk '/^VmRSS/ {print $2}' "/proc/$SERVER/status"; }
-curl -fs -o /dev/null -H "Authorization: Bearer $TOKEN" "$API/reports/retention" # warm-up
-BEFORE=$(rss)
-PEAKFILE=$(mktemp)
-( peak=0; while kill -0 "$SERVER" 2>/dev/null; do r=$(rss); [ "$r" -gt "$peak" ] && peak=$r && echo "$peak" > "$PEAKFILE"; sleep 0.02; done ) &
+get /reports/retention >/dev/null # warm-up: connections, caches
+get "/reports/attendance?limit=1" >/dev/null
+RSS_BEFORE=$(status VmRSS)
+echo 5 > "/proc/$SERVER/clear_refs" 2>/dev/null || true # reset VmHWM to the current RSS
+( peak=0; while kill -0 "$SERVER" 2>/dev/null; do r=$(status VmRSS); [ "$r" -gt "$peak" ] && peak=$r && echo "$peak" > "$TMP/peak"; sleep 0.02; done ) &
 SAMPLER=$!
-OUT=$(mktemp)
-SECS=$(curl -fs -o "$OUT" -w '%{time_total}' -H "Authorization: Bearer $TOKEN" "$API/reports/attendance?format=csv")
+CPU0=$(cpu_ms)
+SECS=$(get "/reports/attendance?format=csv" "$TMP/out.csv")
+CPU1=$(cpu_ms)
 sleep 0.1
 kill "$SAMPLER" 2>/dev/null || true
-PEAK=$(cat "$PEAKFILE")
-ROWS=$(($(wc -l < "$OUT") - 1))
-BYTES=$(wc -c < "$OUT")
-RET1=$(curl -fs -o /dev/null -w '%{time_total}' -H "Authorization: Bearer $TOKEN" "$API/reports/retention?group_by=group")
-RET2=$(curl -fs -o /dev/null -w '%{time_total}' -H "Authorization: Bearer $TOKEN" "$API/reports/retention?group_by=therapist")
-rm -f "$OUT" "$PEAKFILE"
+SAMPLER=
+PEAK=$(cat "$TMP/peak")
+HWM=$(status VmHWM)
+sleep 1
+RSS_AFTER=$(status VmRSS)
+ROWS=$(($(wc -l < "$TMP/out.csv") - 1))
+BYTES=$(wc -c < "$TMP/out.csv")
+rm -f "$TMP/out.csv"
+RET_GROUP=$(get "/reports/retention?group_by=group")
+RET_THER=$(get "/reports/retention?group_by=therapist")
+RET_REF=$(get "/reports/retention?group_by=referral_source")
+RET_MAN=$(get "/reports/retention?group_by=mandated")
+PAGE1=$(get "/reports/attendance")
 
-echo "attendance CSV export: $ROWS rows, $((BYTES / 1048576)) MiB in ${SECS} s = $(awk -v r="$ROWS" -v s="$SECS" 'BEGIN {printf "%.0f", r / s}') rows/s (goal >= 300000)"
-echo "server RSS: before ${BEFORE} KiB, peak during export ${PEAK} KiB, growth $(((PEAK - BEFORE) / 1024)) MiB (goal < 64 MiB)"
-echo "retention report: group_by=group ${RET1} s, group_by=therapist ${RET2} s (goal < 2 s)"
+echo "attendance CSV export: $ROWS rows, $((BYTES / 1048576)) MiB in ${SECS} s = $(awk -v r="$ROWS" -v s="$SECS" 'BEGIN {printf "%.0f", r / s}') rows/s (goal >= 300000); server CPU $((CPU1 - CPU0)) ms"
+echo "server memory (KiB): VmRSS before ${RSS_BEFORE}, sampled peak during ${PEAK}, VmHWM (exact peak) ${HWM}, after ${RSS_AFTER}; growth $(((HWM > PEAK ? HWM : PEAK) - RSS_BEFORE)) KiB (goal < 65536)"
+echo "retention report: group ${RET_GROUP} s, therapist ${RET_THER} s, referral_source ${RET_REF} s, mandated ${RET_MAN} s (goal < 2 s)"
+echo "attendance JSON, first page (50 rows + the summary of every member): ${PAGE1} s"
+echo "load average after: $(cut -d' ' -f1-3 /proc/loadavg)"

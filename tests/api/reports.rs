@@ -544,3 +544,55 @@ async fn report_access_matrix() {
     assert_eq!(app.audit_actions("report.retention").len(), 6);
     assert_eq!(app.audit_actions("access.forbidden").len(), 12);
 }
+
+#[derive(QueryableByName)]
+struct Num {
+    #[diesel(sql_type = diesel::sql_types::Integer)]
+    n: i32,
+}
+
+/// Streams `sql` through the report pipeline and collects the body (Err if it was aborted).
+async fn stream_numbers(app: &TestApp, sql: &str) -> Result<String, String> {
+    use groupwork::reports::stream;
+    let resp = stream::csv_response(
+        app.state.db.pool().clone(),
+        "numbers.csv",
+        &["n"],
+        sql.to_string(),
+        |conn| {
+            let rows: Vec<Num> = diesel::sql_query(stream::fetch_sql()).load(conn)?;
+            Ok((!rows.is_empty()).then_some(rows))
+        },
+        |rows: Vec<Num>, out| {
+            for r in rows {
+                stream::write_record(out, [r.n.to_string().as_str()]);
+            }
+        },
+    );
+    actix_web::body::to_bytes(resp.into_body())
+        .await
+        .map(|b| String::from_utf8(b.to_vec()).unwrap())
+        .map_err(|e| e.to_string())
+}
+
+#[actix_web::test]
+async fn a_failure_mid_stream_aborts_the_download() {
+    let app = TestApp::spawn().await;
+    let body = stream_numbers(&app, "SELECT g AS n FROM generate_series(1, 25000) g")
+        .await
+        .expect("a complete export");
+    assert_eq!(body.lines().count(), 25_001);
+    assert!(body.ends_with("25000\r\n"));
+    // the first batch streams; the second fails on the database at row 15,000
+    let failed = stream_numbers(
+        &app,
+        "SELECT (g / (g - 15000))::int AS n FROM generate_series(1, 25000) g",
+    )
+    .await;
+    assert!(failed.is_err(), "a truncated export must not look complete");
+    // the connection went back to the pool: the API still answers
+    let sup = app.staff(Role::Supervisor).await;
+    app.get(Some(&sup), "/reports/attendance?format=csv")
+        .await
+        .expect(200);
+}
