@@ -77,7 +77,8 @@ pub fn complete_planned_exits(
 }
 
 /// After `cancelled` is cancelled: plans that ended on it move to the next non-cancelled
-/// session.
+/// session. If that session is already held (a past session cancelled after the next week was
+/// recorded), the exit completes at once, as a late-entered notice does.
 pub fn move_plans(
     conn: &mut PgConnection,
     audit: &AuditCtx,
@@ -114,6 +115,9 @@ pub fn move_plans(
             Some(*id),
             json!({"from": cancelled.id, "to": next.id}),
         )?;
+        if next.status == "held" {
+            complete_exit(conn, audit, *id, &next, group.min_term_sessions)?;
+        }
     }
     Ok(affected.len())
 }

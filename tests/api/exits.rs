@@ -335,3 +335,79 @@ async fn notice_rules_and_roles() {
         .await
         .expect_problem(409, "conflict");
 }
+
+#[actix_web::test]
+async fn plan_moved_onto_a_session_already_held_completes_at_once() {
+    let g = group(1, 2).await;
+    let (m, _) = fixtures::active_member(
+        &g.app,
+        g.id,
+        g.contract,
+        g.ther.id,
+        Utc::now() - Duration::weeks(11),
+    );
+    g.app
+        .post(
+            Some(&g.ther),
+            &format!("/groups/{}/sessions/generate", g.id),
+            json!({"through": Utc::now().date_naive().to_string()}),
+        )
+        .await
+        .expect(200);
+    let all = sessions(&g).await;
+    hold(&g, all[0]["id"].as_str().unwrap(), &[m]).await;
+    let announced = all[0]["scheduled_at"]
+        .as_str()
+        .unwrap()
+        .parse::<chrono::DateTime<Utc>>()
+        .unwrap()
+        + Duration::hours(1);
+    let r = g
+        .app
+        .post(
+            Some(&g.ther),
+            &format!("/memberships/{m}/exit-notice"),
+            json!({"reason": "r", "announced_at": announced}),
+        )
+        .await
+        .expect(200);
+    assert_eq!(r.body["planned_last_session_id"], all[2]["id"]);
+    // Staff recorded the week after the farewell session before noticing the farewell session
+    // never took place; cancelling it moves the plan onto a session already held.
+    hold(&g, all[3]["id"].as_str().unwrap(), &[m]).await;
+    let r = g
+        .app
+        .get(Some(&g.ther), &format!("/memberships/{m}"))
+        .await
+        .expect(200);
+    assert_eq!(r.body["status"], "exiting");
+    g.app
+        .post(
+            Some(&g.ther),
+            &format!("/sessions/{}/cancel", all[2]["id"].as_str().unwrap()),
+            json!({"reason": "therapist ill"}),
+        )
+        .await
+        .expect(200);
+    let r = g
+        .app
+        .get(Some(&g.ther), &format!("/memberships/{m}"))
+        .await
+        .expect(200);
+    assert_eq!(r.body["planned_last_session_id"], all[3]["id"]);
+    assert_eq!(
+        (r.body["status"].as_str(), r.body["exit_reason"].as_str()),
+        (Some("exited"), Some("completed")),
+        "the new farewell session was already held: the exit completes"
+    );
+    // seated at the new farewell session, not at the one after it
+    let next = all[4]["id"].as_str().unwrap();
+    g.app
+        .put(
+            Some(&g.ther),
+            &format!("/sessions/{next}/attendance"),
+            json!({"records": []}),
+        )
+        .await
+        .expect(200);
+}
