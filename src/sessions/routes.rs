@@ -1,7 +1,7 @@
 //! `POST /groups/{id}/sessions/generate`, `GET /groups/{id}/sessions`, `POST /sessions/{id}/cancel`.
 
 use actix_web::{get, post, web, HttpResponse};
-use chrono::{Duration, NaiveDate, Utc};
+use chrono::{Duration, Months, NaiveDate, Utc};
 use diesel::prelude::*;
 use serde::{Deserialize, Serialize};
 use serde_json::json;
@@ -49,18 +49,23 @@ pub async fn generate(
     staff.require(Action::ScheduleSessions)?;
     let group_id = id.into_inner();
     let through = body.into_inner().through;
-    if through > Utc::now().date_naive() + Duration::days(366) {
-        return Err(AppError::invalid(
-            "through",
-            "must be at most one year ahead",
-        ));
-    }
     let audit = staff.audit();
     let created = state
         .db
         .tx(move |conn| {
             scope::ensure_group(conn, &staff, group_id)?;
             let group = groups::lock(conn, group_id)?;
+            // At most one year ahead of today in the group's own zone (issue 6).
+            let today = Utc::now().with_timezone(&group.tz()).date_naive();
+            if today
+                .checked_add_months(Months::new(12))
+                .is_some_and(|limit| through > limit)
+            {
+                return Err(AppError::invalid(
+                    "through",
+                    "must be at most one year ahead",
+                ));
+            }
             if group.status().is_closed() {
                 return Err(AppError::conflict(
                     "conflict",
