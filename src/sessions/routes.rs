@@ -149,8 +149,8 @@ pub async fn list_sessions(
     Ok(HttpResponse::Ok().json(pagination::page(rows, limit, |r| r.sequence, Session::from)))
 }
 
-/// Cancels a scheduled session (keeping its sequence number). Exit plans that ended on it
-/// move to the next session.
+/// Cancels a scheduled session (keeping its sequence number). Cancelled sessions do not count
+/// toward an exit notice: plans whose notice period contained it move on by one session.
 #[utoipa::path(tag = "sessions", request_body = CancelSession, responses((status = 200, body = Session), (status = 409), (status = 422)))]
 #[post("/sessions/{id}/cancel")]
 pub async fn cancel_session(

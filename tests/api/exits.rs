@@ -264,7 +264,8 @@ async fn cancelled_farewell_session_moves_the_plan() {
         .to_string();
     let all = sessions(&g).await;
     assert_eq!(moved, all[idx + 1]["id"].as_str().unwrap());
-    // cancelling a session before the farewell does not move it
+    // cancelled sessions do not count (SPEC §2): cancelling one inside the notice period
+    // also moves the plan on by one, so the member keeps two sessions to say goodbye
     g.app
         .post(
             Some(&g.ther),
@@ -281,8 +282,37 @@ async fn cancelled_farewell_session_moves_the_plan() {
         .get(Some(&g.ther), &format!("/memberships/{m}"))
         .await
         .expect(200);
-    assert_eq!(r.body["planned_last_session_id"], moved.as_str());
-    assert_eq!(g.app.audit_actions("membership.exit_plan_moved").len(), 1);
+    let all = sessions(&g).await;
+    assert_eq!(r.body["planned_last_session_id"], all[idx + 2]["id"]);
+    let goodbyes: Vec<&str> = all[first_after..=idx + 2]
+        .iter()
+        .filter(|s| s["status"] != "cancelled")
+        .map(|s| s["id"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        goodbyes.len(),
+        2,
+        "two non-cancelled sessions after the notice"
+    );
+    assert_eq!(goodbyes[1], all[idx + 2]["id"].as_str().unwrap());
+    // a session after the farewell session, or before the notice, changes nothing
+    for s in [&all[idx + 3], &all[first_after - 1]] {
+        g.app
+            .post(
+                Some(&g.ther),
+                &format!("/sessions/{}/cancel", s["id"].as_str().unwrap()),
+                json!({"reason": "x"}),
+            )
+            .await
+            .expect(200);
+    }
+    let r = g
+        .app
+        .get(Some(&g.ther), &format!("/memberships/{m}"))
+        .await
+        .expect(200);
+    assert_eq!(r.body["planned_last_session_id"], all[idx + 2]["id"]);
+    assert_eq!(g.app.audit_actions("membership.exit_plan_moved").len(), 2);
 }
 
 #[actix_web::test]
