@@ -1,7 +1,7 @@
 //! `POST /groups/{id}/sessions/generate`, `GET /groups/{id}/sessions`, `POST /sessions/{id}/cancel`.
 
 use actix_web::{get, post, web, HttpResponse};
-use chrono::{Duration, Months, NaiveDate, Utc};
+use chrono::{Months, NaiveDate, NaiveTime, Utc};
 use diesel::prelude::*;
 use serde::{Deserialize, Serialize};
 use serde_json::json;
@@ -10,6 +10,7 @@ use uuid::Uuid;
 
 use super::model::{self, generate_through, Session, SessionRow};
 use crate::auth::{scope, Action, Staff};
+use crate::domain::schedule::local_instant;
 use crate::domain::text::text;
 use crate::error::{AppError, AppResult};
 use crate::exits::plan::move_plans;
@@ -125,17 +126,16 @@ pub async fn list_sessions(
                 .select(SessionRow::as_select())
                 .into_boxed();
             if let Some(from) = q.from {
-                query = query.filter(sessions::scheduled_at.ge(
-                    crate::domain::schedule::local_instant(tz, from, chrono::NaiveTime::MIN),
-                ));
-            }
-            if let Some(to) = q.to {
-                let end = crate::domain::schedule::local_instant(
+                query = query.filter(sessions::scheduled_at.ge(local_instant(
                     tz,
-                    to + Duration::days(1),
-                    chrono::NaiveTime::MIN,
-                );
-                query = query.filter(sessions::scheduled_at.lt(end));
+                    from,
+                    NaiveTime::MIN,
+                )));
+            }
+            // `to` is inclusive: before the next local midnight (none after the last date).
+            if let Some(end) = q.to.and_then(|to| to.succ_opt()) {
+                query =
+                    query.filter(sessions::scheduled_at.lt(local_instant(tz, end, NaiveTime::MIN)));
             }
             if let Some(seq) = after {
                 query = query.filter(sessions::sequence.gt(seq));

@@ -331,3 +331,36 @@ async fn concurrent_generation_numbers_each_session_once() {
         .collect();
     assert_eq!(seqs, (1..=26).collect::<Vec<_>>());
 }
+
+#[actix_web::test]
+async fn the_last_and_first_representable_dates_are_not_a_500() {
+    let app = TestApp::spawn().await;
+    let sup = app.staff(Role::Supervisor).await;
+    let ther = app.staff(Role::Therapist).await;
+    let g = fixtures::group(&app, ther.id)
+        .schedule(
+            "monday",
+            NaiveTime::from_hms_opt(18, 0, 0).unwrap(),
+            "America/New_York",
+        )
+        .create();
+    for d in [NaiveDate::MAX, NaiveDate::MIN] {
+        let d = d.to_string().replace('+', "%2B");
+        for q in ["from", "to"] {
+            let r = app
+                .get(Some(&sup), &format!("/groups/{g}/sessions?{q}={d}"))
+                .await;
+            assert!(r.status < 500, "{q}={d}: {} {}", r.status, r.text);
+        }
+    }
+    for d in [NaiveDate::MAX, NaiveDate::MIN] {
+        let r = app
+            .post(
+                Some(&sup),
+                &format!("/groups/{g}/sessions/generate"),
+                json!({"through": d}),
+            )
+            .await;
+        assert!(r.status < 500, "through={d}: {} {}", r.status, r.text);
+    }
+}
