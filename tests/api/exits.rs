@@ -441,3 +441,80 @@ async fn plan_moved_onto_a_session_already_held_completes_at_once() {
         .await
         .expect(200);
 }
+
+#[actix_web::test]
+async fn late_notice_whose_farewell_was_held_completes_and_later_sheets_drop_the_member() {
+    let g = group(1, 1).await;
+    let joined = Utc::now() - Duration::weeks(11);
+    let (m, _) = fixtures::active_member(&g.app, g.id, g.contract, g.ther.id, joined);
+    let (k, _) = fixtures::active_member(&g.app, g.id, g.contract, g.ther.id, joined);
+    g.app
+        .post(
+            Some(&g.ther),
+            &format!("/groups/{}/sessions/generate", g.id),
+            json!({"through": Utc::now().date_naive().to_string()}),
+        )
+        .await
+        .expect(200);
+    let all = sessions(&g).await;
+    for s in all.iter().take(3) {
+        hold(&g, s["id"].as_str().unwrap(), &[m, k]).await;
+    }
+    // The notice was given at the first session and is entered only now: its one-session
+    // period ended with the second, already held.
+    let announced = all[0]["scheduled_at"]
+        .as_str()
+        .unwrap()
+        .parse::<chrono::DateTime<Utc>>()
+        .unwrap()
+        + Duration::hours(1);
+    let r = g
+        .app
+        .post(
+            Some(&g.ther),
+            &format!("/memberships/{m}/exit-notice"),
+            json!({"reason": "r", "announced_at": announced}),
+        )
+        .await
+        .expect(200);
+    assert_eq!(r.body["planned_last_session_id"], all[1]["id"]);
+    assert_eq!(
+        (r.body["status"].as_str(), r.body["exit_reason"].as_str()),
+        (Some("exited"), Some("completed"))
+    );
+    assert_eq!(r.body["sessions_held_since_join"], 2);
+    // The third session's sheet still shows the stale record; a correction replaces the sheet
+    // (the member is no longer seated there) and the audit keeps what was removed.
+    let path = format!("/sessions/{}/attendance", all[2]["id"].as_str().unwrap());
+    let r = g.app.get(Some(&g.ther), &path).await.expect(200);
+    assert_eq!(r.body["records"].as_array().unwrap().len(), 2);
+    g.app
+        .put(
+            Some(&g.ther),
+            &path,
+            json!({"records": [{"membership_id": m, "status": "present"}, {"membership_id": k, "status": "present"}]}),
+        )
+        .await
+        .expect_problem(422, "roster_mismatch");
+    let r = g
+        .app
+        .put(
+            Some(&g.ther),
+            &path,
+            json!({"records": [{"membership_id": k, "status": "present"}]}),
+        )
+        .await
+        .expect(200);
+    let listed: Vec<&str> = r.body["records"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|x| x["membership_id"].as_str().unwrap())
+        .collect();
+    assert_eq!(listed, vec![k.to_string().as_str()]);
+    let corrections = g.app.audit_actions("attendance.correct");
+    assert_eq!(
+        corrections.last().unwrap().3["changes"][m.to_string()],
+        json!({"from": "present", "to": null})
+    );
+}
