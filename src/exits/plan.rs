@@ -81,7 +81,9 @@ pub fn complete_planned_exits(
 /// on or after it — moves on to the next non-cancelled session after its farewell session
 /// (the farewell session itself when that is the one cancelled). If that session is already
 /// held (a past session cancelled after the next week was recorded), the exit completes at
-/// once, as a late-entered notice does.
+/// once, as a late-entered notice does. A period cannot run past the group's `end_date`: with
+/// no later session the plan stays (the cancellation is never refused for it), and the exit
+/// ends when the group completes.
 pub fn move_plans(
     conn: &mut PgConnection,
     audit: &AuditCtx,
@@ -99,13 +101,12 @@ pub fn move_plans(
         // holds) so that a concurrent discharge is seen, not overwritten.
         .for_update()
         .load(conn)?;
+    let mut moved = 0;
     for (id, farewell, farewell_at) in &affected {
-        let next = nth_session_after(conn, group, *farewell_at, 1)?.ok_or_else(|| {
-            AppError::conflict(
-                "conflict",
-                "No later session exists (before the group's end date) to move a planned exit to.",
-            )
-        })?;
+        let Some(next) = nth_session_after(conn, group, *farewell_at, 1)? else {
+            continue;
+        };
+        moved += 1;
         diesel::update(memberships::table.find(*id))
             .set((
                 memberships::planned_last_session_id.eq(next.id),
@@ -124,5 +125,5 @@ pub fn move_plans(
             complete_exit(conn, audit, *id, &next, group.min_term_sessions)?;
         }
     }
-    Ok(affected.len())
+    Ok(moved)
 }

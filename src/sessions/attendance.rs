@@ -139,8 +139,9 @@ pub async fn get_attendance(
 }
 
 /// Records (or corrects) the attendance of every member seated at the session; the submission
-/// replaces the session's sheet. The roster must be exactly those members (422 `roster_mismatch`); the session must have begun (409
-/// `session_not_started`) and not be cancelled (409 `session_cancelled`).
+/// replaces the session's sheet. The roster must be exactly those members (422
+/// `roster_mismatch`); the session must have begun (409 `session_not_started`) and not be
+/// cancelled (409 `session_cancelled`).
 #[utoipa::path(tag = "sessions", request_body = AttendanceIn,
     responses((status = 200, body = AttendanceSheet), (status = 409), (status = 422)))]
 #[put("/sessions/{id}/attendance")]

@@ -518,3 +518,72 @@ async fn late_notice_whose_farewell_was_held_completes_and_later_sheets_drop_the
         json!({"from": "present", "to": null})
     );
 }
+
+#[actix_web::test]
+async fn a_notice_period_never_runs_past_the_end_date_nor_blocks_a_cancellation() {
+    let g = group(1, 2).await;
+    let (m, _) = fixtures::active_member(
+        &g.app,
+        g.id,
+        g.contract,
+        g.ther.id,
+        Utc::now() - Duration::days(1),
+    );
+    {
+        use diesel::prelude::*;
+        use groupwork::schema::groups;
+        diesel::update(groups::table.find(g.id))
+            .set(groups::end_date.eq(Utc::now().date_naive() + Duration::days(14)))
+            .execute(&mut g.app.conn())
+            .unwrap();
+    }
+    let r = g
+        .app
+        .post(
+            Some(&g.ther),
+            &format!("/memberships/{m}/exit-notice"),
+            json!({"reason": "r"}),
+        )
+        .await
+        .expect(200);
+    let planned = r.body["planned_last_session_id"].clone();
+    let all = sessions(&g).await;
+    let future: Vec<&serde_json::Value> = all
+        .iter()
+        .filter(|s| {
+            s["scheduled_at"]
+                .as_str()
+                .unwrap()
+                .parse::<chrono::DateTime<Utc>>()
+                .unwrap()
+                > Utc::now()
+        })
+        .collect();
+    assert_eq!(future.len(), 2, "the group ends two weeks from now");
+    assert_eq!(planned, future[1]["id"], "the group's last session");
+    // cancelling inside the period, then the farewell session itself: nothing later exists,
+    // so the plan stays and neither cancellation is refused
+    for s in [future[0], future[1]] {
+        g.app
+            .post(
+                Some(&g.ther),
+                &format!("/sessions/{}/cancel", s["id"].as_str().unwrap()),
+                json!({"reason": "therapist ill"}),
+            )
+            .await
+            .expect(200);
+    }
+    let r = g
+        .app
+        .get(Some(&g.ther), &format!("/memberships/{m}"))
+        .await
+        .expect(200);
+    assert_eq!(r.body["status"], "exiting");
+    assert_eq!(r.body["planned_last_session_id"], planned);
+    assert_eq!(
+        sessions(&g).await.len(),
+        all.len(),
+        "nothing generated past the end date"
+    );
+    assert!(g.app.audit_actions("membership.exit_plan_moved").is_empty());
+}
