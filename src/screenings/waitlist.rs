@@ -1,6 +1,8 @@
 //! `GET /waitlist` (SPEC §4): clients with a valid accepted screening and no seat, oldest
 //! screening first. A seat anywhere (pending, active or exiting in any group) takes a client off
 //! the waitlist. With `group_id`: those screened for that group or for no group in particular.
+//! A therapist sees the clients in their scope (`auth::scope`), which includes those screened for
+//! the groups they lead.
 
 use actix_web::{get, web, HttpResponse};
 use chrono::{DateTime, Duration, Utc};
@@ -49,7 +51,7 @@ struct Row {
 }
 
 /// Waiting clients, oldest screening first.
-#[utoipa::path(tag = "screenings", params(WaitlistQuery), responses((status = 200, body = Page<WaitlistEntry>)))]
+#[utoipa::path(tag = "screenings", params(WaitlistQuery), responses((status = 200, body = Page<WaitlistEntry>), (status = 404)))]
 #[get("/waitlist")]
 pub async fn waitlist(
     state: web::Data<AppState>,
@@ -63,6 +65,10 @@ pub async fn waitlist(
     let (rows, clients) = state
         .db
         .run(move |conn| {
+            if let Some(g) = q.group_id {
+                // An unknown group, or for a therapist one they do not lead, is not found.
+                scope::ensure_group(conn, &staff, g)?;
+            }
             let scoped: Option<Vec<Uuid>> =
                 if staff.is_scoped() { Some(scope::therapist_client_ids(conn, staff.id)?) } else { None };
             let since = Utc::now() - Duration::days(VALIDITY_DAYS);
