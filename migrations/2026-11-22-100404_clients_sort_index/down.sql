@@ -1,1 +1,0 @@
-DROP INDEX clients_sort_idx;
