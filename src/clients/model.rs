@@ -114,6 +114,16 @@ pub fn summaries(
         .collect())
 }
 
+/// The `search_text` column: accent-free, lower-case names, last name first. Matched by `?q=`
+/// and also the list's sort key (see `sort_key`).
+pub fn search_text(first_name: &str, last_name: &str, preferred_name: Option<&str>) -> String {
+    let parts: Vec<&str> = [last_name, first_name, preferred_name.unwrap_or("")]
+        .into_iter()
+        .filter(|p| !p.is_empty())
+        .collect();
+    crate::domain::text::search_key(&parts)
+}
+
 /// The list order: `search_text` (last, first, preferred name, accent-free lower case)
 /// compared byte-wise, so the order is the same whatever the database's locale. Backed by
 /// the index `clients_sort_idx`.

@@ -162,15 +162,12 @@ impl Fields {
         })
     }
 
-    /// The accent-free, lower-case names, last name first: matched by `?q=` and also the
-    /// list's sort key (byte order, so the order does not depend on the database's locale).
     fn search_text(&self) -> String {
-        let preferred = self.preferred_name.as_deref().unwrap_or("");
-        let parts: Vec<&str> = [self.last_name.as_str(), self.first_name.as_str(), preferred]
-            .into_iter()
-            .filter(|p| !p.is_empty())
-            .collect();
-        search_key(&parts)
+        model::search_text(
+            &self.first_name,
+            &self.last_name,
+            self.preferred_name.as_deref(),
+        )
     }
 }
 
@@ -224,7 +221,8 @@ pub async fn create_client(
 #[derive(Debug, Deserialize, IntoParams)]
 #[into_params(parameter_in = Query)]
 pub struct ClientQuery {
-    /// Name search (first, last or preferred), case- and accent-insensitive.
+    /// Name search, case- and accent-insensitive: every word must appear in the first, last or
+    /// preferred name.
     pub q: Option<String>,
     pub limit: Option<i64>,
     pub cursor: Option<String>,

@@ -301,3 +301,67 @@ async fn a_group_therapist_waits_on_their_groups_intake() {
         vec![for_g.to_string(), for_none.to_string(), for_h.to_string()]
     );
 }
+
+#[actix_web::test]
+async fn the_demo_practice_has_a_coherent_waitlist_and_every_outcome() {
+    use serde_json::json;
+    let app = TestApp::spawn().await;
+    let url = app.db_url.clone();
+    let cipher = app.state.notes.clone();
+    tokio::task::spawn_blocking(move || groupwork::demo::run(&url, &cipher))
+        .await
+        .unwrap()
+        .unwrap();
+    let r = app
+        .post(
+            None,
+            "/auth/login",
+            json!({"email": "supervisor@demo.groupwork.test", "password": groupwork::demo::DEMO_PASSWORD}),
+        )
+        .await
+        .expect(200);
+    let sup = crate::helpers::TestUser {
+        id: r.body["user"]["id"].as_str().unwrap().parse().unwrap(),
+        email: "supervisor".into(),
+        role: Role::Supervisor,
+        token: r.body["access_token"].as_str().unwrap().to_string(),
+    };
+    let r = app.get(Some(&sup), "/waitlist").await.expect(200);
+    let items = r.body["items"].as_array().unwrap();
+    assert_eq!(
+        items.len(),
+        10,
+        "the ten recently accepted, unseated clients"
+    );
+    let mut last = String::new();
+    for e in items {
+        let until: chrono::DateTime<Utc> = e["valid_until"].as_str().unwrap().parse().unwrap();
+        assert!(until > Utc::now());
+        let done = e["completed_at"].as_str().unwrap().to_string();
+        assert!(done >= last, "oldest screening first");
+        last = done;
+        assert_ne!(e["client"]["last_name"], "Şahin", "an expired screening");
+    }
+    let r = app
+        .get(Some(&sup), "/screenings?status=completed&limit=200")
+        .await
+        .expect(200);
+    let outcomes: std::collections::HashSet<&str> = r.body["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|s| s["outcome"].as_str().unwrap())
+        .collect();
+    assert_eq!(outcomes.len(), 4, "{outcomes:?}");
+    let r = app.get(Some(&sup), "/clients?limit=200").await.expect(200);
+    let clients = r.body["items"].as_array().unwrap();
+    let sources: std::collections::HashSet<&str> = clients
+        .iter()
+        .map(|c| c["referral_source"].as_str().unwrap())
+        .collect();
+    assert_eq!(sources.len(), 7, "every referral source: {sources:?}");
+    assert!(clients.iter().any(|c| c["mandated"] == true));
+    assert!(clients.iter().any(|c| c["mandated"] == false));
+    let r = app.get(Some(&sup), "/clients?q=sahin").await.expect(200);
+    assert_eq!(r.body["items"][0]["last_name"], "Şahin");
+}
