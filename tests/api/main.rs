@@ -16,6 +16,7 @@ mod notes;
 mod records;
 mod reports;
 mod roster;
+mod rotation;
 mod screenings;
 mod sessions;
 mod users;
