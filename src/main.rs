@@ -86,9 +86,7 @@ fn main() -> ExitCode {
                 groupwork::demo::scale::load(&url, n, &hash)
             }),
         Command::Demo { scale: None } => demo(),
-        Command::RotateNotesKey => Settings::from_env(&ProcessEnv)
-            .map_err(anyhow::Error::from)
-            .and_then(|s| groupwork::notes::rotate::run(&s)),
+        Command::RotateNotesKey => groupwork::notes::rotate::run(&ProcessEnv),
         Command::Serve => serve(),
     };
     match result {
@@ -102,9 +100,7 @@ fn main() -> ExitCode {
 
 fn demo() -> anyhow::Result<()> {
     let url = Settings::database_url(&ProcessEnv)?;
-    let raw = std::env::var("GROUPWORK_NOTES_KEY")
-        .map_err(|_| anyhow::anyhow!("configuration error: GROUPWORK_NOTES_KEY is required"))?;
-    let key = groupwork::config::parse_notes_key("GROUPWORK_NOTES_KEY", &raw)?;
+    let (key, _) = groupwork::notes::crypto::keys_from_env(&ProcessEnv)?;
     groupwork::db::migrate(&url)?;
     groupwork::demo::run(
         &url,

@@ -74,6 +74,7 @@ diesel::table! {
         cosigned_at -> Nullable<Timestamptz>,
         created_at -> Timestamptz,
         updated_at -> Timestamptz,
+        version -> Int4,
     }
 }
 
@@ -127,6 +128,7 @@ diesel::table! {
         cosigned_at -> Nullable<Timestamptz>,
         created_at -> Timestamptz,
         updated_at -> Timestamptz,
+        version -> Int4,
     }
 }
 

@@ -162,7 +162,9 @@ impl AuditRow {
 }
 
 impl AuditCtx {
-    /// Appends one event in the caller's transaction.
+    /// Appends one event in the caller's transaction. (Called outside one, it opens its own:
+    /// the chain lock must be held until the row is committed, or two writers could chain to
+    /// the same predecessor.)
     pub fn record(
         &self,
         conn: &mut PgConnection,
@@ -171,6 +173,28 @@ impl AuditCtx {
         resource_id: Option<Uuid>,
         outcome: Outcome,
         details: Value,
+    ) -> AppResult<()> {
+        use diesel::connection::{AnsiTransactionManager, TransactionManager};
+        let in_transaction = AnsiTransactionManager::transaction_manager_status_mut(conn)
+            .transaction_depth()
+            .is_ok_and(|depth| depth.is_some());
+        if in_transaction {
+            self.append(conn, action, resource_type, resource_id, outcome, &details)
+        } else {
+            conn.transaction(|conn| {
+                self.append(conn, action, resource_type, resource_id, outcome, &details)
+            })
+        }
+    }
+
+    fn append(
+        &self,
+        conn: &mut PgConnection,
+        action: &str,
+        resource_type: &str,
+        resource_id: Option<Uuid>,
+        outcome: Outcome,
+        details: &Value,
     ) -> AppResult<()> {
         diesel::sql_query("SELECT pg_advisory_xact_lock($1)")
             .bind::<diesel::sql_types::BigInt, _>(CHAIN_LOCK_KEY)
@@ -197,7 +221,7 @@ impl AuditCtx {
             outcome.as_str(),
             &self.request_id,
             self.ip.as_deref(),
-            &details,
+            details,
         );
         diesel::insert_into(audit_events::table)
             .values(NewAuditRow {
@@ -211,7 +235,7 @@ impl AuditCtx {
                 outcome: outcome.as_str(),
                 request_id: &self.request_id,
                 ip: self.ip.as_deref(),
-                details: &details,
+                details,
                 prev_hash,
                 hash,
             })

@@ -24,12 +24,23 @@ pub enum Format {
     Csv,
 }
 
+#[derive(Debug, Clone, Copy, Deserialize, ToSchema, PartialEq, Eq)]
+#[serde(rename_all = "snake_case")]
+pub enum OutcomeFilter {
+    Allowed,
+    Denied,
+}
+
 #[derive(Debug, Clone, Deserialize, IntoParams)]
 #[into_params(parameter_in = Query)]
 pub struct AuditQuery {
     pub actor_id: Option<Uuid>,
     pub resource_type: Option<String>,
     pub resource_id: Option<Uuid>,
+    /// An action, e.g. `auth.login_failed` or `access.forbidden`.
+    pub action: Option<String>,
+    #[param(inline)]
+    pub outcome: Option<OutcomeFilter>,
     /// Events at or after this instant.
     pub from: Option<DateTime<Utc>>,
     /// Events before this instant.
@@ -93,6 +104,15 @@ fn fetch(
     if let Some(r) = q.resource_id {
         query = query.filter(ae::resource_id.eq(r));
     }
+    if let Some(a) = &q.action {
+        query = query.filter(ae::action.eq(a.clone()));
+    }
+    if let Some(o) = q.outcome {
+        query = query.filter(ae::outcome.eq(match o {
+            OutcomeFilter::Allowed => "allowed",
+            OutcomeFilter::Denied => "denied",
+        }));
+    }
     if let Some(f) = q.from {
         query = query.filter(ae::occurred_at.ge(f));
     }
@@ -120,9 +140,10 @@ const CSV_HEADER: &[&str] = &[
     "hash",
 ];
 
-/// The audit trail, newest first.
+/// The audit trail, newest first. Filters combine; `from` is inclusive, `to` exclusive.
 #[utoipa::path(tag = "audit", params(AuditQuery),
-    responses((status = 200, body = Page<AuditEvent>, description = "JSON page, or a CSV attachment with format=csv")))]
+    responses((status = 200, body = Page<AuditEvent>, description = "JSON page, or a CSV attachment with format=csv"),
+        (status = 403), (status = 422)))]
 #[get("/audit-events")]
 pub async fn list_events(
     state: web::Data<AppState>,
@@ -171,7 +192,7 @@ pub async fn list_events(
 }
 
 /// Re-walks the hash chain from the first event.
-#[utoipa::path(tag = "audit", responses((status = 200, body = Verification)))]
+#[utoipa::path(tag = "audit", responses((status = 200, body = Verification), (status = 403)))]
 #[get("/audit-events/verify")]
 pub async fn verify(state: web::Data<AppState>, staff: Staff) -> AppResult<HttpResponse> {
     staff.require(Action::ReadAudit)?;

@@ -33,17 +33,54 @@ pub fn verify_password_blocking(password: &str, hash: &str) -> bool {
     }
 }
 
-/// Checks SPEC's password rules: 12–128 characters, no composition rules, and not guessable
-/// (zxcvbn score ≥ 3, also against the user's own email and name).
-pub fn check_strength(field: &str, password: &str, user_inputs: &[&str]) -> AppResult<()> {
+pub const MIN_PASSWORD_CHARS: usize = 12;
+pub const MAX_PASSWORD_CHARS: usize = 128;
+
+/// The cheap half of the rules: 12–128 characters (no composition rules). Safe to run on the
+/// async executor.
+pub fn check_length(password: &str) -> Result<(), &'static str> {
     let len = password.chars().count();
-    let mut v = Validations::new();
-    if len < 12 {
-        v.add(field, "must be at least 12 characters");
-    } else if len > 128 {
-        v.add(field, "must be at most 128 characters");
+    if len < MIN_PASSWORD_CHARS {
+        Err("must be at least 12 characters")
+    } else if len > MAX_PASSWORD_CHARS {
+        Err("must be at most 128 characters")
     } else {
-        let estimate = zxcvbn::zxcvbn(password, user_inputs);
+        Ok(())
+    }
+}
+
+/// The user's own details as an attacker would try them: each whole, and each word of three
+/// or more letters or digits in it ("Jordan Lee, LCSW" → jordan, lee, lcsw).
+fn guessable_words(user_inputs: &[&str]) -> Vec<String> {
+    let mut words: Vec<String> = Vec::new();
+    for input in user_inputs {
+        words.push(input.to_lowercase());
+        words.extend(
+            input
+                .split(|c: char| !c.is_alphanumeric())
+                .filter(|w| w.chars().count() >= 3)
+                .map(str::to_lowercase),
+        );
+    }
+    words.sort();
+    words.dedup();
+    words
+}
+
+/// Checks the password rules: 12–128 characters, no composition rules, and not guessable
+/// (zxcvbn score ≥ 3, also against the user's own email and name).
+///
+/// zxcvbn can take most of a second on an adversarial 128-character input, so servers call
+/// this through [`Hasher::hash_new`] (off the executor, on the bounded hashing threads); only
+/// the CLI calls it directly.
+pub fn check_strength(field: &str, password: &str, user_inputs: &[&str]) -> AppResult<()> {
+    let mut v = Validations::new();
+    if let Err(m) = check_length(password) {
+        v.add(field, m);
+    } else {
+        let words = guessable_words(user_inputs);
+        let words: Vec<&str> = words.iter().map(String::as_str).collect();
+        let estimate = zxcvbn::zxcvbn(password, &words);
         if (estimate.score() as u8) < 3 {
             let hint = estimate
                 .feedback()
@@ -110,7 +147,11 @@ impl Hasher {
         }
     }
 
-    async fn run<T: Send + 'static>(&self, f: impl FnOnce() -> T + Send + 'static) -> AppResult<T> {
+    /// Runs CPU-heavy password work (argon2, zxcvbn) on the hashing threads and awaits it.
+    pub async fn run<T: Send + 'static>(
+        &self,
+        f: impl FnOnce() -> T + Send + 'static,
+    ) -> AppResult<T> {
         let (done, result) = tokio::sync::oneshot::channel();
         let job: Job = Box::new(move || {
             let _ = done.send(f());
@@ -128,6 +169,22 @@ impl Hasher {
         self.run(move || hash_password_blocking(&password))
             .await?
             .map_err(AppError::Internal)
+    }
+
+    /// Checks a new password against the rules (see [`check_strength`]), then hashes it, in one
+    /// trip to the hashing threads. `user_inputs` (email, name) count as guessable words.
+    pub async fn hash_new(
+        &self,
+        field: &'static str,
+        password: String,
+        user_inputs: Vec<String>,
+    ) -> AppResult<String> {
+        self.run(move || {
+            let inputs: Vec<&str> = user_inputs.iter().map(String::as_str).collect();
+            check_strength(field, &password, &inputs)?;
+            hash_password_blocking(&password).map_err(AppError::Internal)
+        })
+        .await?
     }
 
     /// Verifies against `hash`, or against the dummy hash when there is no user.
@@ -164,5 +221,55 @@ mod tests {
         assert!(check_strength("password", "maple-harbor-quietly-47-lanterns", &[]).is_ok());
         // no composition rules: a long lower-case passphrase is fine
         assert!(check_strength("password", "orchard velvet tundra compass", &[]).is_ok());
+        // the user's own email and name are guessable words
+        for own in ["jordan.lee@clinic.test", "Jordan Lee, LCSW"] {
+            assert!(check_strength("password", own, &[]).is_ok(), "{own} alone");
+            assert!(
+                check_strength(
+                    "password",
+                    own,
+                    &["jordan.lee@clinic.test", "Jordan Lee, LCSW"]
+                )
+                .is_err(),
+                "{own} is the user's own"
+            );
+        }
+        assert_eq!(
+            check_length(&"é".repeat(128)),
+            Ok(()),
+            "characters, not bytes"
+        );
+    }
+
+    #[test]
+    fn the_demo_password_meets_the_rules() {
+        assert!(check_strength("password", crate::demo::DEMO_PASSWORD, &[]).is_ok());
+    }
+
+    #[actix_web::test]
+    async fn unknown_users_cost_a_real_verification() {
+        let hasher = Hasher::new(1);
+        // The dummy hash is a genuine argon2id hash with the same parameters, so verifying
+        // against it costs the same work as a known user's; and it never matches.
+        assert!(hasher
+            .dummy_hash
+            .starts_with("$argon2id$v=19$m=19456,t=2,p=1$"));
+        let dummy = hasher.dummy_hash.as_ref().clone();
+        assert!(!hasher
+            .verify("dummy password that never matches anything".into(), None)
+            .await
+            .unwrap());
+        assert!(verify_password_blocking(
+            "dummy password that never matches anything",
+            &dummy
+        ));
+        let h = hasher.hash_new("password", "granite-heron-willow-58".into(), vec![]);
+        let h = h.await.unwrap();
+        assert!(hasher
+            .verify("granite-heron-willow-58".into(), Some(h))
+            .await
+            .unwrap());
+        let weak = hasher.hash_new("new_password", "password1234".into(), vec![]);
+        assert!(matches!(weak.await, Err(AppError::Validation { .. })));
     }
 }

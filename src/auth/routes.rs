@@ -9,7 +9,9 @@ use utoipa::ToSchema;
 use uuid::Uuid;
 
 use crate::audit::AuditCtx;
-use crate::auth::password::check_strength;
+use crate::auth::password::{
+    check_length, check_strength, hash_password_blocking, verify_password_blocking,
+};
 use crate::auth::tokens::{
     hash_refresh_token, new_refresh_token, ACCESS_TTL_SECS, REFRESH_TTL_DAYS,
 };
@@ -98,9 +100,36 @@ fn audit_for(meta: &RequestMeta, user: Option<&UserRow>) -> AuditCtx {
     }
 }
 
-/// Exchanges email and password for an access token and a refresh token.
+/// Longest email and password a login reads: nothing longer can match an account (emails
+/// ≤ 254, passwords ≤ 128 characters), and the throttle table stores the email.
+const MAX_LOGIN_EMAIL_CHARS: usize = 320;
+const MAX_LOGIN_PASSWORD_CHARS: usize = 1024;
+
+/// Re-reads the account under a lock held to the end of the transaction (shared, or exclusive
+/// when the caller will update the row), so a concurrent password change or deactivation waits
+/// for this one; keeps it only if nothing that grants access changed while the password was
+/// being checked.
+fn still_valid(
+    conn: &mut PgConnection,
+    seen: &UserRow,
+    exclusive: bool,
+) -> QueryResult<Option<UserRow>> {
+    let q = users::table.find(seen.id).select(UserRow::as_select());
+    let now: Option<UserRow> = if exclusive {
+        q.for_update().first(conn).optional()?
+    } else {
+        q.for_share().first(conn).optional()?
+    };
+    Ok(now.filter(|u| {
+        u.active && u.token_version == seen.token_version && u.password_hash == seen.password_hash
+    }))
+}
+
+/// Exchanges email and password for an access token and a refresh token. A wrong password, an
+/// unknown email and a disabled account get the same answer after the same argon2 work.
 #[utoipa::path(tag = "auth", request_body = LoginRequest,
-    responses((status = 200, body = TokenResponse), (status = 401), (status = 429)))]
+    responses((status = 200, body = TokenResponse), (status = 401), (status = 422),
+        (status = 429, description = "rate_limited, with Retry-After")))]
 #[post("/auth/login")]
 pub async fn login(
     state: web::Data<AppState>,
@@ -108,44 +137,58 @@ pub async fn login(
     body: Json<LoginRequest>,
 ) -> AppResult<HttpResponse> {
     let LoginRequest { email, password } = body.into_inner();
+    let mut v = Validations::new();
+    if email.chars().count() > MAX_LOGIN_EMAIL_CHARS {
+        v.add("email", "is too long");
+    }
+    if password.chars().count() > MAX_LOGIN_PASSWORD_CHARS {
+        v.add("password", "is too long");
+    }
+    v.finish()?;
     let email_lower = email.trim().to_lowercase();
     let ip = meta.ip.clone().unwrap_or_else(|| "unknown".into());
 
-    let (throttled, user) = {
-        let (email_lower, ip, meta) = (email_lower.clone(), ip.clone(), meta.clone());
+    let gate = {
+        let meta = meta.clone();
         state
             .db
             .tx(move |conn| {
-                if let Some(wait) = throttle::retry_after(conn, &email_lower, &ip)? {
-                    meta.anonymous_audit().denied(
-                        conn,
-                        "auth.throttled",
-                        "user",
-                        None,
-                        json!({"retry_after": wait}),
-                    )?;
-                    return Ok((Some(wait), None));
+                let user = model::find_by_email(conn, &email_lower)?;
+                match throttle::begin(conn, &email_lower, &ip)? {
+                    throttle::Gate::Throttled(wait) => {
+                        meta.anonymous_audit().denied(
+                            conn,
+                            "auth.throttled",
+                            "user",
+                            user.map(|u| u.id),
+                            json!({"retry_after": wait}),
+                        )?;
+                        Ok(Err(wait))
+                    }
+                    throttle::Gate::Open(attempt) => Ok(Ok((attempt, user))),
                 }
-                Ok((None, model::find_by_email(conn, &email_lower)?))
             })
             .await?
     };
-    if let Some(retry_after_secs) = throttled {
-        return Err(AppError::RateLimited { retry_after_secs });
-    }
+    let (attempt, user) =
+        gate.map_err(|retry_after_secs| AppError::RateLimited { retry_after_secs })?;
 
-    // Same argon2 work whether or not the email exists, or the account is disabled.
+    // Same argon2 work whether or not the email exists (the dummy hash stands in), or the
+    // account is disabled.
     let stored_hash = user.as_ref().map(|u| u.password_hash.clone());
     let verified = state.hasher.verify(password, stored_hash).await?;
-    let user = user.filter(|u| verified && u.active);
 
     let state2 = state.clone();
     let outcome = state
         .db
         .tx(move |conn| {
-            throttle::record(conn, &email_lower, &ip, user.is_some())?;
-            match user {
+            let granted = match &user {
+                Some(u) if verified && u.active => still_valid(conn, u, false)?,
+                _ => None,
+            };
+            match granted {
                 Some(u) => {
+                    throttle::succeeded(conn, attempt)?;
                     audit_for(&meta, Some(&u)).allowed(
                         conn,
                         "auth.login",
@@ -157,12 +200,13 @@ pub async fn login(
                 }
                 None => {
                     // The attempted email is not stored in the audit trail (it may be a
-                    // password typed into the wrong field); the throttle table keeps it.
+                    // password typed into the wrong field); the throttle table keeps it. The
+                    // targeted account, when there is one, is the event's resource.
                     meta.anonymous_audit().denied(
                         conn,
                         "auth.login_failed",
                         "user",
-                        None,
+                        user.as_ref().map(|u| u.id),
                         json!({}),
                     )?;
                     Ok(None)
@@ -206,24 +250,35 @@ pub async fn refresh(
     let outcome = state
         .db
         .tx(move |conn| {
-            let found: Option<StoredRefresh> = rt::table
+            // Lock order: the user's row (shared), then the token. A password change or a
+            // deactivation updates the user's row first, so it waits for this rotation and
+            // then revokes the token it issues, or this rotation sees their revocation.
+            let Some(user_id) = rt::table
                 .filter(rt::token_hash.eq(&hash))
-                .select(StoredRefresh::as_select())
-                .for_update()
-                .first(conn)
-                .optional()?;
-            let Some(StoredRefresh {
+                .select(rt::user_id)
+                .first::<Uuid>(conn)
+                .optional()?
+            else {
+                return Ok(RefreshOutcome::Refused);
+            };
+            let user: UserRow = users::table
+                .find(user_id)
+                .select(UserRow::as_select())
+                .for_share()
+                .first(conn)?;
+            // Two rotations of one token queue here; the second sees it used (reuse).
+            let StoredRefresh {
                 id,
                 user_id,
                 family_id: family,
                 expires_at,
                 used_at,
                 revoked_at,
-            }) = found
-            else {
-                return Ok(RefreshOutcome::Refused);
-            };
-            let user = model::find(conn, user_id)?.ok_or(AppError::NotFound)?;
+            } = rt::table
+                .filter(rt::token_hash.eq(&hash))
+                .select(StoredRefresh::as_select())
+                .for_update()
+                .first(conn)?;
             let audit = audit_for(&meta, Some(&user));
             if used_at.is_some() {
                 // Reuse: someone holds a copy. Burn the family so neither copy works.
@@ -306,60 +361,133 @@ pub async fn me(state: web::Data<AppState>, staff: Staff) -> AppResult<HttpRespo
     Ok(HttpResponse::Ok().json(User::from(&row)))
 }
 
+/// What the hashing threads concluded about a password change.
+enum Checked {
+    WrongCurrent,
+    Refused(AppError),
+    Hashed(String),
+}
+
 /// Changes one's own password. Every existing token of the user stops working at once; the
-/// answer carries a fresh token pair so this client stays signed in.
+/// answer carries a fresh token pair so this client stays signed in. A wrong
+/// `current_password` counts as a failed login (same throttle), so a stolen access token is
+/// no way around the login limits.
 #[utoipa::path(tag = "auth", request_body = ChangePassword,
-    responses((status = 200, body = TokenResponse), (status = 422)))]
+    responses((status = 200, body = TokenResponse), (status = 401), (status = 409), (status = 422),
+        (status = 429, description = "rate_limited, with Retry-After")))]
 #[post("/me/password")]
 pub async fn change_password(
     state: web::Data<AppState>,
     staff: Staff,
     body: Json<ChangePassword>,
 ) -> AppResult<HttpResponse> {
-    let body = body.into_inner();
+    let ChangePassword {
+        current_password,
+        new_password,
+    } = body.into_inner();
+    let mut v = Validations::new();
+    if current_password.chars().count() > MAX_LOGIN_PASSWORD_CHARS {
+        v.add("current_password", "is too long");
+    }
+    if let Err(m) = check_length(&new_password) {
+        v.add("new_password", m);
+    } else if new_password == current_password {
+        v.add("new_password", "must differ from the current password");
+    }
+    v.finish()?;
+
     let id = staff.id;
-    let row = state
-        .db
-        .run(move |conn| model::find(conn, id)?.ok_or(AppError::NotFound))
-        .await?;
-    check_strength(
-        "new_password",
-        &body.new_password,
-        &[&row.email, &row.display_name],
-    )?;
-    if body.new_password == body.current_password {
-        return Err(AppError::invalid(
-            "new_password",
-            "must differ from the current password",
-        ));
-    }
-    if !state
-        .hasher
-        .verify(body.current_password, Some(row.password_hash.clone()))
-        .await?
-    {
-        return Err(Validations::one("current_password", "is incorrect")
-            .finish()
-            .unwrap_err());
-    }
-    let hash = state.hasher.hash(body.new_password).await?;
+    let ip = staff.meta.ip.clone().unwrap_or_else(|| "unknown".into());
     let audit = staff.audit();
-    let state2 = state.clone();
-    let tokens = state
-        .db
-        .tx(move |conn| {
-            diesel::update(users::table.find(id))
-                .set((
-                    users::password_hash.eq(&hash),
-                    users::updated_at.eq(Utc::now()),
-                    users::version.eq(users::version + 1),
-                ))
-                .execute(conn)?;
-            model::revoke_all_tokens(conn, id)?;
-            audit.allowed(conn, "auth.password_change", "user", Some(id), json!({}))?;
-            let row = model::find(conn, id)?.ok_or(AppError::NotFound)?;
-            issue_tokens(conn, &state2, &row, None)
+    let gate = {
+        let audit = audit.clone();
+        state
+            .db
+            .tx(move |conn| {
+                let row = model::find(conn, id)?.ok_or(AppError::NotFound)?;
+                match throttle::begin(conn, &row.email.to_lowercase(), &ip)? {
+                    throttle::Gate::Throttled(wait) => {
+                        audit.denied(
+                            conn,
+                            "auth.throttled",
+                            "user",
+                            Some(id),
+                            json!({"retry_after": wait}),
+                        )?;
+                        Ok(Err(wait))
+                    }
+                    throttle::Gate::Open(attempt) => Ok(Ok((attempt, row))),
+                }
+            })
+            .await?
+    };
+    let (attempt, row) =
+        gate.map_err(|retry_after_secs| AppError::RateLimited { retry_after_secs })?;
+
+    // One trip to the hashing threads: verify, judge the new password, hash it.
+    let (stored, inputs) = (
+        row.password_hash.clone(),
+        vec![row.email.clone(), row.display_name.clone()],
+    );
+    let checked = state
+        .hasher
+        .run(move || {
+            if !verify_password_blocking(&current_password, &stored) {
+                return Checked::WrongCurrent;
+            }
+            let inputs: Vec<&str> = inputs.iter().map(String::as_str).collect();
+            if let Err(e) = check_strength("new_password", &new_password, &inputs) {
+                return Checked::Refused(e);
+            }
+            match hash_password_blocking(&new_password) {
+                Ok(h) => Checked::Hashed(h),
+                Err(e) => Checked::Refused(AppError::Internal(e)),
+            }
         })
         .await?;
-    Ok(HttpResponse::Ok().json(tokens))
+
+    let state2 = state.clone();
+    let result = state
+        .db
+        .tx(move |conn| match checked {
+            Checked::WrongCurrent => {
+                // The reserved attempt stays counted as a failure.
+                audit.denied(
+                    conn,
+                    "auth.password_change",
+                    "user",
+                    Some(id),
+                    json!({"reason": "current_password"}),
+                )?;
+                Ok(Err(AppError::invalid("current_password", "is incorrect")))
+            }
+            Checked::Refused(e) => {
+                throttle::succeeded(conn, attempt)?;
+                Ok(Err(e))
+            }
+            Checked::Hashed(hash) => {
+                // Changed meanwhile (another change, an admin reset, a deactivation): the
+                // password just checked may no longer be the current one.
+                if still_valid(conn, &row, true)?.is_none() {
+                    return Err(AppError::conflict(
+                        "conflict",
+                        "The account changed meanwhile; sign in again.",
+                    ));
+                }
+                throttle::succeeded(conn, attempt)?;
+                diesel::update(users::table.find(id))
+                    .set((
+                        users::password_hash.eq(&hash),
+                        users::updated_at.eq(Utc::now()),
+                        users::version.eq(users::version + 1),
+                    ))
+                    .execute(conn)?;
+                model::revoke_all_tokens(conn, id)?;
+                audit.allowed(conn, "auth.password_change", "user", Some(id), json!({}))?;
+                let row = model::find(conn, id)?.ok_or(AppError::NotFound)?;
+                issue_tokens(conn, &state2, &row, None).map(Ok)
+            }
+        })
+        .await?;
+    Ok(HttpResponse::Ok().json(result?))
 }

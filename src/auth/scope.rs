@@ -1,6 +1,11 @@
 //! A therapist's scope (SPEC §1): groups they lead or co-lead, clients with a seat of any
 //! status in those groups, screenings assigned to them and those screenings' clients.
 //! Other roles see the whole practice. Out of scope answers 404.
+//!
+//! A screening done *for* a group the therapist leads (its `group_id`), or the one a member of
+//! such a group was admitted on, belongs to that group's intake and is in scope too
+//! (`screenings::model::visible`); so are the clients of those screenings: the therapist who
+//! admits a client to their group sees them on the waitlist and can open their record first.
 
 use diesel::dsl::exists;
 use diesel::prelude::*;
@@ -39,7 +44,7 @@ pub fn is_group_therapist(
 }
 
 /// True when the client has a seat (any status) in one of the therapist's groups, or a
-/// screening assigned to the therapist.
+/// screening assigned to the therapist or done for one of their groups.
 pub fn is_client_in_therapist_scope(
     conn: &mut PgConnection,
     user_id: Uuid,
@@ -58,7 +63,11 @@ pub fn is_client_in_therapist_scope(
     diesel::select(exists(
         screenings::table
             .filter(screenings::client_id.eq(client_id))
-            .filter(screenings::interviewer_id.eq(user_id)),
+            .filter(
+                screenings::interviewer_id
+                    .eq(user_id)
+                    .or(screenings::group_id.eq_any(&group_ids)),
+            ),
     ))
     .get_result(conn)
 }
@@ -72,7 +81,11 @@ pub fn therapist_client_ids(conn: &mut PgConnection, user_id: Uuid) -> QueryResu
         .load(conn)?;
     ids.extend(
         screenings::table
-            .filter(screenings::interviewer_id.eq(user_id))
+            .filter(
+                screenings::interviewer_id
+                    .eq(user_id)
+                    .or(screenings::group_id.eq_any(&group_ids)),
+            )
             .select(screenings::client_id)
             .load::<Uuid>(conn)?,
     );

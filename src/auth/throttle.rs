@@ -1,6 +1,11 @@
 //! Login throttling held in PostgreSQL (SPEC §3): 5 failures for one account or 20 from one
 //! address within 15 minutes answer 429 with `Retry-After`. The window slides; a successful
-//! login clears the account's count.
+//! login clears the account's count; attempts refused while throttled are not counted.
+//!
+//! An attempt is counted as a failure from the moment it is let through ([`begin`]) until it
+//! proves right ([`succeeded`]). The check and that reservation happen under advisory locks on
+//! the account and the address, so a burst of concurrent guesses cannot get more than 5 (20)
+//! passwords checked, on one instance or several.
 
 use chrono::{DateTime, Duration, Utc};
 use diesel::dsl::{count_star, max, min};
@@ -53,6 +58,52 @@ pub fn retry_after(
     })
 }
 
+/// What [`begin`] decided.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Gate {
+    /// Go ahead; the attempt (its `login_attempts.id`) counts as a failure until `succeeded`.
+    Open(i64),
+    /// Refused; retry after this many seconds.
+    Throttled(u64),
+}
+
+/// Serialises check-and-reserve for one key until the end of the caller's transaction.
+fn lock(conn: &mut PgConnection, key: &str) -> QueryResult<()> {
+    diesel::sql_query("SELECT pg_advisory_xact_lock(hashtextextended($1, 0))")
+        .bind::<diesel::sql_types::Text, _>(key)
+        .execute(conn)
+        .map(|_| ())
+}
+
+/// Checks the limits for this account and address and, when open, reserves the attempt.
+/// Must run inside a transaction (the locks last until it ends).
+pub fn begin(conn: &mut PgConnection, email_lower: &str, ip: &str) -> QueryResult<Gate> {
+    // Always account first, then address: two attempts never wait on each other in a cycle.
+    lock(conn, &format!("login-account:{email_lower}"))?;
+    lock(conn, &format!("login-address:{ip}"))?;
+    if let Some(wait) = retry_after(conn, email_lower, ip)? {
+        return Ok(Gate::Throttled(wait));
+    }
+    let id = diesel::insert_into(login_attempts::table)
+        .values((
+            login_attempts::email_lower.eq(email_lower),
+            login_attempts::ip.eq(ip),
+            login_attempts::succeeded.eq(false),
+        ))
+        .returning(login_attempts::id)
+        .get_result(conn)?;
+    Ok(Gate::Open(id))
+}
+
+/// The attempt proved right: it no longer counts, and clears the account's earlier failures.
+pub fn succeeded(conn: &mut PgConnection, attempt_id: i64) -> QueryResult<()> {
+    diesel::update(login_attempts::table.find(attempt_id))
+        .set(login_attempts::succeeded.eq(true))
+        .execute(conn)
+        .map(|_| ())
+}
+
+/// Records a finished attempt in one step (for callers that need no reservation).
 pub fn record(
     conn: &mut PgConnection,
     email_lower: &str,

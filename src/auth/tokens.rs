@@ -104,6 +104,67 @@ mod tests {
         assert!(other.verify(&t).is_none());
     }
 
+    fn signed(claims: &serde_json::Value, alg: Algorithm, key: &[u8]) -> String {
+        encode(&Header::new(alg), claims, &EncodingKey::from_secret(key)).unwrap()
+    }
+
+    #[test]
+    fn expiry_has_a_leeway_of_at_most_five_seconds() {
+        let key = b"0123456789abcdef0123456789abcdef";
+        let keys = TokenKeys::new(key);
+        let now = Utc::now().timestamp();
+        let claims = |exp: Option<i64>| {
+            let mut c = serde_json::json!({"sub": Uuid::new_v4(), "role": "admin", "ver": 0,
+                "iss": ISSUER, "aud": AUDIENCE, "iat": now - 900, "jti": Uuid::new_v4()});
+            if let Some(exp) = exp {
+                c["exp"] = exp.into();
+            }
+            c
+        };
+        // 2 s past expiry: inside the leeway (this test takes far less than 3 s).
+        assert!(keys
+            .verify(&signed(&claims(Some(now - 2)), Algorithm::HS256, key))
+            .is_some());
+        // 6 s past: beyond any leeway of at most 5 s, whenever the test runs.
+        assert!(keys
+            .verify(&signed(&claims(Some(now - 6)), Algorithm::HS256, key))
+            .is_none());
+        assert!(
+            keys.verify(&signed(&claims(None), Algorithm::HS256, key))
+                .is_none(),
+            "exp is required"
+        );
+        const { assert!(LEEWAY_SECS <= 5) };
+    }
+
+    #[test]
+    fn only_hs256_is_accepted() {
+        let key = b"0123456789abcdef0123456789abcdef";
+        let keys = TokenKeys::new(key);
+        let t = keys.issue(Uuid::new_v4(), "admin", 0).unwrap();
+        let (_, rest) = t.split_once('.').unwrap();
+        let (payload, _) = rest.split_once('.').unwrap();
+        for header in [
+            r#"{"alg":"none","typ":"JWT"}"#,
+            r#"{"alg":"None","typ":"JWT"}"#,
+            r#"{"alg":"HS512","typ":"JWT"}"#,
+        ] {
+            let h = URL_SAFE_NO_PAD.encode(header);
+            assert!(
+                keys.verify(&format!("{h}.{payload}.")).is_none(),
+                "{header}"
+            );
+        }
+        let claims: serde_json::Value =
+            serde_json::from_slice(&URL_SAFE_NO_PAD.decode(payload).unwrap()).unwrap();
+        assert!(keys
+            .verify(&signed(&claims, Algorithm::HS384, key))
+            .is_none());
+        assert!(keys
+            .verify(&signed(&claims, Algorithm::HS256, key))
+            .is_some());
+    }
+
     #[test]
     fn refresh_tokens_are_random_and_hashed() {
         let (a, ha) = new_refresh_token();

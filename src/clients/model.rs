@@ -1,5 +1,10 @@
 use chrono::{DateTime, NaiveDate, Utc};
+use diesel::dsl::sql;
+use diesel::expression::SqlLiteral;
+use diesel::pg::Pg;
 use diesel::prelude::*;
+use diesel::query_builder::QueryFragment;
+use diesel::sql_types::{Bool, Text, Uuid as SqlUuid};
 use serde::Serialize;
 use utoipa::ToSchema;
 use uuid::Uuid;
@@ -107,6 +112,32 @@ pub fn summaries(
         .iter()
         .map(|r| (r.id, ClientSummary::from(r)))
         .collect())
+}
+
+/// The `search_text` column: accent-free, lower-case names, last name first. Matched by `?q=`
+/// and also the list's sort key (see `sort_key`).
+pub fn search_text(first_name: &str, last_name: &str, preferred_name: Option<&str>) -> String {
+    let parts: Vec<&str> = [last_name, first_name, preferred_name.unwrap_or("")]
+        .into_iter()
+        .filter(|p| !p.is_empty())
+        .collect();
+    crate::domain::text::search_key(&parts)
+}
+
+/// The list order: `search_text` (last, first, preferred name, accent-free lower case)
+/// compared byte-wise, so the order is the same whatever the database's locale. Backed by
+/// the index `clients_sort_idx`.
+pub fn sort_key() -> SqlLiteral<Text> {
+    sql::<Text>(r#"clients.search_text COLLATE "C""#)
+}
+
+/// Rows after the keyset cursor `(search_text, id)` in the list order.
+pub fn after_sort_key(key: String, id: Uuid) -> SqlLiteral<Bool, impl QueryFragment<Pg>> {
+    sql::<Bool>(r#"(clients.search_text COLLATE "C", clients.id) > ("#)
+        .bind::<Text, _>(key)
+        .sql(r#" COLLATE "C", "#)
+        .bind::<SqlUuid, _>(id)
+        .sql(")")
 }
 
 /// Escapes LIKE wildcards in user input.

@@ -22,6 +22,7 @@ use crate::schema::clients;
 use crate::state::AppState;
 
 const NAME_MAX: usize = 100;
+const Q_MAX: usize = 200;
 
 #[derive(Debug, Deserialize, ToSchema)]
 pub struct CreateClient {
@@ -36,23 +37,73 @@ pub struct CreateClient {
     pub mandated: bool,
 }
 
-/// Absent fields are left alone; `null` clears an optional field.
+/// Absent fields are left alone; `null` clears an optional field and is refused (422) for a
+/// required one.
 #[derive(Debug, Deserialize, ToSchema)]
 pub struct UpdateClient {
-    pub first_name: Option<String>,
-    pub last_name: Option<String>,
+    #[serde(default, deserialize_with = "nullable")]
+    #[schema(value_type = Option<String>)]
+    pub first_name: Option<Option<String>>,
+    #[serde(default, deserialize_with = "nullable")]
+    #[schema(value_type = Option<String>)]
+    pub last_name: Option<Option<String>>,
     #[serde(default, deserialize_with = "nullable")]
     #[schema(value_type = Option<String>)]
     pub preferred_name: Option<Option<String>>,
-    pub date_of_birth: Option<NaiveDate>,
+    #[serde(default, deserialize_with = "nullable")]
+    #[schema(value_type = Option<NaiveDate>)]
+    pub date_of_birth: Option<Option<NaiveDate>>,
     #[serde(default, deserialize_with = "nullable")]
     #[schema(value_type = Option<String>)]
     pub phone: Option<Option<String>>,
     #[serde(default, deserialize_with = "nullable")]
     #[schema(value_type = Option<String>)]
     pub email: Option<Option<String>>,
-    pub referral_source: Option<ReferralSource>,
-    pub mandated: Option<bool>,
+    #[serde(default, deserialize_with = "nullable")]
+    #[schema(value_type = Option<ReferralSource>)]
+    pub referral_source: Option<Option<ReferralSource>>,
+    #[serde(default, deserialize_with = "nullable")]
+    #[schema(value_type = Option<bool>)]
+    pub mandated: Option<Option<bool>>,
+}
+
+impl UpdateClient {
+    /// Names of the fields the request sets (for the audit event; never their values).
+    fn changed(&self) -> Vec<&'static str> {
+        [
+            ("first_name", self.first_name.is_some()),
+            ("last_name", self.last_name.is_some()),
+            ("preferred_name", self.preferred_name.is_some()),
+            ("date_of_birth", self.date_of_birth.is_some()),
+            ("phone", self.phone.is_some()),
+            ("email", self.email.is_some()),
+            ("referral_source", self.referral_source.is_some()),
+            ("mandated", self.mandated.is_some()),
+        ]
+        .into_iter()
+        .filter_map(|(name, present)| present.then_some(name))
+        .collect()
+    }
+
+    /// 422 naming every required field sent as `null`.
+    fn refuse_nulls(&self) -> AppResult<()> {
+        let mut v = Validations::new();
+        for (field, is_null) in [
+            ("first_name", matches!(self.first_name, Some(None))),
+            ("last_name", matches!(self.last_name, Some(None))),
+            ("date_of_birth", matches!(self.date_of_birth, Some(None))),
+            (
+                "referral_source",
+                matches!(self.referral_source, Some(None)),
+            ),
+            ("mandated", matches!(self.mandated, Some(None))),
+        ] {
+            if is_null {
+                v.add(field, "is required and cannot be null");
+            }
+        }
+        v.finish()
+    }
 }
 
 /// Validated values of every field, as stored.
@@ -112,11 +163,11 @@ impl Fields {
     }
 
     fn search_text(&self) -> String {
-        search_key(&[
+        model::search_text(
             &self.first_name,
             &self.last_name,
-            self.preferred_name.as_deref().unwrap_or(""),
-        ])
+            self.preferred_name.as_deref(),
+        )
     }
 }
 
@@ -170,13 +221,15 @@ pub async fn create_client(
 #[derive(Debug, Deserialize, IntoParams)]
 #[into_params(parameter_in = Query)]
 pub struct ClientQuery {
-    /// Name search (first, last or preferred), case- and accent-insensitive.
+    /// Name search, case- and accent-insensitive: every word must appear in the first, last or
+    /// preferred name.
     pub q: Option<String>,
     pub limit: Option<i64>,
     pub cursor: Option<String>,
 }
 
-/// Lists clients by last name, first name (accents ignored) (a therapist sees only clients in scope).
+/// Lists clients by last name, then first name (accents and case ignored); a therapist sees
+/// only clients in scope. `?q=`: every word must appear in the first, last or preferred name.
 #[utoipa::path(tag = "clients", params(ClientQuery), responses((status = 200, body = Page<Client>)))]
 #[get("/clients")]
 pub async fn list_clients(
@@ -188,12 +241,20 @@ pub async fn list_clients(
     let q = q.into_inner();
     let limit = pagination::limit(q.limit)?;
     let after: Option<(String, Uuid)> = decode_cursor(q.cursor.as_deref())?;
-    let search = match q.q.as_deref().map(str::trim).filter(|s| !s.is_empty()) {
-        Some(s) if s.chars().count() > 200 => {
-            return Err(AppError::invalid("q", "must be at most 200 characters"))
+    // Every word of `q` must appear in the names (in any order: "alvarez jose" finds José
+    // Álvarez); LIKE wildcards in `q` are literals.
+    let terms: Vec<String> = match q.q.as_deref().map(str::trim) {
+        Some(s) if s.chars().count() > Q_MAX => {
+            return Err(AppError::invalid(
+                "q",
+                format!("must be at most {Q_MAX} characters"),
+            ))
         }
-        Some(s) => Some(like_pattern(&search_key(&[s]))),
-        None => None,
+        Some(s) => search_key(&[s])
+            .split_whitespace()
+            .map(like_pattern)
+            .collect(),
+        None => Vec::new(),
     };
     let scoped = staff.is_scoped().then_some(staff.id);
     let rows = state
@@ -203,18 +264,15 @@ pub async fn list_clients(
             if let Some(user) = scoped {
                 query = query.filter(clients::id.eq_any(scope::therapist_client_ids(conn, user)?));
             }
-            if let Some(pattern) = search {
+            for pattern in terms {
                 query = query.filter(clients::search_text.like(pattern));
             }
             if let Some((key, id)) = after {
-                query = query.filter(
-                    clients::search_text
-                        .gt(key.clone())
-                        .or(clients::search_text.eq(key).and(clients::id.gt(id))),
-                );
+                query = query.filter(model::after_sort_key(key, id));
             }
             Ok(query
-                .order((clients::search_text.asc(), clients::id.asc()))
+                .order(model::sort_key())
+                .then_order_by(clients::id.asc())
                 .limit(limit + 1)
                 .load(conn)?)
         })
@@ -223,7 +281,8 @@ pub async fn list_clients(
     Ok(HttpResponse::Ok().json(page))
 }
 
-/// One client's demographics. Each read is audited.
+/// One client's demographics. Each read is audited, and so is a therapist's refused read of
+/// a client outside their scope (which answers 404).
 #[utoipa::path(tag = "clients", responses((status = 200, body = Client), (status = 404)))]
 #[get("/clients/{id}")]
 pub async fn get_client(
@@ -236,14 +295,27 @@ pub async fn get_client(
     let row = state
         .db
         .tx(move |conn| {
-            scope::ensure_client(conn, &staff, id)?;
+            if let Err(e) = scope::ensure_client(conn, &staff, id) {
+                // SPEC §1: a refused read of a client record is audited too (committed, while
+                // the caller learns only that nothing was found).
+                if staff.is_scoped() && model::find(conn, id)?.is_some() {
+                    staff.audit().denied(
+                        conn,
+                        "client.read",
+                        "client",
+                        Some(id),
+                        json!({"reason": "out_of_scope"}),
+                    )?;
+                }
+                return Ok(Err(e));
+            }
             let row = model::find(conn, id)?.ok_or(AppError::NotFound)?;
             staff
                 .audit()
                 .allowed(conn, "client.read", "client", Some(id), json!({}))?;
-            Ok(row)
+            Ok(Ok(row))
         })
-        .await?;
+        .await??;
     Ok(ok_with_etag(row.version, &Client::from(row)))
 }
 
@@ -261,6 +333,8 @@ pub async fn update_client(
     staff.require(Action::WriteClients)?;
     let id = id.into_inner();
     let b = body.into_inner();
+    b.refuse_nulls()?;
+    let changed = b.changed();
     let audit = staff.audit();
     let row = state
         .db
@@ -271,32 +345,19 @@ pub async fn update_client(
                 .for_update()
                 .first(conn)?;
             if_match.check(current.version)?;
-            let mut changed = Vec::new();
-            let mut track = |name: &'static str, present: bool| {
-                if present {
-                    changed.push(name)
-                }
-            };
-            track("first_name", b.first_name.is_some());
-            track("last_name", b.last_name.is_some());
-            track("preferred_name", b.preferred_name.is_some());
-            track("date_of_birth", b.date_of_birth.is_some());
-            track("phone", b.phone.is_some());
-            track("email", b.email.is_some());
-            track("referral_source", b.referral_source.is_some());
-            track("mandated", b.mandated.is_some());
             let f = Fields {
-                first_name: b.first_name.unwrap_or(current.first_name),
-                last_name: b.last_name.unwrap_or(current.last_name),
+                first_name: b.first_name.flatten().unwrap_or(current.first_name),
+                last_name: b.last_name.flatten().unwrap_or(current.last_name),
                 preferred_name: b.preferred_name.unwrap_or(current.preferred_name),
-                date_of_birth: b.date_of_birth.unwrap_or(current.date_of_birth),
+                date_of_birth: b.date_of_birth.flatten().unwrap_or(current.date_of_birth),
                 phone: b.phone.unwrap_or(current.phone),
                 email: b.email.unwrap_or(current.email),
                 referral_source: b
                     .referral_source
+                    .flatten()
                     .or_else(|| ReferralSource::parse(&current.referral_source))
                     .unwrap_or(ReferralSource::Other),
-                mandated: b.mandated.unwrap_or(current.mandated),
+                mandated: b.mandated.flatten().unwrap_or(current.mandated),
             }
             .validate()?;
             let row: ClientRow = diesel::update(clients::table.find(id))

@@ -7,13 +7,14 @@ use serde_json::json;
 use uuid::Uuid;
 
 use super::DemoStaff;
-use crate::domain::text::search_key;
+use crate::clients::model::search_text;
 use crate::schema::{clients, screenings};
 
 const FIRST: &[&str] = &[
     "Ana", "Marcus", "Jamal", "Priya", "Tomás", "Keisha", "Daniel", "Mei", "Olivia", "Rafael",
     "Grace", "Dmitri", "Fatima", "Lucas", "Hannah", "Kofi", "Sofía", "Noah", "Aisha", "Ethan",
-    "Chloé", "Samir", "Leah", "Bruno", "Ingrid", "Mateo", "Nadia", "Owen", "Yara", "Zeke",
+    "Chloé", "Samir", "Leah", "Bruno", "Ingrid", "Mateo", "Nadia", "Owen", "Yara", "Zeke", "Ruth",
+    "Tariq", "Elif",
 ];
 const LAST: &[&str] = &[
     "Silva",
@@ -46,6 +47,9 @@ const LAST: &[&str] = &[
     "Byrne",
     "Saleh",
     "Novak",
+    "Alvarado",
+    "Ebrahimi",
+    "Şahin",
 ];
 const SOURCES: &[(&str, bool)] = &[
     ("self", false),
@@ -71,6 +75,7 @@ pub fn load(conn: &mut PgConnection, staff: &DemoStaff) -> anyhow::Result<DemoCl
     for (i, (first, last)) in FIRST.iter().zip(LAST).enumerate() {
         let (source, mandated) = SOURCES[i % SOURCES.len()];
         let client_id = Uuid::new_v4();
+        let preferred = (i % 6 == 0).then(|| format!("{}y", &first[..2]));
         let dob = NaiveDate::from_ymd_opt(
             1965 + (i as i32 * 7) % 38,
             1 + (i as u32 * 5) % 12,
@@ -82,13 +87,13 @@ pub fn load(conn: &mut PgConnection, staff: &DemoStaff) -> anyhow::Result<DemoCl
                 clients::id.eq(client_id),
                 clients::first_name.eq(first),
                 clients::last_name.eq(last),
-                clients::preferred_name.eq((i % 6 == 0).then(|| format!("{}y", &first[..2]))),
+                clients::preferred_name.eq(&preferred),
                 clients::date_of_birth.eq(dob),
                 clients::phone.eq(format!("+1 555 01{:02} {:04}", i, 1000 + i * 37)),
                 clients::email.eq((i % 3 != 0).then(|| format!("client{i}@example.org"))),
                 clients::referral_source.eq(source),
                 clients::mandated.eq(mandated),
-                clients::search_text.eq(search_key(&[last, first])),
+                clients::search_text.eq(search_text(first, last, preferred.as_deref())),
                 clients::created_at.eq(now - Duration::days(200 - i as i64)),
             ))
             .execute(conn)?;
@@ -98,7 +103,8 @@ pub fn load(conn: &mut PgConnection, staff: &DemoStaff) -> anyhow::Result<DemoCl
             staff.therapists[i % staff.therapists.len()]
         };
         // 26 accepted: the first 11 long ago (members of the active group), the next 5 for the
-        // forming group, the rest recently (the waitlist); then every other status.
+        // forming group, the rest recently (the waitlist); then every other status and outcome,
+        // and an accepted screening past its 90 days (not on the waitlist).
         let (status, outcome, days_ago) = match i {
             0..=10 => ("completed", Some("accepted"), 175 - i as i64),
             11..=15 => ("completed", Some("accepted"), 40 - i as i64),
@@ -106,7 +112,10 @@ pub fn load(conn: &mut PgConnection, staff: &DemoStaff) -> anyhow::Result<DemoCl
             26 => ("completed", Some("declined"), 10),
             27 => ("scheduled", None, -3),
             28 => ("cancelled", None, 5),
-            _ => ("no_show", None, 4),
+            29 => ("no_show", None, 4),
+            30 => ("completed", Some("deferred"), 12),
+            31 => ("completed", Some("referred_elsewhere"), 20),
+            _ => ("completed", Some("accepted"), 120),
         };
         let scheduled_at = now - Duration::days(days_ago) - Duration::hours(2);
         let screening_id = Uuid::new_v4();
@@ -132,7 +141,10 @@ pub fn load(conn: &mut PgConnection, staff: &DemoStaff) -> anyhow::Result<DemoCl
                 screenings::created_by.eq(staff.intake),
             ))
             .execute(conn)?;
-        if outcome == Some("accepted") {
+        // The members of the active group were screened long ago; the last client's screening
+        // simply ran out before anyone admitted them.
+        let expired_unseated = i == FIRST.len() - 1;
+        if outcome == Some("accepted") && !expired_unseated {
             accepted.push((client_id, screening_id));
         }
     }

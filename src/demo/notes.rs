@@ -1,13 +1,18 @@
-//! Demo notes: a signed group note for every held session of the active group, and signed
-//! member notes for a few members, some co-signed, one with an addendum.
+//! Demo notes: a signed group note for every held session of the active group (some
+//! co-signed), signed member notes for the first members seated at each, and an addendum.
+//! Written under the notes key, like every note.
 
 use diesel::prelude::*;
 use serde_json::json;
+use uuid::Uuid;
 
 use super::{DemoGroups, DemoSessions, DemoStaff};
 use crate::domain::note::NoteStatus;
+use crate::notes::addenda;
 use crate::notes::crypto::NotesCipher;
 use crate::notes::model::{self, Target};
+use crate::roster;
+use crate::schema::{clients, memberships};
 
 const THEMES: &[&str] = &[
     "Trust and whether the group is safe enough to be honest.",
@@ -25,6 +30,13 @@ pub fn load(
     s: &DemoSessions,
 ) -> anyhow::Result<()> {
     let lead = staff.therapists[0];
+    // A fellow member's first name, typed into notes the way clinicians do: the client
+    // record export shows it as "[group member]".
+    let fellow: String = memberships::table
+        .inner_join(clients::table)
+        .filter(memberships::id.eq(g.active_members[1]))
+        .select(clients::first_name)
+        .first(conn)?;
     for (i, session_id) in s.held.iter().enumerate() {
         let group_note = Target::Group {
             session_id: *session_id,
@@ -41,13 +53,24 @@ pub fn load(
                 "plan": "Follow up on the unresolved tension between two members."
             }),
         )?;
-        sign(conn, group_note, lead, i % 3 == 0, staff)?;
-        for (m, member) in g.active_members.iter().take(3).enumerate() {
+        sign(
+            conn,
+            group_note,
+            lead,
+            (i % 3 == 0).then_some(staff.supervisor),
+        )?;
+        let seated = roster::seated_at_session(conn, *session_id)?;
+        for (m, member) in seated.iter().take(3).enumerate() {
             let target = Target::Member {
                 session_id: *session_id,
                 membership_id: *member,
             };
             let participation = ["active", "moderate", "minimal"][(i + m) % 3];
+            let content = if m == 0 {
+                format!("Spoke about a difficult week; {fellow} offered support and was thanked.")
+            } else {
+                "Spoke about a difficult week and received support from the group.".to_string()
+            };
             model::insert(
                 conn,
                 cipher,
@@ -57,16 +80,16 @@ pub fn load(
                     "participation": participation,
                     "progress": "Working on asking for help before cravings peak.",
                     "risk_flags": if (i + m) % 11 == 0 { json!(["relapse"]) } else { json!([]) },
-                    "content": "Spoke about a difficult week and received support from the group."
+                    "content": content
                 }),
             )?;
-            sign(conn, target, lead, false, staff)?;
+            sign(conn, target, lead, None)?;
         }
     }
     if let Some(last) = s.held.last() {
         let note = model::find(conn, Target::Group { session_id: *last }, false)?
             .ok_or_else(|| anyhow::anyhow!("note missing"))?;
-        model::add_addendum(
+        addenda::insert(
             conn,
             cipher,
             &note,
@@ -77,19 +100,17 @@ pub fn load(
     Ok(())
 }
 
+/// Signs the note as its author, and co-signs it when a supervisor is given.
 fn sign(
     conn: &mut PgConnection,
     target: Target,
-    author: uuid::Uuid,
-    cosign: bool,
-    staff: &DemoStaff,
+    author: Uuid,
+    cosigner: Option<Uuid>,
 ) -> anyhow::Result<()> {
     let note = model::find(conn, target, false)?.ok_or_else(|| anyhow::anyhow!("note missing"))?;
     model::advance(conn, &note, NoteStatus::Signed, author)?;
-    if cosign {
-        let note =
-            model::find(conn, target, false)?.ok_or_else(|| anyhow::anyhow!("note missing"))?;
-        model::advance(conn, &note, NoteStatus::Cosigned, staff.supervisor)?;
+    if let Some(supervisor) = cosigner {
+        model::advance(conn, &note, NoteStatus::Cosigned, supervisor)?;
     }
     Ok(())
 }

@@ -4,7 +4,7 @@
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
-use crate::error::Validations;
+use crate::error::{AppError, AppResult, Validations};
 
 const TEXT_MAX: usize = 20_000;
 
@@ -108,7 +108,23 @@ impl GroupNoteContent {
     }
 }
 
+/// The validated fields of a note, as sealed in its ciphertext.
+fn fields(content: &impl Serialize, v: Validations) -> AppResult<serde_json::Value> {
+    v.finish()?;
+    serde_json::to_value(content).map_err(|e| AppError::Internal(e.into()))
+}
+
+impl GroupNoteContent {
+    pub fn into_fields(self) -> AppResult<serde_json::Value> {
+        fields(&self, self.validate())
+    }
+}
+
 impl MemberNoteContent {
+    pub fn into_fields(self) -> AppResult<serde_json::Value> {
+        fields(&self, self.validate())
+    }
+
     pub fn validate(&self) -> Validations {
         let mut v = check_texts(&[("progress", &self.progress), ("content", &self.content)]);
         let mut flags = self.risk_flags.clone();

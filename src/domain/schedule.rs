@@ -3,7 +3,7 @@
 //! computed from its local date and time, never by adding 7×24 hours.
 
 use chrono::{
-    DateTime, Datelike, Duration, LocalResult, NaiveDate, NaiveTime, TimeZone, Utc, Weekday,
+    DateTime, Datelike, Days, Duration, LocalResult, NaiveDate, NaiveTime, TimeZone, Utc, Weekday,
 };
 use chrono_tz::Tz;
 
@@ -28,11 +28,11 @@ pub fn local_instant(tz: Tz, date: NaiveDate, time: NaiveTime) -> DateTime<Utc> 
     }
 }
 
-/// The first date on or after `from` that falls on `day`.
-pub fn first_on_or_after(from: NaiveDate, day: Weekday) -> NaiveDate {
-    let offset =
-        (7 + day.num_days_from_monday() as i64 - from.weekday().num_days_from_monday() as i64) % 7;
-    from + Duration::days(offset)
+/// The first date on or after `from` that falls on `day` (none past the last representable
+/// date).
+pub fn first_on_or_after(from: NaiveDate, day: Weekday) -> Option<NaiveDate> {
+    let offset = (7 + day.num_days_from_monday() - from.weekday().num_days_from_monday()) % 7;
+    from.checked_add_days(Days::new(offset.into()))
 }
 
 /// Weekly meeting instants on `day` at `time` (local to `tz`), from the first such date on or
@@ -46,9 +46,9 @@ pub fn weekly(
 ) -> Vec<DateTime<Utc>> {
     let mut out = Vec::new();
     let mut date = first_on_or_after(from, day);
-    while date <= through {
-        out.push(local_instant(tz, date, time));
-        date += Duration::days(7);
+    while let Some(d) = date.filter(|d| *d <= through) {
+        out.push(local_instant(tz, d, time));
+        date = d.checked_add_days(Days::new(7));
     }
     out
 }
@@ -123,11 +123,21 @@ mod tests {
     #[test]
     fn first_weekday() {
         let sun = NaiveDate::from_ymd_opt(2026, 3, 1).unwrap();
-        assert_eq!(first_on_or_after(sun, Weekday::Sun), sun);
+        assert_eq!(first_on_or_after(sun, Weekday::Sun), Some(sun));
         assert_eq!(
             first_on_or_after(sun, Weekday::Sat),
-            NaiveDate::from_ymd_opt(2026, 3, 7).unwrap()
+            NaiveDate::from_ymd_opt(2026, 3, 7)
         );
         assert!(weekly(ny(), Weekday::Mon, NaiveTime::MIN, sun, sun).is_empty());
+    }
+
+    #[test]
+    fn the_end_of_the_calendar_ends_the_series_without_overflow() {
+        let last = NaiveDate::MAX;
+        let from = last - Duration::days(20);
+        let all = weekly(ny(), from.weekday(), NaiveTime::MIN, from, last);
+        assert_eq!(all.len(), 3, "from, from + 7, from + 14");
+        let past_end = weekly(ny(), last.weekday().succ(), NaiveTime::MIN, last, last);
+        assert!(past_end.is_empty());
     }
 }

@@ -103,6 +103,18 @@ pub struct Assessment {
     pub notes: String,
 }
 
+impl Assessment {
+    /// Each contraindication once, in the order first given.
+    pub fn dedup_contraindications(&mut self) {
+        let mut seen = Vec::with_capacity(self.contraindications.len());
+        self.contraindications.retain(|c| {
+            let first = !seen.contains(c);
+            seen.push(*c);
+            first
+        });
+    }
+}
+
 const TEXT_MAX: usize = 10_000;
 
 /// Field-level rules of a completion (SPEC §2): motivation 1–5, bounded texts, an `accepted`
@@ -261,6 +273,23 @@ mod tests {
         let done = Utc::now() - Duration::days(90) + Duration::minutes(1);
         assert!(is_valid_at(done, Utc::now()));
         assert!(!is_valid_at(done - Duration::minutes(2), Utc::now()));
+    }
+
+    #[test]
+    fn contraindications_are_kept_once_in_order() {
+        use Contraindication::*;
+        let mut a = assessment(vec![
+            Other,
+            SuicidalRisk,
+            Other,
+            SuicidalRisk,
+            AcutePsychosis,
+        ]);
+        a.dedup_contraindications();
+        assert_eq!(
+            a.contraindications,
+            vec![Other, SuicidalRisk, AcutePsychosis]
+        );
     }
 
     #[test]

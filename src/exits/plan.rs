@@ -12,7 +12,7 @@ use crate::error::{AppError, AppResult};
 use crate::groups::GroupRow;
 use crate::memberships::lifecycle;
 use crate::roster;
-use crate::schema::memberships;
+use crate::schema::{memberships, sessions};
 use crate::sessions::model::{nth_session_after, SessionRow};
 
 /// The planned last session: the `exit_notice_sessions`-th non-cancelled session scheduled
@@ -76,30 +76,37 @@ pub fn complete_planned_exits(
     Ok(due.len())
 }
 
-/// After `cancelled` is cancelled: plans that ended on it move to the next non-cancelled
-/// session.
+/// After `cancelled` is cancelled: cancelled sessions do not count toward a notice period
+/// (SPEC §2), so every plan whose period contained it — announced before it, farewell session
+/// on or after it — moves on to the next non-cancelled session after its farewell session
+/// (the farewell session itself when that is the one cancelled). If that session is already
+/// held (a past session cancelled after the next week was recorded), the exit completes at
+/// once, as a late-entered notice does. A period cannot run past the group's `end_date`: with
+/// no later session the plan stays (the cancellation is never refused for it), and the exit
+/// ends when the group completes.
 pub fn move_plans(
     conn: &mut PgConnection,
     audit: &AuditCtx,
     group: &GroupRow,
     cancelled: &SessionRow,
 ) -> AppResult<usize> {
-    let affected: Vec<Uuid> = memberships::table
-        .filter(memberships::planned_last_session_id.eq(cancelled.id))
+    let affected: Vec<(Uuid, Uuid, DateTime<Utc>)> = memberships::table
+        .inner_join(sessions::table)
+        .filter(memberships::group_id.eq(group.id))
         .filter(memberships::status.eq("exiting"))
-        .select(memberships::id)
+        .filter(memberships::announced_at.lt(cancelled.scheduled_at))
+        .filter(sessions::scheduled_at.ge(cancelled.scheduled_at))
+        .select((memberships::id, sessions::id, sessions::scheduled_at))
+        // Locks the seats (and their farewell sessions, under the group lock the caller
+        // holds) so that a concurrent discharge is seen, not overwritten.
         .for_update()
         .load(conn)?;
-    if affected.is_empty() {
-        return Ok(0);
-    }
-    let next = nth_session_after(conn, group, cancelled.scheduled_at, 1)?.ok_or_else(|| {
-        AppError::conflict(
-            "conflict",
-            "No later session exists to move the planned exit to.",
-        )
-    })?;
-    for id in &affected {
+    let mut moved = 0;
+    for (id, farewell, farewell_at) in &affected {
+        let Some(next) = nth_session_after(conn, group, *farewell_at, 1)? else {
+            continue;
+        };
+        moved += 1;
         diesel::update(memberships::table.find(*id))
             .set((
                 memberships::planned_last_session_id.eq(next.id),
@@ -112,8 +119,11 @@ pub fn move_plans(
             "membership.exit_plan_moved",
             "membership",
             Some(*id),
-            json!({"from": cancelled.id, "to": next.id}),
+            json!({"from": farewell, "to": next.id, "cancelled_session_id": cancelled.id}),
         )?;
+        if next.status == "held" {
+            complete_exit(conn, audit, *id, &next, group.min_term_sessions)?;
+        }
     }
-    Ok(affected.len())
+    Ok(moved)
 }

@@ -7,6 +7,8 @@ use aes_gcm::{Aes256Gcm, Nonce};
 use rand::RngCore;
 use sha2::{Digest, Sha256};
 
+use crate::config::{parse_notes_key, ConfigError, Env};
+
 /// What is stored: which key, the nonce, the ciphertext (with its tag).
 #[derive(Debug, Clone)]
 pub struct Sealed {
@@ -26,6 +28,21 @@ pub enum OpenError {
 /// A short, stable, non-secret identifier of a key.
 pub fn key_id(key: &[u8; 32]) -> String {
     hex::encode(&Sha256::digest(key)[..8])
+}
+
+/// `GROUPWORK_NOTES_KEY` and (during a rotation) `GROUPWORK_NOTES_KEY_PREVIOUS`, for the
+/// commands that need no other setting (`demo`, `rotate-notes-key`).
+pub fn keys_from_env(env: &impl Env) -> Result<([u8; 32], Option<[u8; 32]>), ConfigError> {
+    let current = env.get("GROUPWORK_NOTES_KEY").ok_or_else(|| ConfigError {
+        var: "GROUPWORK_NOTES_KEY",
+        problem: "is required".into(),
+    })?;
+    let current = parse_notes_key("GROUPWORK_NOTES_KEY", &current)?;
+    let previous = env
+        .get("GROUPWORK_NOTES_KEY_PREVIOUS")
+        .map(|v| parse_notes_key("GROUPWORK_NOTES_KEY_PREVIOUS", &v))
+        .transpose()?;
+    Ok((current, previous))
 }
 
 #[derive(Clone)]

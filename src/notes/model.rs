@@ -3,13 +3,15 @@
 
 use chrono::{DateTime, Utc};
 use diesel::prelude::*;
-use diesel::sql_types::{Bytea, Nullable, Text, Timestamptz, Uuid as SqlUuid};
+use diesel::sql_types::{BigInt, Bytea, Integer, Nullable, Text, Timestamptz, Uuid as SqlUuid};
 use serde::Serialize;
 use serde_json::Value;
 use utoipa::ToSchema;
 use uuid::Uuid;
 
+use super::addenda::{self, Addendum};
 use super::crypto::{NotesCipher, OpenError, Sealed};
+use super::failure::Failure;
 use crate::domain::note::NoteStatus;
 
 /// Which note: the group note of a session, or one member's note at a session.
@@ -38,25 +40,59 @@ impl Target {
         }
     }
 
-    pub fn kind(self) -> &'static str {
+    pub fn kind(self) -> Kind {
         match self {
-            Target::Group { .. } => "group",
-            Target::Member { .. } => "member",
+            Target::Group { .. } => Kind::Group,
+            Target::Member { .. } => Kind::Member,
+        }
+    }
+}
+
+/// The two kinds of note, each in its own table.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Kind {
+    Group,
+    Member,
+}
+
+impl Kind {
+    /// As stored in `note_addenda.note_kind` and shown in a note's `kind`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Kind::Group => "group",
+            Kind::Member => "member",
+        }
+    }
+
+    /// The audit trail's `resource_type`.
+    pub fn resource_type(self) -> &'static str {
+        match self {
+            Kind::Group => "group_note",
+            Kind::Member => "member_note",
         }
     }
 
     fn table(self) -> &'static str {
         match self {
-            Target::Group { .. } => "group_notes",
-            Target::Member { .. } => "member_notes",
+            Kind::Group => "group_notes",
+            Kind::Member => "member_notes",
         }
     }
 
     fn membership_column(self) -> &'static str {
         match self {
-            Target::Group { .. } => "NULL::uuid AS membership_id",
-            Target::Member { .. } => "membership_id",
+            Kind::Group => "NULL::uuid AS membership_id",
+            Kind::Member => "membership_id",
         }
+    }
+
+    fn select(self) -> String {
+        format!(
+            "SELECT id, session_id, {}, author_id, status, key_id, nonce, ciphertext, signed_by, \
+             signed_at, cosigned_by, cosigned_at, version, created_at, updated_at FROM {}",
+            self.membership_column(),
+            self.table()
+        )
     }
 }
 
@@ -86,6 +122,8 @@ pub struct NoteRow {
     pub cosigned_by: Option<Uuid>,
     #[diesel(sql_type = Nullable<Timestamptz>)]
     pub cosigned_at: Option<DateTime<Utc>>,
+    #[diesel(sql_type = Integer)]
+    pub version: i32,
     #[diesel(sql_type = Timestamptz)]
     pub created_at: DateTime<Utc>,
     #[diesel(sql_type = Timestamptz)]
@@ -94,6 +132,7 @@ pub struct NoteRow {
 
 impl NoteRow {
     pub fn status(&self) -> NoteStatus {
+        // The column's CHECK constraint admits only the three statuses.
         NoteStatus::parse(&self.status).unwrap_or(NoteStatus::Draft)
     }
 
@@ -109,26 +148,24 @@ impl NoteRow {
         }
     }
 
-    fn sealed(&self) -> Sealed {
-        Sealed {
+    /// The note's fields, decrypted.
+    pub fn open(&self, cipher: &NotesCipher) -> Result<Value, OpenError> {
+        let sealed = Sealed {
             key_id: self.key_id.clone(),
             nonce: self.nonce.clone(),
             ciphertext: self.ciphertext.clone(),
-        }
-    }
-
-    /// The note's fields, decrypted.
-    pub fn open(&self, cipher: &NotesCipher) -> Result<Value, OpenError> {
-        let plain = cipher.open(&note_aad(self.target(), self.id), &self.sealed())?;
+        };
+        let plain = cipher.open(&note_aad(self.target(), self.id), &sealed)?;
         serde_json::from_slice(&plain).map_err(|_| OpenError::Tampered)
     }
 }
 
-/// Associated data binding a note's ciphertext to its row: kind, note, session, membership.
+/// Associated data binding a note's ciphertext to its row: kind, note, session, membership
+/// (nil for a group note). A ciphertext copied onto another row does not authenticate.
 pub fn note_aad(target: Target, note_id: Uuid) -> Vec<u8> {
     format!(
         "groupwork-note|{}|{}|{}|{}",
-        target.kind(),
+        target.kind().as_str(),
         note_id,
         target.session_id(),
         target.membership_id().unwrap_or_default()
@@ -136,41 +173,48 @@ pub fn note_aad(target: Target, note_id: Uuid) -> Vec<u8> {
     .into_bytes()
 }
 
-pub fn addendum_aad(note_id: Uuid, addendum_id: Uuid) -> Vec<u8> {
-    format!("groupwork-addendum|{note_id}|{addendum_id}").into_bytes()
-}
-
-fn select_sql(target: Target, lock: bool) -> String {
+/// The note at `target`, if written; locked for the transaction when `lock`.
+pub fn find(conn: &mut PgConnection, target: Target, lock: bool) -> QueryResult<Option<NoteRow>> {
     let filter = match target {
         Target::Group { .. } => "session_id = $1",
         Target::Member { .. } => "session_id = $1 AND membership_id = $2",
     };
-    format!(
-        "SELECT id, session_id, {}, author_id, status, key_id, nonce, ciphertext, signed_by, signed_at, \
-         cosigned_by, cosigned_at, created_at, updated_at FROM {} WHERE {filter}{}",
-        target.membership_column(),
-        target.table(),
+    let sql = format!(
+        "{} WHERE {filter}{}",
+        target.kind().select(),
         if lock { " FOR UPDATE" } else { "" }
-    )
-}
-
-/// The note at `target`, if written; locked for the transaction when `lock`.
-pub fn find(conn: &mut PgConnection, target: Target, lock: bool) -> QueryResult<Option<NoteRow>> {
-    let q = diesel::sql_query(select_sql(target, lock)).bind::<SqlUuid, _>(target.session_id());
+    );
+    let q = diesel::sql_query(sql).bind::<SqlUuid, _>(target.session_id());
     match target.membership_id() {
         Some(m) => q.bind::<SqlUuid, _>(m).get_result(conn).optional(),
         None => q.get_result(conn).optional(),
     }
 }
 
-/// Creates a draft.
+/// Up to `limit` notes of `kind` sealed under another key than `key_id`, locked (rotation).
+pub fn under_other_key(
+    conn: &mut PgConnection,
+    kind: Kind,
+    key_id: &str,
+    limit: i64,
+) -> QueryResult<Vec<NoteRow>> {
+    diesel::sql_query(format!(
+        "{} WHERE key_id <> $1 ORDER BY id LIMIT $2 FOR UPDATE",
+        kind.select()
+    ))
+    .bind::<Text, _>(key_id)
+    .bind::<BigInt, _>(limit)
+    .load(conn)
+}
+
+/// Creates a draft by `author`; answers its id.
 pub fn insert(
     conn: &mut PgConnection,
     cipher: &NotesCipher,
     target: Target,
     author: Uuid,
     fields: &Value,
-) -> QueryResult<()> {
+) -> QueryResult<Uuid> {
     let id = Uuid::new_v4();
     let sealed = cipher.seal(&note_aad(target, id), fields.to_string().as_bytes());
     let (columns, values) = match target {
@@ -178,8 +222,9 @@ pub fn insert(
         Target::Member { .. } => (", membership_id", ", $7"),
     };
     let q = diesel::sql_query(format!(
-        "INSERT INTO {} (id, session_id, author_id, key_id, nonce, ciphertext{columns}) VALUES ($1, $2, $3, $4, $5, $6{values})",
-        target.table()
+        "INSERT INTO {} (id, session_id, author_id, key_id, nonce, ciphertext{columns}) \
+         VALUES ($1, $2, $3, $4, $5, $6{values})",
+        target.kind().table()
     ))
     .bind::<SqlUuid, _>(id)
     .bind::<SqlUuid, _>(target.session_id())
@@ -191,25 +236,23 @@ pub fn insert(
         Some(m) => q.bind::<SqlUuid, _>(m).execute(conn)?,
         None => q.execute(conn)?,
     };
-    Ok(())
+    Ok(id)
 }
 
-/// Re-encrypts a note's fields (a draft edit, or a key rotation).
-pub fn store(
+fn seal_into(
     conn: &mut PgConnection,
     cipher: &NotesCipher,
     note: &NoteRow,
     fields: &Value,
-    touch: bool,
+    also_set: &str,
 ) -> QueryResult<()> {
     let sealed = cipher.seal(
         &note_aad(note.target(), note.id),
         fields.to_string().as_bytes(),
     );
     diesel::sql_query(format!(
-        "UPDATE {} SET key_id = $2, nonce = $3, ciphertext = $4{} WHERE id = $1",
-        note.target().table(),
-        if touch { ", updated_at = now()" } else { "" }
+        "UPDATE {} SET key_id = $2, nonce = $3, ciphertext = $4{also_set} WHERE id = $1",
+        note.target().kind().table(),
     ))
     .bind::<SqlUuid, _>(note.id)
     .bind::<Text, _>(&sealed.key_id)
@@ -219,7 +262,35 @@ pub fn store(
     Ok(())
 }
 
-/// `draft → signed` by `who`, or `signed → cosigned`; guarded on the current status.
+/// A draft edit: new fields under a fresh nonce, a new version.
+pub fn edit(
+    conn: &mut PgConnection,
+    cipher: &NotesCipher,
+    note: &NoteRow,
+    fields: &Value,
+) -> QueryResult<()> {
+    seal_into(
+        conn,
+        cipher,
+        note,
+        fields,
+        ", version = version + 1, updated_at = now()",
+    )
+}
+
+/// A key rotation: the same fields sealed under the current key; the note itself (its
+/// version, its `updated_at`) does not change.
+pub fn reseal(
+    conn: &mut PgConnection,
+    cipher: &NotesCipher,
+    note: &NoteRow,
+    fields: &Value,
+) -> QueryResult<()> {
+    seal_into(conn, cipher, note, fields, "")
+}
+
+/// `draft → signed` by `who`, or `signed → cosigned`; guarded on the current status, so 0
+/// rows means the note moved on meanwhile.
 pub fn advance(
     conn: &mut PgConnection,
     note: &NoteRow,
@@ -231,8 +302,9 @@ pub fn advance(
         _ => ("signed", "cosigned_by", "cosigned_at"),
     };
     diesel::sql_query(format!(
-        "UPDATE {} SET status = $2, {who_col} = $3, {at_col} = now(), updated_at = now() WHERE id = $1 AND status = $4",
-        note.target().table()
+        "UPDATE {} SET status = $2, {who_col} = $3, {at_col} = now(), updated_at = now(), \
+         version = version + 1 WHERE id = $1 AND status = $4",
+        note.target().kind().table()
     ))
     .bind::<SqlUuid, _>(note.id)
     .bind::<Text, _>(to.as_str())
@@ -241,69 +313,15 @@ pub fn advance(
     .execute(conn)
 }
 
-#[derive(Debug, Clone, Queryable, Selectable)]
-#[diesel(table_name = crate::schema::note_addenda)]
-pub struct AddendumRow {
-    pub id: Uuid,
-    pub note_id: Uuid,
-    pub author_id: Uuid,
-    pub key_id: String,
-    pub nonce: Vec<u8>,
-    pub ciphertext: Vec<u8>,
-    pub created_at: DateTime<Utc>,
-}
-
-impl AddendumRow {
-    pub fn open(&self, cipher: &NotesCipher) -> Result<String, OpenError> {
-        let sealed = Sealed {
-            key_id: self.key_id.clone(),
-            nonce: self.nonce.clone(),
-            ciphertext: self.ciphertext.clone(),
-        };
-        String::from_utf8(cipher.open(&addendum_aad(self.note_id, self.id), &sealed)?)
-            .map_err(|_| OpenError::Tampered)
-    }
-}
-
-pub fn addenda(conn: &mut PgConnection, note_id: Uuid) -> QueryResult<Vec<AddendumRow>> {
-    use crate::schema::note_addenda as na;
-    na::table
-        .filter(na::note_id.eq(note_id))
-        .order(na::seq.asc())
-        .select(AddendumRow::as_select())
-        .load(conn)
-}
-
-pub fn add_addendum(
-    conn: &mut PgConnection,
-    cipher: &NotesCipher,
-    note: &NoteRow,
-    author: Uuid,
-    content: &str,
-) -> QueryResult<Uuid> {
-    use crate::schema::note_addenda as na;
-    let id = Uuid::new_v4();
-    let sealed = cipher.seal(&addendum_aad(note.id, id), content.as_bytes());
-    diesel::insert_into(na::table)
-        .values((
-            na::id.eq(id),
-            na::note_kind.eq(note.target().kind()),
-            na::note_id.eq(note.id),
-            na::author_id.eq(author),
-            na::key_id.eq(&sealed.key_id),
-            na::nonce.eq(&sealed.nonce),
-            na::ciphertext.eq(&sealed.ciphertext),
-        ))
-        .execute(conn)?;
-    Ok(id)
-}
-
-#[derive(Debug, Serialize, ToSchema)]
-pub struct Addendum {
-    pub id: Uuid,
-    pub author_id: Uuid,
-    pub created_at: DateTime<Utc>,
-    pub content: String,
+/// A new version of the note as shown (an addendum was appended), for its ETag.
+pub fn bump_version(conn: &mut PgConnection, note: &NoteRow) -> QueryResult<()> {
+    diesel::sql_query(format!(
+        "UPDATE {} SET version = version + 1 WHERE id = $1",
+        note.target().kind().table()
+    ))
+    .bind::<SqlUuid, _>(note.id)
+    .execute(conn)?;
+    Ok(())
 }
 
 /// A note as the API shows it: its lifecycle fields, its decrypted fields at the top level
@@ -328,35 +346,28 @@ pub struct Note {
     #[schema(value_type = Object)]
     pub fields: Value,
     pub addenda: Vec<Addendum>,
+    /// Carried by the `ETag` header.
+    #[serde(skip)]
+    pub version: i32,
 }
 
-/// Decrypts a note and its addenda.
-pub fn view(
-    conn: &mut PgConnection,
-    cipher: &NotesCipher,
-    note: NoteRow,
-) -> Result<Result<Note, OpenError>, diesel::result::Error> {
-    let rows = addenda(conn, note.id)?;
-    let fields = match note.open(cipher) {
-        Ok(f) => f,
-        Err(e) => return Ok(Err(e)),
-    };
-    let mut list = Vec::with_capacity(rows.len());
-    for a in rows {
-        match a.open(cipher) {
-            Ok(content) => list.push(Addendum {
-                id: a.id,
-                author_id: a.author_id,
-                created_at: a.created_at,
-                content,
-            }),
-            Err(e) => return Ok(Err(e)),
-        }
-    }
+/// Decrypts a note and its addenda; a ciphertext that does not open is `Undecryptable`.
+pub fn view(conn: &mut PgConnection, cipher: &NotesCipher, note: NoteRow) -> Result<Note, Failure> {
     let target = note.target();
-    Ok(Ok(Note {
-        id: note.id,
+    let undecryptable = |error| Failure::Undecryptable {
         kind: target.kind(),
+        note_id: note.id,
+        error,
+    };
+    let fields = note.open(cipher).map_err(undecryptable)?;
+    let addenda = addenda::load(conn, note.id)?
+        .into_iter()
+        .map(|a| a.open(cipher))
+        .collect::<Result<Vec<_>, _>>()
+        .map_err(undecryptable)?;
+    Ok(Note {
+        id: note.id,
+        kind: target.kind().as_str(),
         session_id: note.session_id,
         membership_id: note.membership_id,
         status: note.status(),
@@ -368,6 +379,22 @@ pub fn view(
         created_at: note.created_at,
         updated_at: note.updated_at,
         fields,
-        addenda: list,
-    }))
+        addenda,
+        version: note.version,
+    })
+}
+
+/// The signed (or co-signed) member notes of these memberships, in session order: what a
+/// client record export holds (SPEC §2: never drafts, never group notes).
+pub fn signed_member_notes(
+    conn: &mut PgConnection,
+    membership_ids: &[Uuid],
+) -> QueryResult<Vec<NoteRow>> {
+    diesel::sql_query(format!(
+        "SELECT n.* FROM ({}) n JOIN sessions s ON s.id = n.session_id \
+         WHERE n.membership_id = ANY($1) AND n.status <> 'draft' ORDER BY s.scheduled_at, n.id",
+        Kind::Member.select()
+    ))
+    .bind::<diesel::sql_types::Array<SqlUuid>, _>(membership_ids)
+    .load(conn)
 }

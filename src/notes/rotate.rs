@@ -1,116 +1,115 @@
 //! `groupwork rotate-notes-key`: re-encrypts every note and addendum under
-//! `GROUPWORK_NOTES_KEY`, reading rows still under `GROUPWORK_NOTES_KEY_PREVIOUS`. One
-//! transaction: either every row moves to the new key or none does.
+//! `GROUPWORK_NOTES_KEY`, reading rows still under `GROUPWORK_NOTES_KEY_PREVIOUS`. Rows are
+//! taken in batches (memory does not grow with the number of notes) inside one transaction:
+//! either every row moves to the new key or none does. Rows already under the new key are
+//! skipped, so running it again changes nothing.
 
 use diesel::prelude::*;
-use uuid::Uuid;
 
-use super::crypto::{NotesCipher, Sealed};
-use super::model::{self, addendum_aad, NoteRow, Target};
+use super::addenda;
+use super::crypto::{keys_from_env, NotesCipher};
+use super::model::{self, Kind};
+use crate::config::{Env, Settings};
 use crate::schema::{group_notes, member_notes, note_addenda};
+
+const BATCH: i64 = 500;
 
 #[derive(Debug, Default, PartialEq, Eq)]
 pub struct Rotated {
     pub group_notes: usize,
     pub member_notes: usize,
     pub addenda: usize,
+    /// Rows that were already under the new key.
     pub already_current: usize,
+}
+
+fn already_current(conn: &mut PgConnection, key_id: &str) -> QueryResult<i64> {
+    Ok(group_notes::table
+        .filter(group_notes::key_id.eq(key_id))
+        .count()
+        .get_result::<i64>(conn)?
+        + member_notes::table
+            .filter(member_notes::key_id.eq(key_id))
+            .count()
+            .get_result::<i64>(conn)?
+        + note_addenda::table
+            .filter(note_addenda::key_id.eq(key_id))
+            .count()
+            .get_result::<i64>(conn)?)
 }
 
 fn rotate_notes(
     conn: &mut PgConnection,
     cipher: &NotesCipher,
-    targets: Vec<Target>,
+    kind: Kind,
 ) -> anyhow::Result<usize> {
     let mut n = 0;
-    for target in targets {
-        let note: NoteRow = model::find(conn, target, true)?
-            .ok_or_else(|| anyhow::anyhow!("note vanished during rotation"))?;
-        let fields = note
-            .open(cipher)
-            .map_err(|e| anyhow::anyhow!("note {}: {e}", note.id))?;
-        model::store(conn, cipher, &note, &fields, false)?;
-        n += 1;
+    loop {
+        // Each resealed row leaves the selection, so the next batch starts where this ended.
+        let batch = model::under_other_key(conn, kind, cipher.current_key_id(), BATCH)?;
+        if batch.is_empty() {
+            return Ok(n);
+        }
+        for note in &batch {
+            let fields = note
+                .open(cipher)
+                .map_err(|e| anyhow::anyhow!("{} note {}: {e}", kind.as_str(), note.id))?;
+            model::reseal(conn, cipher, note, &fields)?;
+        }
+        n += batch.len();
     }
-    Ok(n)
 }
 
-pub fn rotate(conn: &mut PgConnection, cipher: &NotesCipher) -> anyhow::Result<Rotated> {
-    let current = cipher.current_key_id().to_string();
-    conn.transaction(|conn| {
-        let groups: Vec<Uuid> = group_notes::table
-            .filter(group_notes::key_id.ne(&current))
-            .select(group_notes::session_id)
-            .load(conn)?;
-        let members: Vec<(Uuid, Uuid)> = member_notes::table
-            .filter(member_notes::key_id.ne(&current))
-            .select((member_notes::session_id, member_notes::membership_id))
-            .load(conn)?;
-        let mut out = Rotated {
-            group_notes: rotate_notes(
-                conn,
-                cipher,
-                groups
-                    .into_iter()
-                    .map(|session_id| Target::Group { session_id })
-                    .collect(),
-            )?,
-            member_notes: rotate_notes(
-                conn,
-                cipher,
-                members
-                    .into_iter()
-                    .map(|(session_id, membership_id)| Target::Member {
-                        session_id,
-                        membership_id,
-                    })
-                    .collect(),
-            )?,
-            ..Rotated::default()
-        };
-        let addenda: Vec<model::AddendumRow> = note_addenda::table
-            .filter(note_addenda::key_id.ne(&current))
-            .select(model::AddendumRow::as_select())
-            .for_update()
-            .load(conn)?;
-        for a in addenda {
-            let plain = a
-                .open(cipher)
-                .map_err(|e| anyhow::anyhow!("addendum {}: {e}", a.id))?;
-            let Sealed {
-                key_id,
-                nonce,
-                ciphertext,
-            } = cipher.seal(&addendum_aad(a.note_id, a.id), plain.as_bytes());
-            diesel::update(note_addenda::table.find(a.id))
-                .set((
-                    note_addenda::key_id.eq(key_id),
-                    note_addenda::nonce.eq(nonce),
-                    note_addenda::ciphertext.eq(ciphertext),
-                ))
-                .execute(conn)?;
-            out.addenda += 1;
+fn rotate_addenda(conn: &mut PgConnection, cipher: &NotesCipher) -> anyhow::Result<usize> {
+    let mut n = 0;
+    loop {
+        let batch = addenda::under_other_key(conn, cipher.current_key_id(), BATCH)?;
+        if batch.is_empty() {
+            return Ok(n);
         }
-        let total: i64 = group_notes::table.count().get_result::<i64>(conn)?
-            + member_notes::table.count().get_result::<i64>(conn)?
-            + note_addenda::table.count().get_result::<i64>(conn)?;
-        out.already_current = total as usize - out.group_notes - out.member_notes - out.addenda;
-        Ok(out)
+        for row in &batch {
+            let content = row
+                .content(cipher)
+                .map_err(|e| anyhow::anyhow!("addendum {}: {e}", row.id))?;
+            addenda::reseal(conn, cipher, row, &content)?;
+        }
+        n += batch.len();
+    }
+}
+
+/// Moves every row to the cipher's current key, in one transaction.
+pub fn rotate(conn: &mut PgConnection, cipher: &NotesCipher) -> anyhow::Result<Rotated> {
+    conn.transaction(|conn| {
+        let skipped = already_current(conn, cipher.current_key_id())?;
+        Ok(Rotated {
+            group_notes: rotate_notes(conn, cipher, Kind::Group)?,
+            member_notes: rotate_notes(conn, cipher, Kind::Member)?,
+            addenda: rotate_addenda(conn, cipher)?,
+            already_current: skipped as usize,
+        })
     })
 }
 
-/// The CLI entry point.
-pub fn run(settings: &crate::config::Settings) -> anyhow::Result<()> {
-    let Some(previous) = settings.notes_key_previous.as_ref() else {
+/// The CLI entry point: needs `DATABASE_URL`, `GROUPWORK_NOTES_KEY` (the new key) and
+/// `GROUPWORK_NOTES_KEY_PREVIOUS` (the key the notes are under now), nothing else.
+pub fn run(env: &impl Env) -> anyhow::Result<()> {
+    let url = Settings::database_url(env)?;
+    let (current, previous) = keys_from_env(env)?;
+    let Some(previous) = previous else {
         anyhow::bail!(
-            "GROUPWORK_NOTES_KEY_PREVIOUS is required: the key the notes are encrypted with now"
+            "GROUPWORK_NOTES_KEY_PREVIOUS is required: the key the notes are encrypted with now \
+             (GROUPWORK_NOTES_KEY is the new one)"
         );
     };
-    let cipher = NotesCipher::new(&settings.notes_key, Some(previous));
-    let mut conn = PgConnection::establish(&settings.database_url)?;
+    if previous == current {
+        anyhow::bail!("GROUPWORK_NOTES_KEY_PREVIOUS is the same key as GROUPWORK_NOTES_KEY");
+    }
+    crate::db::migrate(&url)?;
+    let cipher = NotesCipher::new(&current, Some(&previous));
+    let mut conn = PgConnection::establish(&url)?;
     let r = rotate(&mut conn, &cipher)?;
     println!(
-        "re-encrypted {} group notes, {} member notes and {} addenda under key {}; {} were already current",
+        "re-encrypted {} group notes, {} member notes and {} addenda under key {}; {} were already under it",
         r.group_notes,
         r.member_notes,
         r.addenda,

@@ -1,12 +1,15 @@
 use chrono::{DateTime, Utc};
+use diesel::dsl::exists;
+use diesel::pg::Pg;
 use diesel::prelude::*;
+use diesel::sql_types::{Bool, Nullable};
 use serde::Serialize;
 use utoipa::ToSchema;
 use uuid::Uuid;
 
 use crate::auth::{scope, Staff};
 use crate::domain::screening::{valid_until, Assessment, Outcome, ScreeningStatus};
-use crate::schema::screenings;
+use crate::schema::{memberships, screenings};
 
 #[derive(Debug, Clone, Queryable, Selectable)]
 #[diesel(table_name = screenings)]
@@ -85,14 +88,31 @@ pub fn find(conn: &mut PgConnection, id: Uuid) -> QueryResult<Option<ScreeningRo
         .optional()
 }
 
-/// A therapist sees screenings assigned to them and screenings for groups they lead or
-/// co-lead; everyone else with the read permission sees all.
+/// The screenings in a therapist's scope (SPEC §1, see `auth::scope`): assigned to them, done
+/// for a group they lead or co-lead, or the screening a member of such a group was admitted on.
+pub fn therapist_scope(
+    conn: &mut PgConnection,
+    user_id: Uuid,
+) -> QueryResult<Box<dyn BoxableExpression<screenings::table, Pg, SqlType = Nullable<Bool>>>> {
+    let groups = scope::therapist_group_ids(conn, user_id)?;
+    let admitted_on: Vec<Uuid> = memberships::table
+        .filter(memberships::group_id.eq_any(&groups))
+        .select(memberships::screening_id)
+        .load(conn)?;
+    Ok(Box::new(
+        screenings::interviewer_id
+            .eq(user_id)
+            .or(screenings::group_id.eq_any(groups))
+            .or(screenings::id.eq_any(admitted_on)),
+    ))
+}
+
+/// True when the staff member may see this screening: everyone with the read permission
+/// except therapists, who see their scope only.
 pub fn visible(conn: &mut PgConnection, staff: &Staff, row: &ScreeningRow) -> QueryResult<bool> {
     if !staff.is_scoped() || row.interviewer_id == staff.id {
         return Ok(true);
     }
-    match row.group_id {
-        Some(g) => scope::is_group_therapist(conn, staff.id, g),
-        None => Ok(false),
-    }
+    let in_scope = therapist_scope(conn, staff.id)?;
+    diesel::select(exists(screenings::table.find(row.id).filter(in_scope))).get_result(conn)
 }

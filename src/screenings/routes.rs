@@ -10,7 +10,7 @@ use utoipa::{IntoParams, ToSchema};
 use uuid::Uuid;
 
 use super::model::{self, Screening, ScreeningRow};
-use crate::auth::{scope, Action, Role, Staff};
+use crate::auth::{Action, Role, Staff};
 use crate::domain::screening::{
     can_leave_scheduled, check_completion, Assessment, Outcome, ScreeningStatus,
 };
@@ -112,6 +112,8 @@ pub async fn schedule_screening(
 pub struct ScreeningQuery {
     #[param(inline)]
     pub status: Option<ScreeningStatus>,
+    #[param(inline)]
+    pub outcome: Option<Outcome>,
     pub interviewer_id: Option<Uuid>,
     pub client_id: Option<Uuid>,
     pub group_id: Option<Uuid>,
@@ -159,15 +161,13 @@ pub async fn list_screenings(
                 .select(ScreeningRow::as_select())
                 .into_boxed();
             if staff.is_scoped() {
-                let groups = scope::therapist_group_ids(conn, staff.id)?;
-                query = query.filter(
-                    screenings::interviewer_id
-                        .eq(staff.id)
-                        .or(screenings::group_id.eq_any(groups)),
-                );
+                query = query.filter(model::therapist_scope(conn, staff.id)?);
             }
             if let Some(s) = q.status {
                 query = query.filter(screenings::status.eq(s.as_str()));
+            }
+            if let Some(o) = q.outcome {
+                query = query.filter(screenings::outcome.eq(o.as_str()));
             }
             if let Some(i) = q.interviewer_id {
                 query = query.filter(screenings::interviewer_id.eq(i));
@@ -296,7 +296,8 @@ pub async fn complete_screening(
     if staff.role == Role::Therapist && row.interviewer_id != staff.id {
         return Err(AppError::Forbidden);
     }
-    let b = body.into_inner();
+    let mut b = body.into_inner();
+    b.assessment.dedup_contraindications();
     let now = Utc::now();
     let completed_at = b.completed_at.unwrap_or(now);
     let audit = staff.audit();

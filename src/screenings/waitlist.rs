@@ -1,6 +1,10 @@
 //! `GET /waitlist` (SPEC §4): clients with a valid accepted screening and no seat, oldest
 //! screening first. A seat anywhere (pending, active or exiting in any group) takes a client off
 //! the waitlist. With `group_id`: those screened for that group or for no group in particular.
+//! A screening a membership was already admitted on is used up: SPEC §2, "a returning client is
+//! a new membership after a new screening", so a client who left waits again only once screened
+//! again. A therapist sees the clients in their scope (`auth::scope`), which includes those screened for
+//! the groups they lead.
 
 use actix_web::{get, web, HttpResponse};
 use chrono::{DateTime, Duration, Utc};
@@ -29,8 +33,10 @@ pub struct WaitlistQuery {
 #[derive(Debug, Serialize, ToSchema)]
 pub struct WaitlistEntry {
     pub client: ClientSummary,
-    /// The client's oldest still-valid accepted screening (matching `group_id` when given).
+    /// The client's oldest still-valid accepted screening not yet used for an admission
+    /// (matching `group_id` when given).
     pub screening_id: Uuid,
+    pub interviewer_id: Uuid,
     pub screened_for_group_id: Option<Uuid>,
     pub completed_at: DateTime<Utc>,
     pub valid_until: DateTime<Utc>,
@@ -42,6 +48,8 @@ struct Row {
     client_id: Uuid,
     #[diesel(sql_type = SqlUuid)]
     screening_id: Uuid,
+    #[diesel(sql_type = SqlUuid)]
+    interviewer_id: Uuid,
     #[diesel(sql_type = Nullable<SqlUuid>)]
     group_id: Option<Uuid>,
     #[diesel(sql_type = Timestamptz)]
@@ -49,7 +57,7 @@ struct Row {
 }
 
 /// Waiting clients, oldest screening first.
-#[utoipa::path(tag = "screenings", params(WaitlistQuery), responses((status = 200, body = Page<WaitlistEntry>)))]
+#[utoipa::path(tag = "screenings", params(WaitlistQuery), responses((status = 200, body = Page<WaitlistEntry>), (status = 404)))]
 #[get("/waitlist")]
 pub async fn waitlist(
     state: web::Data<AppState>,
@@ -63,19 +71,24 @@ pub async fn waitlist(
     let (rows, clients) = state
         .db
         .run(move |conn| {
+            if let Some(g) = q.group_id {
+                // An unknown group, or for a therapist one they do not lead, is not found.
+                scope::ensure_group(conn, &staff, g)?;
+            }
             let scoped: Option<Vec<Uuid>> =
                 if staff.is_scoped() { Some(scope::therapist_client_ids(conn, staff.id)?) } else { None };
             let since = Utc::now() - Duration::days(VALIDITY_DAYS);
             let (after_t, after_id) = after.map_or((None, None), |(t, id)| (Some(t), Some(id)));
             let rows: Vec<Row> = diesel::sql_query(
                 "SELECT * FROM ( \
-                   SELECT DISTINCT ON (s.client_id) s.client_id, s.id AS screening_id, s.group_id, s.completed_at \
+                   SELECT DISTINCT ON (s.client_id) s.client_id, s.id AS screening_id, s.interviewer_id, s.group_id, s.completed_at \
                    FROM screenings s \
                    WHERE s.status = 'completed' AND s.outcome = 'accepted' AND s.completed_at >= $1 \
                      AND ($2::uuid IS NULL OR s.group_id IS NULL OR s.group_id = $2) \
                      AND ($3::uuid[] IS NULL OR s.client_id = ANY($3)) \
                      AND NOT EXISTS (SELECT 1 FROM memberships m WHERE m.client_id = s.client_id \
                                      AND m.status IN ('pending', 'active', 'exiting')) \
+                     AND NOT EXISTS (SELECT 1 FROM memberships u WHERE u.screening_id = s.id) \
                    ORDER BY s.client_id, s.completed_at, s.id \
                  ) w \
                  WHERE $4::timestamptz IS NULL OR (w.completed_at, w.screening_id) > ($4, $5) \
@@ -103,6 +116,7 @@ pub async fn waitlist(
                 .cloned()
                 .expect("summary loaded with the row"),
             screening_id: r.screening_id,
+            interviewer_id: r.interviewer_id,
             screened_for_group_id: r.group_id,
             completed_at: r.completed_at,
             valid_until: valid_until(r.completed_at),

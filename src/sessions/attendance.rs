@@ -138,9 +138,10 @@ pub async fn get_attendance(
     Ok(HttpResponse::Ok().json(sheet))
 }
 
-/// Records (or corrects) the attendance of every member seated at the session. The roster
-/// must be exactly those members (422 `roster_mismatch`); the session must have begun (409
-/// `session_not_started`) and not be cancelled (409 `session_cancelled`).
+/// Records (or corrects) the attendance of every member seated at the session; the submission
+/// replaces the session's sheet. The roster must be exactly those members (422
+/// `roster_mismatch`); the session must have begun (409 `session_not_started`) and not be
+/// cancelled (409 `session_cancelled`).
 #[utoipa::path(tag = "sessions", request_body = AttendanceIn,
     responses((status = 200, body = AttendanceSheet), (status = 409), (status = 422)))]
 #[put("/sessions/{id}/attendance")]
@@ -235,6 +236,18 @@ pub async fn put_attendance(
                         attendance::recorded_at.eq(now),
                     ))
                     .execute(conn)?;
+            }
+            // The submission replaces the sheet: a record of someone no longer seated (a
+            // late-entered exit that ended before this session) goes, its value kept in the audit.
+            let gone: Vec<Uuid> = diesel::delete(
+                attendance::table
+                    .filter(attendance::session_id.eq(id))
+                    .filter(attendance::membership_id.ne_all(&submitted)),
+            )
+            .returning(attendance::membership_id)
+            .get_results(conn)?;
+            for m in gone {
+                changes.insert(m.to_string(), json!({"from": previous.get(&m), "to": null}));
             }
             let correction = session.status == "held";
             diesel::update(sessions::table.find(id))

@@ -1,7 +1,7 @@
 //! `POST /groups/{id}/sessions/generate`, `GET /groups/{id}/sessions`, `POST /sessions/{id}/cancel`.
 
 use actix_web::{get, post, web, HttpResponse};
-use chrono::{Duration, NaiveDate, Utc};
+use chrono::{Months, NaiveDate, NaiveTime, Utc};
 use diesel::prelude::*;
 use serde::{Deserialize, Serialize};
 use serde_json::json;
@@ -10,6 +10,7 @@ use uuid::Uuid;
 
 use super::model::{self, generate_through, Session, SessionRow};
 use crate::auth::{scope, Action, Staff};
+use crate::domain::schedule::local_instant;
 use crate::domain::text::text;
 use crate::error::{AppError, AppResult};
 use crate::exits::plan::move_plans;
@@ -49,18 +50,23 @@ pub async fn generate(
     staff.require(Action::ScheduleSessions)?;
     let group_id = id.into_inner();
     let through = body.into_inner().through;
-    if through > Utc::now().date_naive() + Duration::days(366) {
-        return Err(AppError::invalid(
-            "through",
-            "must be at most one year ahead",
-        ));
-    }
     let audit = staff.audit();
     let created = state
         .db
         .tx(move |conn| {
             scope::ensure_group(conn, &staff, group_id)?;
             let group = groups::lock(conn, group_id)?;
+            // At most one year ahead of today in the group's own zone (issue 6).
+            let today = Utc::now().with_timezone(&group.tz()).date_naive();
+            if today
+                .checked_add_months(Months::new(12))
+                .is_some_and(|limit| through > limit)
+            {
+                return Err(AppError::invalid(
+                    "through",
+                    "must be at most one year ahead",
+                ));
+            }
             if group.status().is_closed() {
                 return Err(AppError::conflict(
                     "conflict",
@@ -120,17 +126,16 @@ pub async fn list_sessions(
                 .select(SessionRow::as_select())
                 .into_boxed();
             if let Some(from) = q.from {
-                query = query.filter(sessions::scheduled_at.ge(
-                    crate::domain::schedule::local_instant(tz, from, chrono::NaiveTime::MIN),
-                ));
-            }
-            if let Some(to) = q.to {
-                let end = crate::domain::schedule::local_instant(
+                query = query.filter(sessions::scheduled_at.ge(local_instant(
                     tz,
-                    to + Duration::days(1),
-                    chrono::NaiveTime::MIN,
-                );
-                query = query.filter(sessions::scheduled_at.lt(end));
+                    from,
+                    NaiveTime::MIN,
+                )));
+            }
+            // `to` is inclusive: before the next local midnight (none after the last date).
+            if let Some(end) = q.to.and_then(|to| to.succ_opt()) {
+                query =
+                    query.filter(sessions::scheduled_at.lt(local_instant(tz, end, NaiveTime::MIN)));
             }
             if let Some(seq) = after {
                 query = query.filter(sessions::sequence.gt(seq));
@@ -144,8 +149,8 @@ pub async fn list_sessions(
     Ok(HttpResponse::Ok().json(pagination::page(rows, limit, |r| r.sequence, Session::from)))
 }
 
-/// Cancels a scheduled session (keeping its sequence number). Exit plans that ended on it
-/// move to the next session.
+/// Cancels a scheduled session (keeping its sequence number). Cancelled sessions do not count
+/// toward an exit notice: plans whose notice period contained it move on by one session.
 #[utoipa::path(tag = "sessions", request_body = CancelSession, responses((status = 200, body = Session), (status = 409), (status = 422)))]
 #[post("/sessions/{id}/cancel")]
 pub async fn cancel_session(

@@ -5,6 +5,7 @@ use utoipa::ToSchema;
 use uuid::Uuid;
 
 use crate::auth::Role;
+use crate::error::AppError;
 use crate::schema::users;
 
 #[derive(Debug, Clone, Queryable, Selectable)]
@@ -48,9 +49,11 @@ impl From<&UserRow> for User {
 
 diesel::define_sql_function!(fn lower(x: diesel::sql_types::Text) -> diesel::sql_types::Text);
 
+/// Case-insensitive, with PostgreSQL's `lower()` on both sides: the same folding as the unique
+/// index `users_email_lower_key`, also for non-ASCII addresses.
 pub fn find_by_email(conn: &mut PgConnection, email: &str) -> QueryResult<Option<UserRow>> {
     users::table
-        .filter(lower(users::email).eq(email.to_lowercase()))
+        .filter(lower(users::email).eq(lower(email.trim())))
         .select(UserRow::as_select())
         .first(conn)
         .optional()
@@ -70,7 +73,7 @@ pub fn email_taken(
     except: Option<Uuid>,
 ) -> QueryResult<bool> {
     let mut q = users::table
-        .filter(lower(users::email).eq(email.to_lowercase()))
+        .filter(lower(users::email).eq(lower(email.trim())))
         .into_boxed();
     if let Some(id) = except {
         q = q.filter(users::id.ne(id));
@@ -98,6 +101,24 @@ pub fn insert(conn: &mut PgConnection, u: NewUser<'_>) -> QueryResult<UserRow> {
         .get_result(conn)
 }
 
+/// 409 `email_taken`: another account has this email (compared case-insensitively).
+pub fn email_taken_error() -> AppError {
+    AppError::conflict("email_taken", "A user with this email already exists.")
+}
+
+/// Maps a lost race on the unique email index to `email_taken`, like the explicit check.
+pub fn unique_email(e: diesel::result::Error) -> AppError {
+    use diesel::result::{DatabaseErrorKind, Error};
+    match &e {
+        Error::DatabaseError(DatabaseErrorKind::UniqueViolation, info)
+            if info.constraint_name() == Some("users_email_lower_key") =>
+        {
+            email_taken_error()
+        }
+        _ => e.into(),
+    }
+}
+
 /// Makes every access and refresh token of the user useless at once.
 pub fn revoke_all_tokens(conn: &mut PgConnection, user_id: Uuid) -> QueryResult<()> {
     use crate::schema::refresh_tokens as rt;
@@ -112,6 +133,14 @@ pub fn revoke_all_tokens(conn: &mut PgConnection, user_id: Uuid) -> QueryResult<
     .set(rt::revoked_at.eq(Utc::now()))
     .execute(conn)?;
     Ok(())
+}
+
+/// Active admins other than `except`, counted under a transaction-long lock that every
+/// demotion or deactivation of an admin takes, so that two of them cannot both pass.
+pub fn other_active_admins_locked(conn: &mut PgConnection, except: Uuid) -> QueryResult<i64> {
+    diesel::sql_query("SELECT pg_advisory_xact_lock(hashtextextended('users-admins', 0))")
+        .execute(conn)?;
+    other_active_admins(conn, except)
 }
 
 /// Active admins other than `except`.

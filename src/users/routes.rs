@@ -9,7 +9,7 @@ use utoipa::ToSchema;
 use uuid::Uuid;
 
 use super::model::{self, NewUser, User, UserRow};
-use crate::auth::password::check_strength;
+use crate::auth::password::check_length;
 use crate::auth::{Action, Role, Staff};
 use crate::domain::email::parse_email;
 use crate::domain::text::required_line;
@@ -38,21 +38,16 @@ pub struct UpdateUser {
     pub password: Option<String>,
 }
 
-/// Validates and normalises the create request, collecting every field error.
+/// Validates and normalises the create request, collecting every field error. The password's
+/// length is checked here; its guessability with the hash, off the executor.
 fn validate_create(body: &CreateUser) -> AppResult<(String, String)> {
     let mut v = Validations::new();
     let email = parse_email(&body.email).map_err(|m| v.add("email", m)).ok();
     let name = required_line(&body.display_name, 200)
         .map_err(|m| v.add("display_name", m))
         .ok();
-    if let (Some(e), Some(n)) = (&email, &name) {
-        if let Err(AppError::Validation { errors, .. }) =
-            check_strength("password", &body.password, &[e, n])
-        {
-            errors
-                .into_iter()
-                .for_each(|fe| v.add(fe.field, fe.message));
-        }
+    if let Err(m) = check_length(&body.password) {
+        v.add("password", m);
     }
     v.finish()?;
     Ok((email.unwrap_or_default(), name.unwrap_or_default()))
@@ -60,7 +55,7 @@ fn validate_create(body: &CreateUser) -> AppResult<(String, String)> {
 
 /// Creates a staff account.
 #[utoipa::path(tag = "users", request_body = CreateUser,
-    responses((status = 201, body = User), (status = 409, description = "email taken"), (status = 422)))]
+    responses((status = 201, body = User), (status = 403), (status = 409, description = "email_taken"), (status = 422)))]
 #[post("/users")]
 pub async fn create_user(
     state: web::Data<AppState>,
@@ -70,16 +65,16 @@ pub async fn create_user(
     staff.require(Action::ManageUsers)?;
     let body = body.into_inner();
     let (email, name) = validate_create(&body)?;
-    let hash = state.hasher.hash(body.password).await?;
+    let hash = state
+        .hasher
+        .hash_new("password", body.password, vec![email.clone(), name.clone()])
+        .await?;
     let audit = staff.audit();
     let row = state
         .db
         .tx(move |conn| {
             if model::email_taken(conn, &email, None)? {
-                return Err(AppError::conflict(
-                    "email_taken",
-                    "A user with this email already exists.",
-                ));
+                return Err(model::email_taken_error());
             }
             let row = model::insert(
                 conn,
@@ -89,7 +84,8 @@ pub async fn create_user(
                     role: body.role,
                     password_hash: &hash,
                 },
-            )?;
+            )
+            .map_err(model::unique_email)?;
             audit.allowed(
                 conn,
                 "user.create",
@@ -156,7 +152,7 @@ pub async fn get_user(
 /// Changes a staff account: name, email, role, `active:false` (disables login at once), or a
 /// new password. Honours `If-Match`.
 #[utoipa::path(tag = "users", request_body = UpdateUser,
-    responses((status = 200, body = User), (status = 409), (status = 412), (status = 422)))]
+    responses((status = 200, body = User), (status = 403), (status = 404), (status = 409), (status = 412), (status = 422)))]
 #[patch("/users/{id}")]
 pub async fn update_user(
     state: web::Data<AppState>,
@@ -185,16 +181,23 @@ pub async fn update_user(
         .map_err(|m| v.add("display_name", m))
         .ok()
         .flatten();
-    if let Some(p) = &body.password {
-        if let Err(AppError::Validation { errors, .. }) = check_strength("password", p, &[]) {
-            errors
-                .into_iter()
-                .for_each(|fe| v.add(fe.field, fe.message));
-        }
+    if let Some(Err(m)) = body.password.as_deref().map(check_length) {
+        v.add("password", m);
     }
     v.finish()?;
     let new_hash = match body.password {
-        Some(p) => Some(state.hasher.hash(p).await?),
+        Some(p) => {
+            // Guessable against the account's own email and name, as they will be.
+            let current = state
+                .db
+                .run(move |conn| model::find(conn, id)?.ok_or(AppError::NotFound))
+                .await?;
+            let inputs = vec![
+                email.clone().unwrap_or(current.email),
+                name.clone().unwrap_or(current.display_name),
+            ];
+            Some(state.hasher.hash_new("password", p, inputs).await?)
+        }
         None => None,
     };
     let audit = staff.audit();
@@ -210,7 +213,8 @@ pub async fn update_user(
             let losing_admin = current.role == Role::Admin.as_str()
                 && current.active
                 && (body.active == Some(false) || body.role.is_some_and(|r| r != Role::Admin));
-            if losing_admin && model::other_active_admins(conn, id)? == 0 {
+            // Two admins removing each other at once must not both see the other still there.
+            if losing_admin && model::other_active_admins_locked(conn, id)? == 0 {
                 return Err(AppError::conflict(
                     "conflict",
                     "The last active administrator cannot be demoted or deactivated.",
@@ -218,17 +222,15 @@ pub async fn update_user(
             }
             if let Some(e) = &email {
                 if model::email_taken(conn, e, Some(id))? {
-                    return Err(AppError::conflict(
-                        "email_taken",
-                        "A user with this email already exists.",
-                    ));
+                    return Err(model::email_taken_error());
                 }
             }
             let mut changed: Vec<&str> = Vec::new();
             if let Some(e) = &email {
                 diesel::update(users::table.find(id))
                     .set(users::email.eq(e))
-                    .execute(conn)?;
+                    .execute(conn)
+                    .map_err(model::unique_email)?;
                 changed.push("email");
             }
             if let Some(n) = &name {

@@ -236,3 +236,41 @@ async fn at_risk_appears_and_clears() {
         .expect(200);
     assert_eq!(r.body["sessions_held_since_join"], 3);
 }
+
+#[actix_web::test]
+async fn concurrent_submissions_are_one_record_and_one_correction() {
+    let app = TestApp::spawn().await;
+    let intake = app.staff(Role::Intake).await;
+    let ther = app.staff(Role::Therapist).await;
+    let g = fixtures::group(&app, ther.id).status("active").create();
+    let c = fixtures::contract(&app, g, 1, ther.id);
+    let (a, _) = fixtures::active_member(&app, g, c, ther.id, Utc::now() - Duration::days(30));
+    let (b, _) = fixtures::active_member(&app, g, c, ther.id, Utc::now() - Duration::days(30));
+    let s = fixtures::session(&app, g, 1, Utc::now() - Duration::hours(2), "scheduled");
+    let path = format!("/sessions/{s}/attendance");
+    let (r1, r2) = futures::join!(
+        app.put(Some(&intake), &path, records(&[a, b], "present")),
+        app.put(Some(&ther), &path, records(&[a, b], "late")),
+    );
+    r1.expect(200);
+    r2.expect(200);
+    assert_eq!(app.audit_actions("attendance.record").len(), 1);
+    let corrections = app.audit_actions("attendance.correct");
+    assert_eq!(
+        corrections.len(),
+        1,
+        "the second submission corrects the first"
+    );
+    // the last writer's statuses stand, and the correction names what it replaced
+    let r = app.get(Some(&intake), &path).await.expect(200);
+    let statuses: Vec<&str> = r.body["records"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|x| x["status"].as_str().unwrap())
+        .collect();
+    assert_eq!(statuses.len(), 2);
+    assert!(statuses.iter().all(|st| *st == statuses[0]));
+    let to = &corrections[0].3["changes"][a.to_string()]["to"];
+    assert_eq!(to.as_str(), Some(statuses[0]));
+}

@@ -146,50 +146,57 @@ async fn search_is_case_and_accent_insensitive() {
 async fn pagination_is_stable_while_rows_are_inserted() {
     let app = TestApp::spawn().await;
     let sup = app.staff(Role::Supervisor).await;
+    let mut originals = Vec::new();
     for i in 0..25 {
-        app.post(
-            Some(&sup),
-            "/clients",
-            new_client("Pat", &format!("L{i:02}")),
-        )
-        .await
-        .expect(201);
+        let r = app
+            .post(
+                Some(&sup),
+                "/clients",
+                new_client("Pat", &format!("L{i:02}")),
+            )
+            .await
+            .expect(201);
+        originals.push(r.body["id"].as_str().unwrap().to_string());
     }
-    let mut seen = Vec::new();
+    let mut seen: Vec<String> = Vec::new();
     let mut cursor: Option<String> = None;
-    let mut inserted = 0;
+    let mut page_no = 0;
     loop {
         let path = match &cursor {
             Some(c) => format!("/clients?limit=7&cursor={c}"),
             None => "/clients?limit=7".to_string(),
         };
         let r = app.get(Some(&sup), &path).await.expect(200);
-        for c in r.body["items"].as_array().unwrap() {
-            seen.push(c["last_name"].as_str().unwrap().to_string());
+        let items = r.body["items"].as_array().unwrap();
+        assert!(items.len() <= 7);
+        seen.extend(items.iter().map(|c| c["id"].as_str().unwrap().to_string()));
+        // While paging, rows land before the cursor, right after it and at the end.
+        for last in [
+            format!("A{page_no:02}"),
+            format!("L{page_no:02}a"),
+            format!("Z{page_no:02}"),
+        ] {
+            app.post(Some(&sup), "/clients", new_client("New", &last))
+                .await
+                .expect(201);
         }
-        // Insert rows before and after the cursor while paging.
-        app.post(
-            Some(&sup),
-            "/clients",
-            new_client("New", &format!("A{inserted:02}")),
-        )
-        .await
-        .expect(201);
-        inserted += 1;
+        page_no += 1;
         match r.body["next_cursor"].as_str() {
             Some(c) => cursor = Some(c.to_string()),
             None => break,
         }
     }
-    let originals: Vec<&String> = seen.iter().filter(|n| n.starts_with('L')).collect();
-    assert_eq!(
-        originals.len(),
-        25,
-        "every original row exactly once: {seen:?}"
-    );
-    let mut dedup = seen.clone();
-    dedup.dedup();
-    assert_eq!(dedup.len(), seen.len(), "no row twice");
+    for id in &originals {
+        assert_eq!(
+            seen.iter().filter(|s| *s == id).count(),
+            1,
+            "every original row exactly once"
+        );
+    }
+    let mut unique = seen.clone();
+    unique.sort();
+    unique.dedup();
+    assert_eq!(unique.len(), seen.len(), "no row twice: {seen:?}");
     app.get(Some(&sup), "/clients?limit=0")
         .await
         .expect_problem(422, "validation_failed");
@@ -199,6 +206,137 @@ async fn pagination_is_stable_while_rows_are_inserted() {
     app.get(Some(&sup), "/clients?cursor=garbage!")
         .await
         .expect_problem(422, "validation_failed");
+    let long = "x".repeat(201);
+    app.get(Some(&sup), &format!("/clients?q={long}"))
+        .await
+        .expect_problem(422, "validation_failed");
+}
+
+#[actix_web::test]
+async fn list_orders_by_last_name_and_search_matches_every_word() {
+    let app = TestApp::spawn().await;
+    let intake = app.staff(Role::Intake).await;
+    for (first, last, preferred) in [
+        ("Amy", "Zimmerman", None),
+        ("Bob", "Smith", Some("Bobby")),
+        ("Zed", "Adams", None),
+        ("Émile", "Ávila", None),
+        ("Al", "Smithers", None),
+        ("Cleo", "smith", None),
+    ] {
+        let mut body = new_client(first, last);
+        body["preferred_name"] = json!(preferred);
+        app.post(Some(&intake), "/clients", body).await.expect(201);
+    }
+    let names = |r: &crate::helpers::Resp| -> Vec<String> {
+        r.body["items"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|c| {
+                format!(
+                    "{} {}",
+                    c["first_name"].as_str().unwrap(),
+                    c["last_name"].as_str().unwrap()
+                )
+            })
+            .collect()
+    };
+    let r = app.get(Some(&intake), "/clients").await.expect(200);
+    assert_eq!(
+        names(&r),
+        vec![
+            "Zed Adams",
+            "Émile Ávila",
+            "Bob Smith",
+            "Cleo smith",
+            "Al Smithers",
+            "Amy Zimmerman"
+        ],
+        "last name, then first name; accents and case ignored; Smith before Smithers"
+    );
+    let r = app
+        .get(Some(&intake), "/clients?q=avila%20emile")
+        .await
+        .expect(200);
+    assert_eq!(names(&r), vec!["Émile Ávila"], "words in any order");
+    let r = app
+        .get(Some(&intake), "/clients?q=%C3%89MILE%20%C3%81VILA")
+        .await
+        .expect(200);
+    assert_eq!(names(&r), vec!["Émile Ávila"]);
+    let r = app.get(Some(&intake), "/clients?q=smith").await.expect(200);
+    assert_eq!(names(&r), vec!["Bob Smith", "Cleo smith", "Al Smithers"]);
+    let r = app
+        .get(Some(&intake), "/clients?q=smith%20%20bob")
+        .await
+        .expect(200);
+    assert_eq!(names(&r), vec!["Bob Smith"], "every word must match");
+    let r = app.get(Some(&intake), "/clients?q=bobby").await.expect(200);
+    assert_eq!(
+        names(&r),
+        vec!["Bob Smith"],
+        "the preferred name is searched"
+    );
+    let r = app
+        .get(Some(&intake), "/clients?q=smith_")
+        .await
+        .expect(200);
+    assert_eq!(names(&r).len(), 0, "_ is a literal, not a wildcard");
+    let r = app
+        .get(Some(&intake), "/clients?q=%20%20")
+        .await
+        .expect(200);
+    assert_eq!(names(&r).len(), 6, "a blank q lists everyone");
+
+    // a search pages with the same order
+    let r = app
+        .get(Some(&intake), "/clients?q=smith&limit=2")
+        .await
+        .expect(200);
+    assert_eq!(names(&r), vec!["Bob Smith", "Cleo smith"]);
+    let c = r.body["next_cursor"].as_str().unwrap();
+    let r = app
+        .get(
+            Some(&intake),
+            &format!("/clients?q=smith&limit=2&cursor={c}"),
+        )
+        .await
+        .expect(200);
+    assert_eq!(names(&r), vec!["Al Smithers"]);
+    assert!(r.body["next_cursor"].is_null());
+
+    // a rename is searchable at once, the old name no longer
+    let id = app
+        .get(Some(&intake), "/clients?q=zimmerman")
+        .await
+        .expect(200)
+        .body["items"][0]["id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    app.patch(
+        Some(&intake),
+        &format!("/clients/{id}"),
+        json!({"last_name": "Ødegård"}),
+        None,
+    )
+    .await
+    .expect(200);
+    assert_eq!(
+        names(
+            &app.get(Some(&intake), "/clients?q=zimmerman")
+                .await
+                .expect(200)
+        )
+        .len(),
+        0
+    );
+    let r = app
+        .get(Some(&intake), "/clients?q=odegard")
+        .await
+        .expect(200);
+    assert_eq!(names(&r), vec!["Amy Ødegård"]);
 }
 
 #[actix_web::test]
@@ -342,4 +480,156 @@ async fn role_and_scope_matrix() {
         app.audit_actions("access.forbidden").len() >= 4,
         "every 403 is audited"
     );
+}
+
+#[actix_web::test]
+async fn patch_refuses_null_required_fields_and_unknown_ids() {
+    let app = TestApp::spawn().await;
+    let intake = app.staff(Role::Intake).await;
+    let r = app
+        .post(Some(&intake), "/clients", new_client("Ida", "Berg"))
+        .await
+        .expect(201);
+    let id = r.body["id"].as_str().unwrap().to_string();
+    for field in [
+        "first_name",
+        "last_name",
+        "date_of_birth",
+        "referral_source",
+        "mandated",
+    ] {
+        let r = app
+            .patch(
+                Some(&intake),
+                &format!("/clients/{id}"),
+                json!({ field: null }),
+                None,
+            )
+            .await
+            .expect_problem(422, "validation_failed");
+        assert_eq!(r.body["errors"][0]["field"], field);
+    }
+    for (field, value) in [
+        ("first_name", json!("")),
+        ("email", json!("not-an-email")),
+        ("phone", json!("call me")),
+        ("referral_source", json!("friend")),
+        ("date_of_birth", json!("1850-01-01")),
+    ] {
+        let r = app
+            .patch(
+                Some(&intake),
+                &format!("/clients/{id}"),
+                json!({ field: value }),
+                None,
+            )
+            .await
+            .expect_problem(422, "validation_failed");
+        assert_eq!(r.body["errors"][0]["field"], field, "{field}");
+    }
+    let r = app
+        .get(Some(&intake), &format!("/clients/{id}"))
+        .await
+        .expect(200);
+    assert_eq!(r.body["first_name"], "Ida");
+    assert_eq!(r.body["mandated"], true);
+    assert_eq!(
+        r.header("etag").as_deref(),
+        Some("\"v1\""),
+        "refused PATCHes changed nothing"
+    );
+    let r = app
+        .patch(
+            Some(&intake),
+            &format!("/clients/{id}"),
+            json!({"preferred_name": "Idy", "email": "ida@example.org", "mandated": false, "referral_source": "self"}),
+            Some("\"v1\""),
+        )
+        .await
+        .expect(200);
+    assert_eq!(r.body["preferred_name"], "Idy");
+    assert_eq!(r.body["referral_source"], "self");
+    assert_eq!(r.body["mandated"], false);
+    assert_eq!(r.body["first_name"], "Ida", "absent fields are left alone");
+    assert_eq!(r.header("etag").as_deref(), Some("\"v2\""));
+    let changed = app.audit_actions("client.update");
+    assert_eq!(changed.len(), 1);
+    assert!(
+        !changed[0].3.to_string().contains("ida@example.org"),
+        "no values in the audit trail"
+    );
+    app.patch(
+        Some(&intake),
+        &format!("/clients/{}", uuid::Uuid::new_v4()),
+        json!({"mandated": true}),
+        None,
+    )
+    .await
+    .expect_problem(404, "not_found");
+    app.get(Some(&intake), &format!("/clients/{}", uuid::Uuid::new_v4()))
+        .await
+        .expect_problem(404, "not_found");
+}
+
+#[actix_web::test]
+async fn concurrent_patches_with_one_etag_let_exactly_one_through() {
+    let app = TestApp::spawn().await;
+    let intake = app.staff(Role::Intake).await;
+    let r = app
+        .post(Some(&intake), "/clients", new_client("Max", "Ode"))
+        .await
+        .expect(201);
+    let id = r.body["id"].as_str().unwrap().to_string();
+    let tag = r.header("etag").unwrap();
+    let path = format!("/clients/{id}");
+    let results = futures::future::join_all((0..8).map(|i| {
+        app.patch(
+            Some(&intake),
+            &path,
+            json!({"first_name": format!("Max{i}")}),
+            Some(&tag),
+        )
+    }))
+    .await;
+    let ok: Vec<&crate::helpers::Resp> = results.iter().filter(|r| r.status == 200).collect();
+    assert_eq!(ok.len(), 1, "exactly one write wins");
+    assert!(results
+        .iter()
+        .filter(|r| r.status != 200)
+        .all(|r| r.status == 412 && r.body["code"] == "precondition_failed"));
+    let now = app.get(Some(&intake), &path).await.expect(200);
+    assert_eq!(now.body["first_name"], ok[0].body["first_name"]);
+    assert_eq!(now.header("etag").as_deref(), Some("\"v2\""));
+}
+
+#[actix_web::test]
+async fn a_therapists_refused_read_is_audited() {
+    let app = TestApp::spawn().await;
+    let ther = app.staff(Role::Therapist).await;
+    let sup = app.staff(Role::Supervisor).await;
+    let stranger = fixtures::client(&app, "Out", "Ofscope");
+    app.get(Some(&ther), &format!("/clients/{stranger}"))
+        .await
+        .expect_problem(404, "not_found");
+    app.get(Some(&ther), &format!("/clients/{}", uuid::Uuid::new_v4()))
+        .await
+        .expect_problem(404, "not_found");
+    let events = app.audit_actions("client.read");
+    assert_eq!(
+        events.len(),
+        1,
+        "only the existing client's refusal is recorded"
+    );
+    assert_eq!(events[0].0, Some(ther.id));
+    assert_eq!(events[0].1, "denied");
+    assert_eq!(events[0].2, Some(stranger));
+
+    // a screening for a group the therapist leads brings its client into scope (SPEC §1)
+    let g = fixtures::group(&app, ther.id).create();
+    fixtures::accepted_screening(&app, stranger, sup.id, Some(g), 2);
+    app.get(Some(&ther), &format!("/clients/{stranger}"))
+        .await
+        .expect(200);
+    let r = app.get(Some(&ther), "/clients").await.expect(200);
+    assert_eq!(r.body["items"].as_array().unwrap().len(), 1);
 }

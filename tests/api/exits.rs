@@ -1,7 +1,7 @@
 //! Issue 6: phased exits — planning, completion (`completed` / `early_exit`), a cancelled
 //! farewell session moving the plan, late entries.
 
-use chrono::{Duration, NaiveTime, Utc};
+use chrono::{DateTime, Duration, NaiveTime, Utc};
 use groupwork::auth::Role;
 use serde_json::json;
 use uuid::Uuid;
@@ -72,6 +72,32 @@ async fn hold(g: &Group, session: &str, members: &[Uuid]) {
         .expect(200);
 }
 
+/// Generates the group's sessions up to today.
+async fn generate_to_today(g: &Group) {
+    g.app
+        .post(
+            Some(&g.ther),
+            &format!("/groups/{}/sessions/generate", g.id),
+            json!({"through": Utc::now().date_naive().to_string()}),
+        )
+        .await
+        .expect(200);
+}
+
+/// A session's `scheduled_at`.
+fn at(s: &serde_json::Value) -> DateTime<Utc> {
+    s["scheduled_at"].as_str().unwrap().parse().unwrap()
+}
+
+/// The membership as `GET /memberships/{id}` shows it.
+async fn membership(g: &Group, m: Uuid) -> serde_json::Value {
+    g.app
+        .get(Some(&g.ther), &format!("/memberships/{m}"))
+        .await
+        .expect(200)
+        .body
+}
+
 #[actix_web::test]
 async fn full_phased_exit_ends_completed() {
     let g = group(2, 2).await;
@@ -82,25 +108,13 @@ async fn full_phased_exit_ends_completed() {
         g.ther.id,
         Utc::now() - Duration::weeks(11),
     );
-    g.app
-        .post(
-            Some(&g.ther),
-            &format!("/groups/{}/sessions/generate", g.id),
-            json!({"through": Utc::now().date_naive().to_string()}),
-        )
-        .await
-        .expect(200);
+    generate_to_today(&g).await;
     let all = sessions(&g).await;
     // Hold sessions 1..=5; announce after session 5; the 2nd session after that is the farewell.
     for s in all.iter().take(5) {
         hold(&g, s["id"].as_str().unwrap(), &[m]).await;
     }
-    let announced = all[4]["scheduled_at"]
-        .as_str()
-        .unwrap()
-        .parse::<chrono::DateTime<Utc>>()
-        .unwrap()
-        + Duration::hours(2);
+    let announced = at(&all[4]) + Duration::hours(2);
     let r = g
         .app
         .post(
@@ -118,27 +132,19 @@ async fn full_phased_exit_ends_completed() {
     assert_eq!(
         r.body["announced_at"]
             .as_str()
-            .map(|s| s.parse::<chrono::DateTime<Utc>>().unwrap()),
+            .map(|s| s.parse::<DateTime<Utc>>().unwrap()),
         Some(announced)
     );
     hold(&g, all[5]["id"].as_str().unwrap(), &[m]).await;
-    let r = g
-        .app
-        .get(Some(&g.ther), &format!("/memberships/{m}"))
-        .await
-        .expect(200);
-    assert_eq!(r.body["status"], "exiting", "still attends and is counted");
+    let r = membership(&g, m).await;
+    assert_eq!(r["status"], "exiting", "still attends and is counted");
     hold(&g, all[6]["id"].as_str().unwrap(), &[m]).await;
-    let r = g
-        .app
-        .get(Some(&g.ther), &format!("/memberships/{m}"))
-        .await
-        .expect(200);
+    let r = membership(&g, m).await;
     assert_eq!(
-        (r.body["status"].as_str(), r.body["exit_reason"].as_str()),
+        (r["status"].as_str(), r["exit_reason"].as_str()),
         (Some("exited"), Some("completed"))
     );
-    assert_eq!(r.body["minimum_term_met"], true);
+    assert_eq!(r["minimum_term_met"], true);
     // the farewell session's roster still includes the member (corrections stay possible)
     hold(&g, all[6]["id"].as_str().unwrap(), &[m]).await;
     // but the next session's does not
@@ -163,22 +169,10 @@ async fn exit_before_minimum_term_is_early_exit() {
         g.ther.id,
         Utc::now() - Duration::weeks(11),
     );
-    g.app
-        .post(
-            Some(&g.ther),
-            &format!("/groups/{}/sessions/generate", g.id),
-            json!({"through": Utc::now().date_naive().to_string()}),
-        )
-        .await
-        .expect(200);
+    generate_to_today(&g).await;
     let all = sessions(&g).await;
     hold(&g, all[0]["id"].as_str().unwrap(), &[m]).await;
-    let announced = all[0]["scheduled_at"]
-        .as_str()
-        .unwrap()
-        .parse::<chrono::DateTime<Utc>>()
-        .unwrap()
-        + Duration::hours(1);
+    let announced = at(&all[0]) + Duration::hours(1);
     let r = g
         .app
         .post(
@@ -190,16 +184,12 @@ async fn exit_before_minimum_term_is_early_exit() {
         .expect(200);
     assert_eq!(r.body["planned_last_session_id"], all[1]["id"]);
     hold(&g, all[1]["id"].as_str().unwrap(), &[m]).await;
-    let r = g
-        .app
-        .get(Some(&g.ther), &format!("/memberships/{m}"))
-        .await
-        .expect(200);
+    let r = membership(&g, m).await;
     assert_eq!(
-        (r.body["status"].as_str(), r.body["exit_reason"].as_str()),
+        (r["status"].as_str(), r["exit_reason"].as_str()),
         (Some("exited"), Some("early_exit"))
     );
-    assert_eq!(r.body["sessions_held_since_join"], 2);
+    assert_eq!(r["sessions_held_since_join"], 2);
     assert_eq!(g.app.audit_actions("membership.exit").len(), 1);
 }
 
@@ -232,17 +222,7 @@ async fn cancelled_farewell_session_moves_the_plan() {
         .iter()
         .position(|s| s["id"] == planned.as_str())
         .unwrap();
-    let first_after = all
-        .iter()
-        .position(|s| {
-            s["scheduled_at"]
-                .as_str()
-                .unwrap()
-                .parse::<chrono::DateTime<Utc>>()
-                .unwrap()
-                > Utc::now()
-        })
-        .unwrap();
+    let first_after = all.iter().position(|s| at(s) > Utc::now()).unwrap();
     assert_eq!(idx, first_after + 1, "the 2nd session after now");
     // cancel the farewell session: the plan moves to the next one
     g.app
@@ -253,18 +233,12 @@ async fn cancelled_farewell_session_moves_the_plan() {
         )
         .await
         .expect(200);
-    let r = g
-        .app
-        .get(Some(&g.ther), &format!("/memberships/{m}"))
-        .await
-        .expect(200);
-    let moved = r.body["planned_last_session_id"]
-        .as_str()
-        .unwrap()
-        .to_string();
+    let r = membership(&g, m).await;
+    let moved = r["planned_last_session_id"].as_str().unwrap().to_string();
     let all = sessions(&g).await;
     assert_eq!(moved, all[idx + 1]["id"].as_str().unwrap());
-    // cancelling a session before the farewell does not move it
+    // cancelled sessions do not count (SPEC §2): cancelling one inside the notice period
+    // also moves the plan on by one, so the member keeps two sessions to say goodbye
     g.app
         .post(
             Some(&g.ther),
@@ -276,13 +250,34 @@ async fn cancelled_farewell_session_moves_the_plan() {
         )
         .await
         .expect(200);
-    let r = g
-        .app
-        .get(Some(&g.ther), &format!("/memberships/{m}"))
-        .await
-        .expect(200);
-    assert_eq!(r.body["planned_last_session_id"], moved.as_str());
-    assert_eq!(g.app.audit_actions("membership.exit_plan_moved").len(), 1);
+    let r = membership(&g, m).await;
+    let all = sessions(&g).await;
+    assert_eq!(r["planned_last_session_id"], all[idx + 2]["id"]);
+    let goodbyes: Vec<&str> = all[first_after..=idx + 2]
+        .iter()
+        .filter(|s| s["status"] != "cancelled")
+        .map(|s| s["id"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        goodbyes.len(),
+        2,
+        "two non-cancelled sessions after the notice"
+    );
+    assert_eq!(goodbyes[1], all[idx + 2]["id"].as_str().unwrap());
+    // a session after the farewell session, or before the notice, changes nothing
+    for s in [&all[idx + 3], &all[first_after - 1]] {
+        g.app
+            .post(
+                Some(&g.ther),
+                &format!("/sessions/{}/cancel", s["id"].as_str().unwrap()),
+                json!({"reason": "x"}),
+            )
+            .await
+            .expect(200);
+    }
+    let r = membership(&g, m).await;
+    assert_eq!(r["planned_last_session_id"], all[idx + 2]["id"]);
+    assert_eq!(g.app.audit_actions("membership.exit_plan_moved").len(), 2);
 }
 
 #[actix_web::test]
@@ -334,4 +329,180 @@ async fn notice_rules_and_roles() {
         .post(Some(&sup), &path, json!({"reason": "r"}))
         .await
         .expect_problem(409, "conflict");
+}
+
+#[actix_web::test]
+async fn plan_moved_onto_a_session_already_held_completes_at_once() {
+    let g = group(1, 2).await;
+    let (m, _) = fixtures::active_member(
+        &g.app,
+        g.id,
+        g.contract,
+        g.ther.id,
+        Utc::now() - Duration::weeks(11),
+    );
+    generate_to_today(&g).await;
+    let all = sessions(&g).await;
+    hold(&g, all[0]["id"].as_str().unwrap(), &[m]).await;
+    let announced = at(&all[0]) + Duration::hours(1);
+    let r = g
+        .app
+        .post(
+            Some(&g.ther),
+            &format!("/memberships/{m}/exit-notice"),
+            json!({"reason": "r", "announced_at": announced}),
+        )
+        .await
+        .expect(200);
+    assert_eq!(r.body["planned_last_session_id"], all[2]["id"]);
+    // Staff recorded the week after the farewell session before noticing the farewell session
+    // never took place; cancelling it moves the plan onto a session already held.
+    hold(&g, all[3]["id"].as_str().unwrap(), &[m]).await;
+    let r = membership(&g, m).await;
+    assert_eq!(r["status"], "exiting");
+    g.app
+        .post(
+            Some(&g.ther),
+            &format!("/sessions/{}/cancel", all[2]["id"].as_str().unwrap()),
+            json!({"reason": "therapist ill"}),
+        )
+        .await
+        .expect(200);
+    let r = membership(&g, m).await;
+    assert_eq!(r["planned_last_session_id"], all[3]["id"]);
+    assert_eq!(
+        (r["status"].as_str(), r["exit_reason"].as_str()),
+        (Some("exited"), Some("completed")),
+        "the new farewell session was already held: the exit completes"
+    );
+    // seated at the new farewell session, not at the one after it
+    let next = all[4]["id"].as_str().unwrap();
+    g.app
+        .put(
+            Some(&g.ther),
+            &format!("/sessions/{next}/attendance"),
+            json!({"records": []}),
+        )
+        .await
+        .expect(200);
+}
+
+#[actix_web::test]
+async fn late_notice_whose_farewell_was_held_completes_and_later_sheets_drop_the_member() {
+    let g = group(1, 1).await;
+    let joined = Utc::now() - Duration::weeks(11);
+    let (m, _) = fixtures::active_member(&g.app, g.id, g.contract, g.ther.id, joined);
+    let (k, _) = fixtures::active_member(&g.app, g.id, g.contract, g.ther.id, joined);
+    generate_to_today(&g).await;
+    let all = sessions(&g).await;
+    for s in all.iter().take(3) {
+        hold(&g, s["id"].as_str().unwrap(), &[m, k]).await;
+    }
+    // The notice was given at the first session and is entered only now: its one-session
+    // period ended with the second, already held.
+    let announced = at(&all[0]) + Duration::hours(1);
+    let r = g
+        .app
+        .post(
+            Some(&g.ther),
+            &format!("/memberships/{m}/exit-notice"),
+            json!({"reason": "r", "announced_at": announced}),
+        )
+        .await
+        .expect(200);
+    assert_eq!(r.body["planned_last_session_id"], all[1]["id"]);
+    assert_eq!(
+        (r.body["status"].as_str(), r.body["exit_reason"].as_str()),
+        (Some("exited"), Some("completed"))
+    );
+    assert_eq!(r.body["sessions_held_since_join"], 2);
+    // The third session's sheet still shows the stale record; a correction replaces the sheet
+    // (the member is no longer seated there) and the audit keeps what was removed.
+    let path = format!("/sessions/{}/attendance", all[2]["id"].as_str().unwrap());
+    let r = g.app.get(Some(&g.ther), &path).await.expect(200);
+    assert_eq!(r.body["records"].as_array().unwrap().len(), 2);
+    g.app
+        .put(
+            Some(&g.ther),
+            &path,
+            json!({"records": [{"membership_id": m, "status": "present"}, {"membership_id": k, "status": "present"}]}),
+        )
+        .await
+        .expect_problem(422, "roster_mismatch");
+    let r = g
+        .app
+        .put(
+            Some(&g.ther),
+            &path,
+            json!({"records": [{"membership_id": k, "status": "present"}]}),
+        )
+        .await
+        .expect(200);
+    let listed: Vec<&str> = r.body["records"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|x| x["membership_id"].as_str().unwrap())
+        .collect();
+    assert_eq!(listed, vec![k.to_string().as_str()]);
+    let corrections = g.app.audit_actions("attendance.correct");
+    assert_eq!(
+        corrections.last().unwrap().3["changes"][m.to_string()],
+        json!({"from": "present", "to": null})
+    );
+}
+
+#[actix_web::test]
+async fn a_notice_period_never_runs_past_the_end_date_nor_blocks_a_cancellation() {
+    let g = group(1, 2).await;
+    let (m, _) = fixtures::active_member(
+        &g.app,
+        g.id,
+        g.contract,
+        g.ther.id,
+        Utc::now() - Duration::days(1),
+    );
+    {
+        use diesel::prelude::*;
+        use groupwork::schema::groups;
+        diesel::update(groups::table.find(g.id))
+            .set(groups::end_date.eq(Utc::now().date_naive() + Duration::days(14)))
+            .execute(&mut g.app.conn())
+            .unwrap();
+    }
+    let r = g
+        .app
+        .post(
+            Some(&g.ther),
+            &format!("/memberships/{m}/exit-notice"),
+            json!({"reason": "r"}),
+        )
+        .await
+        .expect(200);
+    let planned = r.body["planned_last_session_id"].clone();
+    let all = sessions(&g).await;
+    let future: Vec<&serde_json::Value> = all.iter().filter(|s| at(s) > Utc::now()).collect();
+    assert_eq!(future.len(), 2, "the group ends two weeks from now");
+    assert_eq!(planned, future[1]["id"], "the group's last session");
+    // cancelling inside the period, then the farewell session itself: nothing later exists,
+    // so the plan stays and neither cancellation is refused
+    for s in [future[0], future[1]] {
+        g.app
+            .post(
+                Some(&g.ther),
+                &format!("/sessions/{}/cancel", s["id"].as_str().unwrap()),
+                json!({"reason": "therapist ill"}),
+            )
+            .await
+            .expect(200);
+    }
+    let r = membership(&g, m).await;
+    assert_eq!(r["status"], "exiting");
+    assert_eq!(r["planned_last_session_id"], planned);
+    assert_eq!(
+        sessions(&g).await.len(),
+        all.len(),
+        "nothing generated past the end date"
+    );
+    assert!(g.app.audit_actions("membership.exit_plan_moved").is_empty());
 }

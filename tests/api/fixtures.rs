@@ -184,25 +184,10 @@ pub fn active_member(
         "Member",
         &format!("M{}", &Uuid::new_v4().simple().to_string()[..6]),
     );
-    let screening_id = accepted_screening(app, client_id, staff_id, Some(group_id), 30);
-    let id = Uuid::new_v4();
-    diesel::insert_into(memberships::table)
-        .values((
-            memberships::id.eq(id),
-            memberships::group_id.eq(group_id),
-            memberships::client_id.eq(client_id),
-            memberships::screening_id.eq(screening_id),
-            memberships::status.eq("active"),
-            memberships::contract_id.eq(contract_id),
-            memberships::signed_at.eq(signed_at),
-            memberships::signature_name.eq("Member"),
-            memberships::witness_id.eq(staff_id),
-            memberships::joined_on.eq(signed_at.date_naive()),
-            memberships::created_by.eq(staff_id),
-        ))
-        .execute(&mut app.conn())
-        .unwrap();
-    (id, client_id)
+    (
+        seat(app, group_id, contract_id, staff_id, signed_at, client_id),
+        client_id,
+    )
 }
 
 /// A session of the group.
@@ -239,6 +224,37 @@ pub fn attendance(app: &TestApp, session_id: Uuid, membership_id: Uuid, status: 
         ))
         .execute(&mut app.conn())
         .unwrap();
+}
+
+/// An active membership of an existing client (a client who sat in several groups), with
+/// its own screening.
+pub fn seat(
+    app: &TestApp,
+    group_id: Uuid,
+    contract_id: Uuid,
+    staff_id: Uuid,
+    signed_at: DateTime<Utc>,
+    client_id: Uuid,
+) -> Uuid {
+    let screening_id = accepted_screening(app, client_id, staff_id, Some(group_id), 30);
+    let id = Uuid::new_v4();
+    diesel::insert_into(memberships::table)
+        .values((
+            memberships::id.eq(id),
+            memberships::group_id.eq(group_id),
+            memberships::client_id.eq(client_id),
+            memberships::screening_id.eq(screening_id),
+            memberships::status.eq("active"),
+            memberships::contract_id.eq(contract_id),
+            memberships::signed_at.eq(signed_at),
+            memberships::signature_name.eq("Member"),
+            memberships::witness_id.eq(staff_id),
+            memberships::joined_on.eq(signed_at.date_naive()),
+            memberships::created_by.eq(staff_id),
+        ))
+        .execute(&mut app.conn())
+        .unwrap();
+    id
 }
 
 /// Marks a membership exited with `reason` at `at`, as the exit endpoints would leave it.

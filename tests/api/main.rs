@@ -17,6 +17,7 @@ mod records;
 mod reports;
 mod reports_retention;
 mod roster;
+mod rotation;
 mod screenings;
 mod sessions;
 mod users;

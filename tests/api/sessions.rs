@@ -85,6 +85,22 @@ async fn generation_keeps_local_time_across_dst_and_is_idempotent() {
         previous + 1
     );
 
+    // at most one year ahead: the same date next year is the last one accepted
+    let a_year = Utc::now().with_timezone(&ny).date_naive() + chrono::Months::new(12);
+    app.post(
+        Some(&sup),
+        &format!("/groups/{g}/sessions/generate"),
+        json!({"through": a_year.succ_opt().unwrap().to_string()}),
+    )
+    .await
+    .expect_problem(422, "validation_failed");
+    app.post(
+        Some(&sup),
+        &format!("/groups/{g}/sessions/generate"),
+        json!({"through": a_year.to_string()}),
+    )
+    .await
+    .expect(200);
     let far = (Utc::now().date_naive() + Duration::days(400)).to_string();
     app.post(
         Some(&sup),
@@ -265,5 +281,86 @@ async fn role_and_scope_matrix() {
         app.get(Some(u), &format!("/sessions/{}/attendance", ids[1]))
             .await
             .expect(200);
+    }
+    app.put(
+        Some(&stranger),
+        &format!("/sessions/{}/attendance", ids[1]),
+        json!({"records": []}),
+    )
+    .await
+    .expect_problem(404, "not_found");
+    // intake and the group's therapist cancel in `cancel_rules`; the supervisor too
+    app.post(
+        Some(&sup),
+        &format!("/sessions/{}/cancel", ids[1]),
+        json!({"reason": "holiday"}),
+    )
+    .await
+    .expect(200);
+}
+
+#[actix_web::test]
+async fn concurrent_generation_numbers_each_session_once() {
+    let app = TestApp::spawn().await;
+    let sup = app.staff(Role::Supervisor).await;
+    let ther = app.staff(Role::Therapist).await;
+    let g = fixtures::group(&app, ther.id)
+        .start(NaiveDate::from_ymd_opt(2026, 1, 5).unwrap())
+        .create();
+    let path = format!("/groups/{g}/sessions/generate");
+    let body = json!({"through": "2026-06-29"});
+    let results =
+        futures::future::join_all((0..8).map(|_| app.post(Some(&sup), &path, body.clone()))).await;
+    let mut created = 0;
+    for r in results {
+        created += r.expect(200).body["created"].as_u64().unwrap();
+    }
+    assert_eq!(
+        created, 26,
+        "Mondays Jan 5 … Jun 29, each created by exactly one request"
+    );
+    let r = app
+        .get(Some(&sup), &format!("/groups/{g}/sessions?limit=200"))
+        .await
+        .expect(200);
+    let seqs: Vec<i64> = r.body["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|s| s["sequence"].as_i64().unwrap())
+        .collect();
+    assert_eq!(seqs, (1..=26).collect::<Vec<_>>());
+}
+
+#[actix_web::test]
+async fn the_last_and_first_representable_dates_are_not_a_500() {
+    let app = TestApp::spawn().await;
+    let sup = app.staff(Role::Supervisor).await;
+    let ther = app.staff(Role::Therapist).await;
+    let g = fixtures::group(&app, ther.id)
+        .schedule(
+            "monday",
+            NaiveTime::from_hms_opt(18, 0, 0).unwrap(),
+            "America/New_York",
+        )
+        .create();
+    for d in [NaiveDate::MAX, NaiveDate::MIN] {
+        let d = d.to_string().replace('+', "%2B");
+        for q in ["from", "to"] {
+            let r = app
+                .get(Some(&sup), &format!("/groups/{g}/sessions?{q}={d}"))
+                .await;
+            assert!(r.status < 500, "{q}={d}: {} {}", r.status, r.text);
+        }
+    }
+    for d in [NaiveDate::MAX, NaiveDate::MIN] {
+        let r = app
+            .post(
+                Some(&sup),
+                &format!("/groups/{g}/sessions/generate"),
+                json!({"through": d}),
+            )
+            .await;
+        assert!(r.status < 500, "through={d}: {} {}", r.status, r.text);
     }
 }

@@ -1,0 +1,2 @@
+DROP INDEX memberships_screening_idx;
+DROP INDEX clients_sort_idx;

@@ -1,0 +1,10 @@
+DROP TRIGGER note_addenda_no_truncate ON note_addenda;
+DROP TRIGGER note_addenda_guard ON note_addenda;
+DROP FUNCTION note_addenda_guard();
+DROP TRIGGER member_notes_no_truncate ON member_notes;
+DROP TRIGGER group_notes_no_truncate ON group_notes;
+DROP TRIGGER member_notes_guard ON member_notes;
+DROP TRIGGER group_notes_guard ON group_notes;
+DROP FUNCTION notes_guard();
+ALTER TABLE member_notes DROP COLUMN version;
+ALTER TABLE group_notes DROP COLUMN version;
