@@ -143,6 +143,7 @@ impl Batch {
     /// Looks up the group names and clients of `rows` (two queries, whatever the batch size).
     pub fn load(conn: &mut PgConnection, rows: Vec<Row>) -> QueryResult<Batch> {
         let mut group_ids: Vec<Uuid> = rows.iter().map(|r| r.group_id).collect();
+        group_ids.sort_unstable();
         group_ids.dedup();
         let mut membership_ids: Vec<Uuid> = rows.iter().map(|r| r.membership_id).collect();
         membership_ids.sort_unstable();
