@@ -36,7 +36,7 @@ pub fn run(database_url: &str, cipher: &crate::notes::crypto::NotesCipher) -> an
         let clients = clients::load(conn, &staff)?;
         let groups = groups::load(conn, &staff, &clients)?;
         let sessions = sessions::load(conn, &staff, &groups)?;
-        notes::load(conn, cipher, &staff, &groups, &sessions)?;
+        notes::load(conn, cipher, &staff, &sessions)?;
         Ok(())
     })?;
     println!("Loaded the demo practice.");

@@ -6,7 +6,7 @@ use diesel::prelude::*;
 use serde_json::json;
 use uuid::Uuid;
 
-use super::{DemoGroups, DemoSessions, DemoStaff};
+use super::{DemoSessions, DemoStaff};
 use crate::domain::note::NoteStatus;
 use crate::notes::addenda;
 use crate::notes::crypto::NotesCipher;
@@ -26,17 +26,9 @@ pub fn load(
     conn: &mut PgConnection,
     cipher: &NotesCipher,
     staff: &DemoStaff,
-    g: &DemoGroups,
     s: &DemoSessions,
 ) -> anyhow::Result<()> {
     let lead = staff.therapists[0];
-    // A fellow member's first name, typed into notes the way clinicians do: the client
-    // record export shows it as "[group member]".
-    let fellow: String = memberships::table
-        .inner_join(clients::table)
-        .filter(memberships::id.eq(g.active_members[1]))
-        .select(clients::first_name)
-        .first(conn)?;
     for (i, session_id) in s.held.iter().enumerate() {
         let group_note = Target::Group {
             session_id: *session_id,
@@ -60,13 +52,26 @@ pub fn load(
             (i % 3 == 0).then_some(staff.supervisor),
         )?;
         let seated = roster::seated_at_session(conn, *session_id)?;
+        // A fellow member's first name, typed into the first member's note the way clinicians
+        // do: that client's record export shows it as "[group member]". Always another member
+        // than the one the note is about.
+        let fellow: Option<String> = match seated.get(1) {
+            Some(other) => Some(
+                memberships::table
+                    .inner_join(clients::table)
+                    .filter(memberships::id.eq(other))
+                    .select(clients::first_name)
+                    .first(conn)?,
+            ),
+            None => None,
+        };
         for (m, member) in seated.iter().take(3).enumerate() {
             let target = Target::Member {
                 session_id: *session_id,
                 membership_id: *member,
             };
             let participation = ["active", "moderate", "minimal"][(i + m) % 3];
-            let content = if m == 0 {
+            let content = if let (0, Some(fellow)) = (m, &fellow) {
                 format!("Spoke about a difficult week; {fellow} offered support and was thanked.")
             } else {
                 "Spoke about a difficult week and received support from the group.".to_string()
