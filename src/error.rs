@@ -162,6 +162,9 @@ pub enum AppError {
 
 pub type AppResult<T> = Result<T, AppError>;
 
+/// `Retry-After` of a 503: the database is away or busy for a moment.
+pub const UNAVAILABLE_RETRY_AFTER_SECS: u64 = 1;
+
 impl AppError {
     pub fn conflict(code: ErrorCode, detail: impl Into<String>) -> Self {
         AppError::Conflict {
@@ -242,7 +245,7 @@ impl AppError {
             AppError::RateLimited { retry_after_secs } => {
                 format!("Too many failed attempts; try again in {retry_after_secs} seconds.")
             }
-            AppError::Unavailable(_) => "The database is unreachable; try again shortly.".into(),
+            AppError::Unavailable(detail) => detail.clone(),
             AppError::Internal(_) => "An unexpected error occurred.".into(),
         }
     }
@@ -285,7 +288,6 @@ impl ResponseError for AppError {
     fn error_response(&self) -> HttpResponse {
         match self {
             AppError::Internal(e) => tracing::error!(error = %format!("{e:#}"), "internal error"),
-            AppError::Unavailable(e) => tracing::warn!(error = %e, "database unavailable"),
             _ => {}
         }
         let status = self.status_code();
@@ -306,6 +308,9 @@ impl ResponseError for AppError {
             AppError::RateLimited { retry_after_secs } => {
                 res.insert_header((header::RETRY_AFTER, retry_after_secs.to_string()));
             }
+            AppError::Unavailable(_) => {
+                res.insert_header((header::RETRY_AFTER, UNAVAILABLE_RETRY_AFTER_SECS.to_string()));
+            }
             AppError::Unauthorized(_) => {
                 res.insert_header((header::WWW_AUTHENTICATE, "Bearer"));
             }
@@ -316,41 +321,73 @@ impl ResponseError for AppError {
 }
 
 impl From<DieselError> for AppError {
+    /// Database errors by SQLSTATE (see `crate::sqlstate`): a deadlock or serialization failure
+    /// that outlived the retries, a lock or statement timeout and an unreachable database are
+    /// 503 `service_unavailable` (with `Retry-After`); a unique or exclusion violation is a 409;
+    /// a value the database refuses (check, not-null, foreign key, out of range) is the
+    /// client's 422 — validation is the first line, the database's constraints the second.
     fn from(e: DieselError) -> Self {
-        match e {
-            DieselError::NotFound => AppError::NotFound,
-            DieselError::DatabaseError(DatabaseErrorKind::UniqueViolation, info) => {
-                tracing::info!(constraint = ?info.constraint_name(), "unique violation");
-                AppError::conflict(ErrorCode::Conflict, "A conflicting record already exists.")
-            }
-            DieselError::DatabaseError(DatabaseErrorKind::SerializationFailure, _) => {
-                AppError::conflict(
-                    ErrorCode::Conflict,
-                    "A concurrent change interfered; retry the request.",
+        use crate::sqlstate::DbFailure;
+        if let DieselError::NotFound = e {
+            return AppError::NotFound;
+        }
+        let Some(failure) = DbFailure::of(&e) else {
+            return AppError::Internal(anyhow::Error::new(e));
+        };
+        let (constraint, table) = match &e {
+            DieselError::DatabaseError(_, info) => (
+                info.constraint_name().map(str::to_owned),
+                info.table_name().map(str::to_owned),
+            ),
+            _ => (None, None),
+        };
+        match failure {
+            DbFailure::Deadlock | DbFailure::Serialization => {
+                tracing::warn!(?failure, "transaction conflict outlived its retries");
+                AppError::Unavailable(
+                    "A concurrent change kept interfering; retry the request.".into(),
                 )
             }
-            DieselError::DatabaseError(DatabaseErrorKind::ClosedConnection, _) => {
-                AppError::Unavailable("connection closed".into())
+            DbFailure::LockTimeout | DbFailure::StatementTimeout => {
+                tracing::warn!(?failure, error = %e, "database timeout");
+                AppError::Unavailable("The database is busy; retry the request shortly.".into())
             }
-            // The database's CHECK constraints are a second line behind validation; a value that
-            // reaches one is the client's error, as is a date or number PostgreSQL cannot hold.
-            DieselError::DatabaseError(DatabaseErrorKind::CheckViolation, info) => {
-                tracing::info!(constraint = ?info.constraint_name(), "check violation");
+            DbFailure::Unavailable => AppError::Unavailable(
+                "The database is unreachable; try again shortly.".into(),
+            ),
+            DbFailure::UniqueViolation | DbFailure::ExclusionViolation => {
+                tracing::info!(?constraint, "unique violation");
+                AppError::conflict(ErrorCode::Conflict, "A conflicting record already exists.")
+            }
+            DbFailure::ForeignKeyViolation => {
+                tracing::info!(?constraint, "foreign key violation");
+                let field = constraint
+                    .as_deref()
+                    .and_then(|c| c.strip_suffix("_fkey"))
+                    .map(|c| match &table {
+                        Some(t) => c.strip_prefix(&format!("{t}_")).unwrap_or(c),
+                        None => c,
+                    })
+                    .unwrap_or("body")
+                    .to_string();
+                AppError::invalid(field, "refers to a record that does not exist")
+            }
+            DbFailure::CheckViolation | DbFailure::NotNullViolation => {
+                tracing::info!(?constraint, "check violation");
                 AppError::invalid("body", "a value is outside its allowed range")
             }
-            DieselError::DatabaseError(DatabaseErrorKind::Unknown, info)
-                if info.message().contains("out of range") =>
-            {
+            DbFailure::DataException => {
                 AppError::invalid("query", "a date or number is outside the supported range")
             }
-            other => AppError::Internal(anyhow::Error::new(other)),
+            DbFailure::Other => AppError::Internal(anyhow::Error::new(e)),
         }
     }
 }
 
 impl From<diesel::r2d2::PoolError> for AppError {
     fn from(e: diesel::r2d2::PoolError) -> Self {
-        AppError::Unavailable(e.to_string())
+        tracing::warn!(error = %e, "no database connection");
+        AppError::Unavailable("The database is unreachable; try again shortly.".into())
     }
 }
 

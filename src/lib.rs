@@ -24,5 +24,6 @@ pub mod roster;
 pub mod schema;
 pub mod screenings;
 pub mod sessions;
+pub mod sqlstate;
 pub mod state;
 pub mod users;

@@ -117,6 +117,9 @@ pub struct TestApp {
     pub db_url: String,
     pub state: web::Data<AppState>,
     pub client: reqwest::Client,
+    /// Every response of an `/api/v1` operation is checked against the OpenAPI document
+    /// (status documented, content type, body valid against its schema); on by default.
+    pub check_contract: bool,
 }
 
 #[derive(Debug, Clone)]
@@ -212,6 +215,7 @@ impl TestApp {
             db_url,
             state,
             client: reqwest::Client::new(),
+            check_contract: true,
         }
     }
 
@@ -260,11 +264,24 @@ impl TestApp {
     }
 
     pub async fn send(&self, req: reqwest::RequestBuilder) -> Resp {
-        let res = req.send().await.expect("request sent");
+        let (client, req) = req.build_split();
+        let req = req.expect("request builds");
+        let method = req.method().as_str().to_string();
+        let path = req.url().path().to_string();
+        let res = client.execute(req).await.expect("request sent");
         let status = res.status().as_u16();
         let headers = res.headers().clone();
         let text = res.text().await.unwrap_or_default();
         let body = serde_json::from_str(&text).unwrap_or(Value::Null);
+        if self.check_contract {
+            let content_type = headers
+                .get(reqwest::header::CONTENT_TYPE)
+                .and_then(|v| v.to_str().ok());
+            if let Err(e) = crate::contract::contract().check(&method, &path, status, content_type, &text)
+            {
+                panic!("the response does not match the OpenAPI document: {e}");
+            }
+        }
         Resp {
             status,
             headers,

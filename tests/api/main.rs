@@ -1,5 +1,6 @@
 //! Integration tests: the real HTTP stack against real PostgreSQL.
 
+mod contract;
 mod fixtures;
 mod helpers;
 
@@ -12,6 +13,7 @@ mod exits;
 mod foundation;
 mod groups;
 mod memberships;
+mod openapi;
 mod notes;
 mod records;
 mod reports;
