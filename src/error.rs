@@ -27,6 +27,7 @@ pub enum ErrorCode {
     InternalError,
     // Domain codes.
     AlreadyMember,
+    AlreadyRevoked,
     AlreadySigned,
     ConsentRequired,
     ContractMissing,
@@ -59,6 +60,7 @@ impl ErrorCode {
         ErrorCode::ServiceUnavailable,
         ErrorCode::InternalError,
         ErrorCode::AlreadyMember,
+        ErrorCode::AlreadyRevoked,
         ErrorCode::AlreadySigned,
         ErrorCode::ConsentRequired,
         ErrorCode::ContractMissing,
@@ -91,6 +93,7 @@ impl ErrorCode {
             ErrorCode::ServiceUnavailable => "service_unavailable",
             ErrorCode::InternalError => "internal_error",
             ErrorCode::AlreadyMember => "already_member",
+            ErrorCode::AlreadyRevoked => "already_revoked",
             ErrorCode::AlreadySigned => "already_signed",
             ErrorCode::ConsentRequired => "consent_required",
             ErrorCode::ContractMissing => "contract_missing",

@@ -8,6 +8,7 @@ mod attendance;
 mod audit;
 mod auth;
 mod clients;
+mod consents;
 mod demo;
 mod exits;
 mod foundation;
