@@ -101,7 +101,10 @@ fn serve(req: &HttpRequest, path: &str) -> HttpResponse {
         .headers()
         .get(header::IF_NONE_MATCH)
         .and_then(|v| v.to_str().ok())
-        .is_some_and(|v| v.split(',').any(|t| t.trim() == asset.etag || t.trim() == "*"));
+        .is_some_and(|v| {
+            v.split(',')
+                .any(|t| t.trim() == asset.etag || t.trim() == "*")
+        });
     let mut b = if fresh {
         HttpResponse::NotModified()
     } else {
@@ -159,7 +162,10 @@ mod tests {
         on_disk.sort();
         let mut embedded: Vec<String> = FILES.iter().map(|(p, _)| p.to_string()).collect();
         embedded.sort();
-        assert_eq!(on_disk, embedded, "list every file of web/ in src/console/mod.rs");
+        assert_eq!(
+            on_disk, embedded,
+            "list every file of web/ in src/console/mod.rs"
+        );
     }
 
     #[test]

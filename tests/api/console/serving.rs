@@ -68,7 +68,11 @@ async fn nothing_is_inline_and_nothing_comes_from_elsewhere() {
         for needle in ["http://", "https://", "//cdn", "unpkg", "jsdelivr"] {
             let allowed = needle == "http://" && text.contains("http://www.w3.org/2000/svg");
             let count = text.matches(needle).count()
-                - if allowed { text.matches("http://www.w3.org/2000/svg").count() } else { 0 };
+                - if allowed {
+                    text.matches("http://www.w3.org/2000/svg").count()
+                } else {
+                    0
+                };
             assert_eq!(count, 0, "{path} names another origin ({needle})");
         }
         if path.ends_with(".html") {

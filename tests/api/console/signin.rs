@@ -11,12 +11,17 @@ async fn sign_in_refusal_and_sign_out() {
         b.goto("/").await;
         b.wait_text("Sign in to groupwork").await;
         b.screenshot("sign-in").await;
-        b.fill("form", "email", "therapist@demo.groupwork.test").await;
+        b.fill("form", "email", "therapist@demo.groupwork.test")
+            .await;
         b.fill("form", "password", "not-the-password").await;
         b.click_text("Sign in").await;
         b.wait_text("do not match an active account").await;
         assert_eq!(
-            b.wait("[name=password]").await.attr("aria-invalid").await.unwrap(),
+            b.wait("[name=password]")
+                .await
+                .attr("aria-invalid")
+                .await
+                .unwrap(),
             None
         );
 
