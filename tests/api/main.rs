@@ -7,6 +7,7 @@ mod attendance;
 mod audit;
 mod auth;
 mod clients;
+mod consents;
 mod console;
 mod demo;
 mod exits;
