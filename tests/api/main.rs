@@ -8,6 +8,7 @@ mod audit;
 mod auth;
 mod clients;
 mod consents;
+mod console;
 mod demo;
 mod exits;
 mod foundation;
