@@ -19,7 +19,6 @@ use crate::{
     audit, auth, clients, consents, exits, groups, health, memberships, notes, records, reports,
     screenings, sessions, users,
 };
-use utoipa_scalar::Servable;
 
 /// Every 403 is an audit event (SPEC §2, issue 3), written in its own transaction because the
 /// request's own work was refused.
@@ -172,12 +171,10 @@ pub fn build_app(
             web::scope("/api/v1")
                 .wrap(from_fn(audit_forbidden))
                 .route("/openapi.json", web::get().to(openapi_json))
-                .service(utoipa_scalar::Scalar::with_url(
-                    "/docs",
-                    crate::openapi::document(),
-                ))
+                .route("/docs", web::get().to(crate::console::api_reference))
                 .configure(api_routes),
         )
+        .configure(crate::console::routes)
         .default_service(web::to(not_found))
         .wrap(cors)
         .wrap(from_fn(request_context))

@@ -3,7 +3,7 @@
 
 use actix_web::http::{header, StatusCode};
 use actix_web::{HttpResponse, ResponseError};
-use diesel::result::{DatabaseErrorKind, Error as DieselError};
+use diesel::result::Error as DieselError;
 use serde::Serialize;
 use utoipa::ToSchema;
 
@@ -312,7 +312,10 @@ impl ResponseError for AppError {
                 res.insert_header((header::RETRY_AFTER, retry_after_secs.to_string()));
             }
             AppError::Unavailable(_) => {
-                res.insert_header((header::RETRY_AFTER, UNAVAILABLE_RETRY_AFTER_SECS.to_string()));
+                res.insert_header((
+                    header::RETRY_AFTER,
+                    UNAVAILABLE_RETRY_AFTER_SECS.to_string(),
+                ));
             }
             AppError::Unauthorized(_) => {
                 res.insert_header((header::WWW_AUTHENTICATE, "Bearer"));
@@ -355,9 +358,9 @@ impl From<DieselError> for AppError {
                 tracing::warn!(?failure, error = %e, "database timeout");
                 AppError::Unavailable("The database is busy; retry the request shortly.".into())
             }
-            DbFailure::Unavailable => AppError::Unavailable(
-                "The database is unreachable; try again shortly.".into(),
-            ),
+            DbFailure::Unavailable => {
+                AppError::Unavailable("The database is unreachable; try again shortly.".into())
+            }
             DbFailure::UniqueViolation | DbFailure::ExclusionViolation => {
                 tracing::info!(?constraint, "unique violation");
                 AppError::conflict(ErrorCode::Conflict, "A conflicting record already exists.")

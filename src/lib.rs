@@ -8,6 +8,7 @@ pub mod cli;
 pub mod clients;
 pub mod config;
 pub mod consents;
+pub mod console;
 pub mod db;
 pub mod demo;
 pub mod domain;

@@ -74,12 +74,11 @@ impl ProblemResponses {
         if op.request_body.is_some() {
             statuses.extend(["400", "413", "422"]);
         }
-        let has_query = op.parameters.iter().flatten().any(|p| {
-            matches!(
-                p.parameter_in,
-                utoipa::openapi::path::ParameterIn::Query
-            )
-        });
+        let has_query = op
+            .parameters
+            .iter()
+            .flatten()
+            .any(|p| matches!(p.parameter_in, utoipa::openapi::path::ParameterIn::Query));
         if has_query {
             statuses.push("422");
         }

@@ -108,7 +108,8 @@ pub fn sqlstate(info: &dyn DatabaseErrorInformation) -> Option<String> {
     // `PgErrorInformation { result: RawResult(NonNull<PGresult>) }`, which owns a live result
     // for as long as `info` is borrowed. libpq's accessors only read it.
     unsafe {
-        let result = *(info as *const dyn DatabaseErrorInformation as *const *const pq_sys::PGresult);
+        let result =
+            *(info as *const dyn DatabaseErrorInformation as *const *const pq_sys::PGresult);
         if result.is_null() {
             return None;
         }

@@ -12,6 +12,7 @@ use uuid::Uuid;
 use super::model;
 use crate::auth::{scope, Action, Staff};
 use crate::error::{AppError, AppResult, ErrorCode, Validations};
+use crate::http::pagination::Page;
 use crate::http::Json;
 use crate::schema::contracts;
 use crate::state::AppState;
@@ -157,7 +158,7 @@ pub async fn create_contract(
 }
 
 /// Every version of the group's agreement, newest first.
-#[utoipa::path(tag = "groups", responses((status = 200, body = Vec<Contract>), (status = 404)))]
+#[utoipa::path(tag = "groups", responses((status = 200, body = Page<Contract>), (status = 404)))]
 #[get("/groups/{id}/contracts")]
 pub async fn list_contracts(
     state: web::Data<AppState>,
@@ -182,5 +183,9 @@ pub async fn list_contracts(
                 .collect::<Vec<_>>())
         })
         .await?;
-    Ok(HttpResponse::Ok().json(json!({"items": items, "next_cursor": null})))
+    // Every version at once (a group has a handful): one page, never a cursor.
+    Ok(HttpResponse::Ok().json(Page {
+        items,
+        next_cursor: None,
+    }))
 }

@@ -277,7 +277,8 @@ impl TestApp {
             let content_type = headers
                 .get(reqwest::header::CONTENT_TYPE)
                 .and_then(|v| v.to_str().ok());
-            if let Err(e) = crate::contract::contract().check(&method, &path, status, content_type, &text)
+            if let Err(e) =
+                crate::contract::contract().check(&method, &path, status, content_type, &text)
             {
                 panic!("the response does not match the OpenAPI document: {e}");
             }
