@@ -62,7 +62,6 @@ export function documentationBadges(d) {
 export function membershipBadges(m) {
   const out = [badge(humanize(m.status), m.status === 'active' ? 'ok' : m.status === 'exiting' ? 'info' : null)];
   if (m.at_risk) out.push(badge('at risk', 'danger'));
-  if (m.status === 'exiting') out.push(badge('exiting', 'info'));
   if (m.contract_current === false && ['active', 'exiting'].includes(m.status)) out.push(badge('contract not current', 'warn'));
   if (m.contract_current === true) out.push(badge('contract current', 'ok'));
   if (m.minimum_term_met) out.push(badge('minimum term met', 'ok'));

@@ -117,7 +117,8 @@ export function showError(f, e) {
     const candidates = [name, String(name).split(/[.[\]]/).filter(Boolean).pop()];
     const box = candidates.map((n) => f.querySelector(`[data-field="${CSS.escape(n)}"]`)).find(Boolean);
     if (box) {
-      const err = box.querySelector('.error');
+      let err = box.querySelector('.error');
+      if (!err) err = box.appendChild(h('div', { class: 'error' }));
       err.textContent = err.textContent ? `${err.textContent} ${message}` : message;
       const control = box.querySelector('input, select, textarea');
       if (control) control.setAttribute('aria-invalid', 'true');
