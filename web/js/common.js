@@ -30,7 +30,17 @@ export async function group(id) {
 
 /// The staff directory (`GET /staff`), by id.
 export function staff() {
-  return cached('staff', async () => new Map((await api.all('/staff')).map((s) => [s.id, s])));
+  return cached('staff', async () => {
+    let people;
+    try {
+      people = await api.all('/staff');
+    } catch (e) {
+      // A server older than SPEC v2 has no directory; an administrator can still list users.
+      if (e.status !== 404 || api.currentUser()?.role !== 'admin') throw e;
+      people = await api.all('/users');
+    }
+    return new Map(people.map((s) => [s.id, s]));
+  });
 }
 
 export async function staffName(id) {

@@ -113,7 +113,11 @@ export function showError(f, e) {
   }
   let first = null;
   const loose = [];
-  for (const { field: name, message } of e.errors) {
+  for (const item of e.errors) {
+    let { field: name, message } = item;
+    // A body missing a required field names the body; show it beside the field instead.
+    const missing = /missing field `([a-z_]+)`/.exec(message || '');
+    if (missing) { name = missing[1]; message = 'Required.'; }
     const candidates = [name, String(name).split(/[.[\]]/).filter(Boolean).pop()];
     const box = candidates.map((n) => f.querySelector(`[data-field="${CSS.escape(n)}"]`)).find(Boolean);
     if (box) {

@@ -85,7 +85,7 @@ export async function detail(view, [id], { user }) {
     h('p', { class: 'sub' }, badge(humanize(g.status), g.status === 'active' ? 'ok' : null), g.below_minimum ? badge('below minimum', 'warn') : null,
       ` ${humanize(g.meeting_day)}s at ${g.meeting_time} (${tz}), ${g.duration_minutes} min · led by ${people.get(g.lead_therapist_id)?.display_name || '—'}`,
       g.co_therapist_ids?.length ? ` with ${g.co_therapist_ids.map((c) => people.get(c)?.display_name || 'a colleague').join(' and ')}` : ''),
-    h('p', {}, `${seatsText(g)} · sizes ${g.min_size}–${g.max_size} · minimum term ${g.min_term_sessions} sessions · exit notice ${g.exit_notice_sessions} sessions · started ${fmt.calendarDate(g.start_date)}${g.end_date ? `, ends ${fmt.calendarDate(g.end_date)}` : ''}`),
+    h('p', {}, `${seatsText(g)} · sizes ${g.min_size}–${g.max_size} · minimum term ${g.min_term_sessions} sessions · exit notice ${g.exit_notice_sessions} sessions · start date ${fmt.calendarDate(g.start_date)}${g.end_date ? `, ends ${fmt.calendarDate(g.end_date)}` : ''}`),
     compositionWarnings(g.composition_warnings),
     manage ? h('div', { class: 'actions' },
       g.status === 'forming' ? transition('start', 'started') : null,
@@ -201,7 +201,8 @@ export async function membership(view, [id], { user }) {
   view.append(actions);
   const card = (title, f) => h('section', { class: 'card' }, h('h2', {}, title), f);
   const canSign = ['supervisor', 'intake', 'therapist'].includes(user.role);
-  if (canSign && ['pending', 'active', 'exiting'].includes(m.status) && m.contract_current !== true) {
+  const needsSignature = m.status === 'pending' || (['active', 'exiting'].includes(m.status) && m.contract_current === false);
+  if (canSign && needsSignature) {
     const page = await api.get(`/groups/${g.id}/contracts`);
     const versions = Array.isArray(page) ? page : page.items;
     const current = versions.find((c) => c.current);

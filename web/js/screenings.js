@@ -124,6 +124,6 @@ export async function waitlist(view, _params, { user, navigate }) {
       h('td', {}, h('a', { href: `#/clients/${w.client.id}` }, clientName(w.client)), w.client.mandated ? badge('mandated') : null),
       h('td', {}, w.screened_for_group_id ? (all.get(w.screened_for_group_id)?.name || 'a group') : 'any group'),
       h('td', {}, fmt.day(w.valid_until)),
-      mayAdmit ? h('td', {}, admitForm, out) : null);
+      mayAdmit ? h('td', {}, h('details', {}, h('summary', {}, 'Admit…'), admitForm), out) : null);
   }), { empty: 'Nobody is waiting.' }));
 }

@@ -183,7 +183,7 @@ async function notesSection(ctx, box, sheet) {
         loaded = true;
         await noteEditor(ctx, body, {
           headingId: uid('mn'), title: `Note on ${clientName(r.client)}`,
-          path: `/sessions/${ctx.id}/member-notes/${r.membership_id}`, fields: memberFields, known: true, level: 'h4',
+          path: `/sessions/${ctx.id}/member-notes/${r.membership_id}`, fields: memberFields, known: index === null || byMembership.has(r.membership_id), level: 'h4',
           onChange: (n) => { byMembership.set(r.membership_id, n); put(noteBadge, noteState(n.status, r.status)); },
         });
       });
