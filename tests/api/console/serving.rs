@@ -48,7 +48,10 @@ async fn the_page_and_its_modules_are_served_with_a_strict_policy() {
         // The API's own rule (no-store on every /api/v1 response) wins for the reference page.
         let cache = header(&res, "cache-control");
         if path.starts_with("/api/") {
-            assert!(cache == "no-store" || cache == "no-cache", "{path}: {cache}");
+            assert!(
+                cache == "no-store" || cache == "no-cache",
+                "{path}: {cache}"
+            );
         } else {
             assert_eq!(cache, "no-cache", "{path}");
         }
