@@ -13,7 +13,7 @@ use serde_json::json;
 use crate::auth::extractor::{Actor, RequestMeta};
 use crate::error::AppError;
 use crate::http::extract::MAX_BODY_BYTES;
-use crate::http::middleware::request_context;
+use crate::http::middleware::{request_context, security_headers};
 use crate::state::AppState;
 use crate::{
     audit, auth, clients, exits, groups, health, memberships, notes, records, reports, screenings,
@@ -178,6 +178,7 @@ pub fn build_app(
         .default_service(web::to(not_found))
         .wrap(cors)
         .wrap(from_fn(request_context))
+        .wrap(from_fn(security_headers))
 }
 
 /// Binds the server on an already-open listener (tests use port 0).

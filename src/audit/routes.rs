@@ -11,7 +11,7 @@ use super::{verify_chain, AuditRow, Verification};
 use crate::auth::{Action, Staff};
 use crate::error::AppResult;
 use crate::http::csv::stream_csv;
-use crate::http::pagination::{self, decode_cursor, Page};
+use crate::http::pagination::{self, ListCursor, Page};
 use crate::http::Query;
 use crate::schema::audit_events as ae;
 use crate::state::AppState;
@@ -149,11 +149,12 @@ pub async fn list_events(
     state: web::Data<AppState>,
     staff: Staff,
     q: Query<AuditQuery>,
+    cursor: ListCursor,
 ) -> AppResult<HttpResponse> {
     staff.require(Action::ReadAudit)?;
     let q = q.into_inner();
     let limit = pagination::limit(q.limit)?;
-    let before: Option<i64> = decode_cursor(q.cursor.as_deref())?;
+    let before: Option<i64> = cursor.open()?;
     if q.format == Some(Format::Csv) {
         let fetch_batch = move |conn: &mut PgConnection, after: Option<i64>| {
             Ok(fetch(conn, &q, after.or(before), 1000)?)
@@ -187,7 +188,7 @@ pub async fn list_events(
         .db
         .run(move |conn| Ok(fetch(conn, &q, before, limit + 1)?))
         .await?;
-    let page = pagination::page(rows, limit, |r| r.seq, AuditEvent::from);
+    let page = cursor.page(rows, limit, |r| r.seq, AuditEvent::from);
     Ok(HttpResponse::Ok().json(page))
 }
 

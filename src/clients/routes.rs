@@ -16,7 +16,7 @@ use crate::domain::text::{optional_line, required_line, search_key};
 use crate::error::{AppError, AppResult, Validations};
 use crate::http::etag::{created_with_etag, ok_with_etag, IfMatch};
 use crate::http::extract::nullable;
-use crate::http::pagination::{self, decode_cursor, Page};
+use crate::http::pagination::{self, ListCursor, Page};
 use crate::http::{Json, Query};
 use crate::schema::clients;
 use crate::state::AppState;
@@ -236,11 +236,12 @@ pub async fn list_clients(
     state: web::Data<AppState>,
     staff: Staff,
     q: Query<ClientQuery>,
+    cursor: ListCursor,
 ) -> AppResult<HttpResponse> {
     staff.require(Action::ReadClients)?;
     let q = q.into_inner();
     let limit = pagination::limit(q.limit)?;
-    let after: Option<(String, Uuid)> = decode_cursor(q.cursor.as_deref())?;
+    let after: Option<(String, Uuid)> = cursor.open()?;
     // Every word of `q` must appear in the names (in any order: "alvarez jose" finds José
     // Álvarez); LIKE wildcards in `q` are literals.
     let terms: Vec<String> = match q.q.as_deref().map(str::trim) {
@@ -277,7 +278,7 @@ pub async fn list_clients(
                 .load(conn)?)
         })
         .await?;
-    let page = pagination::page(rows, limit, |r| (r.search_text.clone(), r.id), Client::from);
+    let page = cursor.page(rows, limit, |r| (r.search_text.clone(), r.id), Client::from);
     Ok(HttpResponse::Ok().json(page))
 }
 

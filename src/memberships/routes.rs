@@ -20,7 +20,7 @@ use crate::error::{AppError, AppResult, Validations};
 use crate::groups::contracts::current_version;
 use crate::groups::model as groups;
 use crate::http::etag::{created_with_etag, ok_with_etag};
-use crate::http::pagination::{self, decode_cursor, Page};
+use crate::http::pagination::{self, ListCursor, Page};
 use crate::http::{Json, Query};
 use crate::schema::{clients, contracts, memberships, screenings};
 use crate::state::AppState;
@@ -188,12 +188,13 @@ pub async fn list_members(
     staff: Staff,
     id: web::Path<Uuid>,
     q: Query<MemberQuery>,
+    cursor: ListCursor,
 ) -> AppResult<HttpResponse> {
     staff.require(Action::ReadMembers)?;
     let group_id = id.into_inner();
     let q = q.into_inner();
     let limit = pagination::limit(q.limit)?;
-    let after: Option<(DateTime<Utc>, Uuid)> = decode_cursor(q.cursor.as_deref())?;
+    let after: Option<(DateTime<Utc>, Uuid)> = cursor.open()?;
     let clinical = staff.can(Action::ReadNotes);
     let views = state
         .db
@@ -224,7 +225,7 @@ pub async fn list_members(
                 .collect::<Vec<_>>())
         })
         .await?;
-    let page = pagination::page(views, limit, |v| (v.created_at, v.id), |v| v);
+    let page = cursor.page(views, limit, |v| (v.created_at, v.id), |v| v);
     Ok(HttpResponse::Ok().json(page))
 }
 

@@ -18,7 +18,7 @@ use crate::auth::{scope, Action, Staff};
 use crate::clients::model::{summaries, ClientSummary};
 use crate::domain::screening::{valid_until, VALIDITY_DAYS};
 use crate::error::AppResult;
-use crate::http::pagination::{self, decode_cursor, Page};
+use crate::http::pagination::{self, ListCursor, Page};
 use crate::http::Query;
 use crate::state::AppState;
 
@@ -63,11 +63,12 @@ pub async fn waitlist(
     state: web::Data<AppState>,
     staff: Staff,
     q: Query<WaitlistQuery>,
+    cursor: ListCursor,
 ) -> AppResult<HttpResponse> {
     staff.require(Action::ReadWaitlist)?;
     let q = q.into_inner();
     let limit = pagination::limit(q.limit)?;
-    let after: Option<(DateTime<Utc>, Uuid)> = decode_cursor(q.cursor.as_deref())?;
+    let after: Option<(DateTime<Utc>, Uuid)> = cursor.open()?;
     let (rows, clients) = state
         .db
         .run(move |conn| {
@@ -106,7 +107,7 @@ pub async fn waitlist(
             Ok((rows, clients))
         })
         .await?;
-    let page = pagination::page(
+    let page = cursor.page(
         rows,
         limit,
         |r| (r.completed_at, r.screening_id),

@@ -19,6 +19,7 @@ mod reports_retention;
 mod roster;
 mod rotation;
 mod screenings;
+mod security;
 mod sessions;
 mod users;
 mod waitlist;

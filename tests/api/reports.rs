@@ -284,7 +284,7 @@ async fn session_dates_are_local_to_the_group() {
     let r = get("/reports/attendance?from=2026-03-06").await;
     assert_eq!(r.body["items"].as_array().unwrap().len(), 0);
     let r = get("/reports/attendance?from=2026-03-05&to=2026-03-05&format=csv").await;
-    assert!(r.text.contains(",1,2026-03-05,"), "{}", r.text);
+    assert!(r.text.contains(",1,\"2026-03-05\","), "{}", r.text);
 }
 
 #[actix_web::test]
@@ -372,7 +372,7 @@ async fn attendance_csv_escaping_and_formula_injection() {
         .await;
     assert_eq!(
         r.text,
-        "group_id,group_name,session_id,session_sequence,session_date,client_id,client_name,status,minutes_late\r\n"
+        "\"group_id\",\"group_name\",\"session_id\",\"session_sequence\",\"session_date\",\"client_id\",\"client_name\",\"status\",\"minutes_late\"\r\n"
     );
     assert_eq!(
         r.header("content-disposition").as_deref(),
@@ -439,7 +439,7 @@ async fn deidentified_exports_use_stable_pseudonyms() {
     assert!(first.body["summary"][0].get("client_name").is_none());
     let csv = get("csv").await;
     assert!(csv.text.starts_with(
-        "group_id,group_name,session_id,session_sequence,session_date,client_id,status,minutes_late\r\n"
+        "\"group_id\",\"group_name\",\"session_id\",\"session_sequence\",\"session_date\",\"client_id\",\"status\",\"minutes_late\"\r\n"
     ));
     assert!(!csv.text.contains("Member "));
     let (_, rows) = csv_records(&csv.text);
@@ -565,7 +565,7 @@ async fn stream_numbers(app: &TestApp, sql: &str) -> Result<String, String> {
         },
         |rows: Vec<Num>, out| {
             for r in rows {
-                stream::write_record(out, [r.n.to_string().as_str()]);
+                groupwork::http::csv::write_record(out, [r.n.to_string().as_str()]);
             }
         },
     );
