@@ -134,6 +134,8 @@ pub fn api_routes(cfg: &mut web::ServiceConfig) {
         .service(reports::attendance::attendance_report)
         .service(reports::retention::retention_report)
         .service(audit::routes::verify)
+        .service(audit::routes::take_checkpoint)
+        .service(audit::routes::verify_checkpoint)
         .service(audit::routes::list_events);
 }
 

@@ -22,6 +22,7 @@ pub struct AppState {
 impl AppState {
     pub fn new(settings: Settings) -> Self {
         let pool = build_pool(&settings.database_url, settings.pool_size);
+        crate::audit::install_key(settings.audit_key);
         let cores = std::thread::available_parallelism().map_or(2, |n| n.get());
         AppState {
             db: Db::new(pool),

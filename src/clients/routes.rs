@@ -258,9 +258,10 @@ pub async fn list_clients(
         None => Vec::new(),
     };
     let scoped = staff.is_scoped().then_some(staff.id);
+    let audit = staff.audit();
     let rows = state
         .db
-        .run(move |conn| {
+        .tx(move |conn| {
             let mut query = clients::table.select(ClientRow::as_select()).into_boxed();
             if let Some(user) = scoped {
                 query = query.filter(clients::id.eq_any(scope::therapist_client_ids(conn, user)?));
@@ -271,11 +272,14 @@ pub async fn list_clients(
             if let Some((key, id)) = after {
                 query = query.filter(model::after_sort_key(key, id));
             }
-            Ok(query
+            let rows: Vec<ClientRow> = query
                 .order(model::sort_key())
                 .then_order_by(clients::id.asc())
                 .limit(limit + 1)
-                .load(conn)?)
+                .load(conn)?;
+            let shown = rows.iter().take(limit as usize).map(|r| r.id);
+            crate::audit::bulk::list_read(&audit, conn, "client.list", "client", None, shown)?;
+            Ok(rows)
         })
         .await?;
     let page = cursor.page(rows, limit, |r| (r.search_text.clone(), r.id), Client::from);

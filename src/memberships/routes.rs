@@ -196,9 +196,10 @@ pub async fn list_members(
     let limit = pagination::limit(q.limit)?;
     let after: Option<(DateTime<Utc>, Uuid)> = cursor.open()?;
     let clinical = staff.can(Action::ReadNotes);
+    let audit = staff.audit();
     let views = state
         .db
-        .run(move |conn| {
+        .tx(move |conn| {
             scope::ensure_group(conn, &staff, group_id)?;
             let mut query = memberships::table
                 .filter(memberships::group_id.eq(group_id))
@@ -219,10 +220,20 @@ pub async fn list_members(
                 .load(conn)?;
             // A group's history is small (tens of rows): derive, filter, then page.
             let views = load_views(conn, rows, clinical)?;
-            Ok(views
+            let views: Vec<_> = views
                 .into_iter()
                 .filter(|v| q.at_risk.is_none_or(|r| v.at_risk == r))
-                .collect::<Vec<_>>())
+                .collect();
+            let shown = views.iter().take(limit as usize).map(|v| v.client_id);
+            crate::audit::bulk::list_read(
+                &audit,
+                conn,
+                "membership.list",
+                "group",
+                Some(group_id),
+                shown,
+            )?;
+            Ok(views)
         })
         .await?;
     let page = cursor.page(views, limit, |v| (v.created_at, v.id), |v| v);

@@ -69,9 +69,10 @@ pub async fn waitlist(
     let q = q.into_inner();
     let limit = pagination::limit(q.limit)?;
     let after: Option<(DateTime<Utc>, Uuid)> = cursor.open()?;
+    let audit = staff.audit();
     let (rows, clients) = state
         .db
-        .run(move |conn| {
+        .tx(move |conn| {
             if let Some(g) = q.group_id {
                 // An unknown group, or for a therapist one they do not lead, is not found.
                 scope::ensure_group(conn, &staff, g)?;
@@ -104,6 +105,15 @@ pub async fn waitlist(
             .load(conn)?;
             let ids: Vec<Uuid> = rows.iter().map(|r| r.client_id).collect();
             let clients = summaries(conn, &ids)?;
+            let shown = ids.iter().take(limit as usize).copied();
+            crate::audit::bulk::list_read(
+                &audit,
+                conn,
+                "waitlist.read",
+                "waitlist",
+                q.group_id,
+                shown,
+            )?;
             Ok((rows, clients))
         })
         .await?;

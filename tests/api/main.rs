@@ -5,6 +5,7 @@ mod helpers;
 
 mod attendance;
 mod audit;
+mod audit_chain;
 mod auth;
 mod clients;
 mod demo;

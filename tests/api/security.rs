@@ -323,3 +323,91 @@ async fn cursors_are_opaque_and_bound_to_list_and_caller() {
         assert_eq!(r.body["errors"][0]["field"], "cursor", "{path}");
     }
 }
+
+#[actix_web::test]
+async fn bulk_reads_are_audited_naming_the_clients() {
+    let app = TestApp::spawn().await;
+    let sup = app.staff(Role::Supervisor).await;
+    let intake = app.staff(Role::Intake).await;
+    let ther = app.staff(Role::Therapist).await;
+    let group = fixtures::group(&app, ther.id).status("active").create();
+    let contract = fixtures::contract(&app, group, 1, sup.id);
+    let joined = Utc::now() - Duration::days(20);
+    let (m1, c1) = fixtures::active_member(&app, group, contract, sup.id, joined);
+    let (m2, c2) = fixtures::active_member(&app, group, contract, sup.id, joined);
+    let waiting = fixtures::client(&app, "Wanda", "Waiting");
+    fixtures::accepted_screening(&app, waiting, ther.id, None, 3);
+    let s = fixtures::session(&app, group, 1, Utc::now() - Duration::days(2), "held");
+    fixtures::attendance(&app, s, m1, "present", sup.id);
+    fixtures::attendance(&app, s, m2, "late", sup.id);
+
+    let ids = |v: &serde_json::Value| -> Vec<String> {
+        let mut ids: Vec<String> = v["client_ids"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|i| i.as_str().unwrap().to_string())
+            .collect();
+        ids.sort();
+        ids
+    };
+    let sorted = |mut v: Vec<Uuid>| {
+        v.sort();
+        v.into_iter().map(|u| u.to_string()).collect::<Vec<_>>()
+    };
+
+    app.get(Some(&intake), "/clients?limit=2").await.expect(200);
+    let e = app.audit_actions("client.list");
+    assert_eq!(e.len(), 1);
+    assert_eq!(e[0].0, Some(intake.id));
+    assert_eq!(e[0].3["count"], 2, "the page's clients only: {:?}", e[0].3);
+    assert!(!e[0].3.to_string().contains("Wanda"), "ids, never names");
+
+    app.get(Some(&sup), &format!("/groups/{group}/members"))
+        .await
+        .expect(200);
+    let e = app.audit_actions("membership.list");
+    assert_eq!((e.len(), e[0].2), (1, Some(group)));
+    assert_eq!(ids(&e[0].3), sorted(vec![c1, c2]));
+
+    app.get(Some(&intake), "/waitlist").await.expect(200);
+    let e = app.audit_actions("waitlist.read");
+    assert_eq!(e.len(), 1);
+    assert_eq!(ids(&e[0].3), sorted(vec![waiting]));
+
+    app.get(Some(&intake), &format!("/sessions/{s}/attendance"))
+        .await
+        .expect(200);
+    let e = app.audit_actions("attendance.read");
+    assert_eq!((e.len(), e[0].2), (1, Some(s)));
+    assert_eq!(ids(&e[0].3), sorted(vec![c1, c2]));
+}
+
+#[actix_web::test]
+async fn pseudonyms_survive_a_notes_key_rotation() {
+    let app = TestApp::spawn().await;
+    let sup = app.staff(Role::Supervisor).await;
+    let ther = app.staff(Role::Therapist).await;
+    let group = fixtures::group(&app, ther.id).status("active").create();
+    let contract = fixtures::contract(&app, group, 1, sup.id);
+    let joined = Utc::now() - Duration::days(20);
+    let (m, _) = fixtures::active_member(&app, group, contract, sup.id, joined);
+    let s = fixtures::session(&app, group, 1, Utc::now() - Duration::days(2), "held");
+    fixtures::attendance(&app, s, m, "present", sup.id);
+    let path = "/reports/attendance?deidentified=true";
+    let before = app.get(Some(&sup), path).await.expect(200).body["items"][0]["client_id"].clone();
+    assert!(before.as_str().unwrap().starts_with("p_"));
+
+    // the same database after `rotate-notes-key`, served under the new notes key
+    let old = app.state.settings.notes_key;
+    let db_url = app.db_url.clone();
+    let rotated = TestApp::spawn_with(|st| {
+        st.database_url = db_url;
+        st.notes_key = [42; 32];
+        st.notes_key_previous = Some(old);
+    })
+    .await;
+    groupwork::notes::rotate::rotate(&mut app.conn(), &rotated.state.notes).unwrap();
+    let after = rotated.get(Some(&sup), path).await.expect(200).body["items"][0]["client_id"].clone();
+    assert_eq!(before, after);
+}
