@@ -7,6 +7,8 @@ mod attendance;
 mod audit;
 mod auth;
 mod clients;
+mod consents;
+mod console;
 mod demo;
 mod exits;
 mod foundation;
