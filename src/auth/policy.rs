@@ -81,6 +81,15 @@ pub enum Action {
     WriteNotes,
     CosignNote,
     ExportReports,
+    /// 42 CFR Part 2 consents (SPEC §8): admins read them, never record them.
+    ReadConsents,
+    WriteConsents,
+    /// The accounting of disclosures and the documents released.
+    ReadDisclosures,
+    Disclose,
+    /// Break-glass access: a therapist grants it to themself; supervisors review it.
+    GrantEmergencyAccess,
+    ReviewEmergencyAccess,
 }
 
 /// The role table. Deny by default: anything not listed is refused.
@@ -114,6 +123,12 @@ pub fn allows(role: Role, action: Action) -> bool {
         ReadNotes | WriteNotes => matches!(role, Supervisor | Therapist),
         CosignNote => role == Supervisor,
         ExportReports => matches!(role, Admin | Supervisor),
+        ReadConsents => matches!(role, Admin | Supervisor | Intake | Therapist),
+        WriteConsents | ReadDisclosures | Disclose => {
+            matches!(role, Supervisor | Intake | Therapist)
+        }
+        GrantEmergencyAccess => role == Therapist,
+        ReviewEmergencyAccess => role == Supervisor,
     }
 }
 
@@ -144,6 +159,29 @@ mod tests {
         for r in Role::ALL {
             assert_eq!(allows(r, Action::ManageUsers), r == Role::Admin);
             assert_eq!(allows(r, Action::ReadAudit), r == Role::Admin);
+        }
+    }
+
+    #[test]
+    fn admin_reads_consents_but_never_discloses() {
+        assert!(allows(Role::Admin, Action::ReadConsents));
+        for a in [
+            Action::WriteConsents,
+            Action::Disclose,
+            Action::ReadDisclosures,
+        ] {
+            assert!(!allows(Role::Admin, a), "{a:?}");
+            assert!(allows(Role::Intake, a), "{a:?}");
+        }
+        for r in Role::ALL {
+            assert_eq!(
+                allows(r, Action::GrantEmergencyAccess),
+                r == Role::Therapist
+            );
+            assert_eq!(
+                allows(r, Action::ReviewEmergencyAccess),
+                r == Role::Supervisor
+            );
         }
     }
 

@@ -8,6 +8,8 @@ mod audit;
 mod audit_chain;
 mod auth;
 mod clients;
+mod consents;
+mod console;
 mod demo;
 mod exits;
 mod foundation;
