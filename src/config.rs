@@ -76,10 +76,7 @@ pub fn parse_notes_key(var: &'static str, raw: &str) -> Result<[u8; 32], ConfigE
 
 /// A required base64 32-byte key.
 pub fn required_key(env: &impl Env, var: &'static str) -> Result<[u8; 32], ConfigError> {
-    parse_notes_key(
-        var,
-        &env.get(var).ok_or_else(|| err(var, "is required"))?,
-    )
+    parse_notes_key(var, &env.get(var).ok_or_else(|| err(var, "is required"))?)
 }
 
 /// `GROUPWORK_AUDIT_KEY`, for the commands that write audit events without serving.

@@ -75,15 +75,12 @@ struct Version {
 fn pending(conn: &mut PgConnection) -> anyhow::Result<bool> {
     use diesel::migration::MigrationSource;
     use diesel::RunQueryDsl;
-    let applied: Vec<Version> = match diesel::sql_query(
-        "SELECT version FROM __diesel_schema_migrations",
-    )
-    .load(conn)
-    {
-        Ok(v) => v,
-        // no migrations table yet (an empty database)
-        Err(_) => return Ok(true),
-    };
+    let applied: Vec<Version> =
+        match diesel::sql_query("SELECT version FROM __diesel_schema_migrations").load(conn) {
+            Ok(v) => v,
+            // no migrations table yet (an empty database)
+            Err(_) => return Ok(true),
+        };
     let applied: std::collections::HashSet<String> =
         applied.into_iter().map(|v| v.version).collect();
     let all = MigrationSource::<diesel::pg::Pg>::migrations(&MIGRATIONS)

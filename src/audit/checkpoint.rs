@@ -130,13 +130,31 @@ mod tests {
         assert_eq!((head.last_id, head.events), (c.last_id, 12));
         let json = serde_json::to_string(&c).unwrap();
         let back: Checkpoint = serde_json::from_str(&json).unwrap();
-        assert!(expected_head(&key, &back).is_ok(), "survives a JSON round trip");
+        assert!(
+            expected_head(&key, &back).is_ok(),
+            "survives a JSON round trip"
+        );
         for changed in [
-            Checkpoint { events: 11, ..c.clone() },
-            Checkpoint { last_id: Uuid::new_v4(), ..c.clone() },
-            Checkpoint { head_hash: hex::encode([4u8; 32]), ..c.clone() },
-            Checkpoint { signed_at: c.signed_at + chrono::Duration::seconds(1), ..c.clone() },
-            Checkpoint { signature: "zz".into(), ..c.clone() },
+            Checkpoint {
+                events: 11,
+                ..c.clone()
+            },
+            Checkpoint {
+                last_id: Uuid::new_v4(),
+                ..c.clone()
+            },
+            Checkpoint {
+                head_hash: hex::encode([4u8; 32]),
+                ..c.clone()
+            },
+            Checkpoint {
+                signed_at: c.signed_at + chrono::Duration::seconds(1),
+                ..c.clone()
+            },
+            Checkpoint {
+                signature: "zz".into(),
+                ..c.clone()
+            },
         ] {
             assert!(expected_head(&key, &changed).is_err(), "{changed:?}");
         }

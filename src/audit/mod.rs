@@ -514,7 +514,11 @@ mod tests {
                 &Value::Null,
             )
         };
-        assert_ne!(base, h(Hashing::Keyed(&[8; 32])), "another key, another hash");
+        assert_ne!(
+            base,
+            h(Hashing::Keyed(&[8; 32])),
+            "another key, another hash"
+        );
         assert_ne!(base, h(Hashing::Legacy), "keyed differs from plain SHA-256");
     }
 }

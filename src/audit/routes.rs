@@ -208,10 +208,7 @@ pub async fn verify(state: web::Data<AppState>, staff: Staff) -> AppResult<HttpR
 /// checking the chain: a broken one answers 409). Audited as `audit.checkpoint`.
 #[utoipa::path(tag = "audit", responses((status = 200, body = Checkpoint), (status = 403), (status = 409)))]
 #[get("/audit-events/checkpoint")]
-pub async fn take_checkpoint(
-    state: web::Data<AppState>,
-    staff: Staff,
-) -> AppResult<HttpResponse> {
+pub async fn take_checkpoint(state: web::Data<AppState>, staff: Staff) -> AppResult<HttpResponse> {
     staff.require(Action::ReadAudit)?;
     let key = state.settings.audit_key;
     let audit = staff.audit();

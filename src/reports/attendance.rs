@@ -76,7 +76,8 @@ pub async fn attendance_report(
         to: q.to,
         group_id: q.group_id,
     };
-    let pseudonyms = deidentified.then(|| Pseudonymizer::from_master(&state.settings.pseudonym_key));
+    let pseudonyms =
+        deidentified.then(|| Pseudonymizer::from_master(&state.settings.pseudonym_key));
     let audit = staff.audit();
     let details = json!({"from": q.from, "to": q.to, "group_id": q.group_id,
                          "format": format.as_str(), "deidentified": deidentified,

@@ -200,7 +200,10 @@ async fn a_checkpoint_catches_the_newest_events_removed() {
         .get(Some(&admin), "/audit-events/verify")
         .await
         .expect(200);
-    assert_eq!(v.body["intact"], true, "a shorter chain is intact on its own");
+    assert_eq!(
+        v.body["intact"], true,
+        "a shorter chain is intact on its own"
+    );
     let v = app
         .post(
             Some(&admin),

@@ -408,6 +408,7 @@ async fn pseudonyms_survive_a_notes_key_rotation() {
     })
     .await;
     groupwork::notes::rotate::rotate(&mut app.conn(), &rotated.state.notes).unwrap();
-    let after = rotated.get(Some(&sup), path).await.expect(200).body["items"][0]["client_id"].clone();
+    let after =
+        rotated.get(Some(&sup), path).await.expect(200).body["items"][0]["client_id"].clone();
     assert_eq!(before, after);
 }
