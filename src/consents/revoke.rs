@@ -12,7 +12,7 @@ use uuid::Uuid;
 use super::model::{ensure_care_team, find, today, Consent, ConsentRow};
 use crate::auth::{Action, Staff};
 use crate::domain::text::text;
-use crate::error::{AppError, AppResult};
+use crate::error::{AppError, AppResult, ErrorCode};
 use crate::http::Json;
 use crate::notes::failure::{audited, Attempt, Failure};
 use crate::schema::consents;
@@ -72,7 +72,7 @@ pub async fn revoke_consent(
                 .optional()?;
                 let Some(row) = row else {
                     return Err(Failure::App(AppError::conflict(
-                        "already_revoked",
+                        ErrorCode::AlreadyRevoked,
                         "The consent was revoked already; revocation is final.",
                     )));
                 };

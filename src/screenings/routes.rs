@@ -14,7 +14,7 @@ use crate::auth::{scope, Action, Role, Staff};
 use crate::domain::screening::{
     can_leave_scheduled, check_completion, Assessment, Outcome, ScreeningStatus,
 };
-use crate::error::{AppError, AppResult};
+use crate::error::{AppError, AppResult, ErrorCode};
 use crate::http::etag::{created_with_etag, ok_with_etag};
 use crate::http::pagination::{self, ListCursor, Page};
 use crate::http::{Json, Query};
@@ -272,7 +272,8 @@ fn transition(conn: &mut PgConnection, id: Uuid, to: ScreeningStatus) -> AppResu
         .select(ScreeningRow::as_select())
         .for_update()
         .first(conn)?;
-    can_leave_scheduled(current.status()).map_err(|d| AppError::conflict("conflict", d))?;
+    can_leave_scheduled(current.status())
+        .map_err(|d| AppError::conflict(ErrorCode::Conflict, d))?;
     Ok(diesel::update(
         screenings::table
             .find(id)
@@ -316,7 +317,8 @@ pub async fn complete_screening(
                 .select(ScreeningRow::as_select())
                 .for_update()
                 .first(conn)?;
-            can_leave_scheduled(current.status()).map_err(|d| AppError::conflict("conflict", d))?;
+            can_leave_scheduled(current.status())
+                .map_err(|d| AppError::conflict(ErrorCode::Conflict, d))?;
             check_completion(
                 b.outcome,
                 &b.assessment,
@@ -367,7 +369,7 @@ async fn close(
     }
     if to == ScreeningStatus::NoShow && row.scheduled_at > Utc::now() {
         return Err(AppError::conflict(
-            "conflict",
+            ErrorCode::Conflict,
             "The interview has not been due yet; it cannot be a no-show.",
         ));
     }
