@@ -12,7 +12,7 @@ use utoipa::ToSchema;
 use uuid::Uuid;
 
 use super::{verify_chain, ExpectedHead};
-use crate::error::{AppError, AppResult};
+use crate::error::{AppError, AppResult, ErrorCode};
 use crate::schema::audit_events;
 
 #[derive(Debug, Clone, Serialize, Deserialize, ToSchema, PartialEq, Eq)]
@@ -54,7 +54,7 @@ pub fn take(conn: &mut PgConnection, key: &[u8; 32]) -> AppResult<Checkpoint> {
     let verification = verify_chain(conn, key)?;
     if !verification.intact {
         return Err(AppError::conflict(
-            "conflict",
+            ErrorCode::Conflict,
             "The audit chain is broken; no checkpoint is signed for it (see GET /audit-events/verify).",
         ));
     }
@@ -63,7 +63,9 @@ pub fn take(conn: &mut PgConnection, key: &[u8; 32]) -> AppResult<Checkpoint> {
         .select((audit_events::seq, audit_events::id, audit_events::hash))
         .first(conn)
         .optional()?
-        .ok_or_else(|| AppError::conflict("conflict", "The audit trail holds no event yet."))?;
+        .ok_or_else(|| {
+            AppError::conflict(ErrorCode::Conflict, "The audit trail holds no event yet.")
+        })?;
     let events: i64 = audit_events::table
         .filter(audit_events::seq.le(seq))
         .count()
