@@ -196,6 +196,8 @@ impl Modify for ProblemResponses {
         crate::reports::retention::retention_report,
         crate::audit::routes::list_events,
         crate::audit::routes::verify,
+        crate::audit::routes::take_checkpoint,
+        crate::audit::routes::verify_checkpoint,
     ),
     components(schemas(Problem, FieldError)),
     modifiers(&BearerAuth, &ProblemResponses),

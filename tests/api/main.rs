@@ -6,6 +6,7 @@ mod helpers;
 
 mod attendance;
 mod audit;
+mod audit_chain;
 mod auth;
 mod clients;
 mod consents;
@@ -24,6 +25,7 @@ mod reports_retention;
 mod roster;
 mod rotation;
 mod screenings;
+mod security;
 mod sessions;
 mod users;
 mod waitlist;
