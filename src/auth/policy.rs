@@ -81,6 +81,10 @@ pub enum Action {
     WriteNotes,
     CosignNote,
     ExportReports,
+    /// The staff directory (SPEC §4 v2): who can be chosen as interviewer, leader, author.
+    ReadStaffDirectory,
+    /// One's own agenda and dashboard (SPEC §7).
+    ReadOwnDay,
 }
 
 /// The role table. Deny by default: anything not listed is refused.
@@ -114,6 +118,7 @@ pub fn allows(role: Role, action: Action) -> bool {
         ReadNotes | WriteNotes => matches!(role, Supervisor | Therapist),
         CosignNote => role == Supervisor,
         ExportReports => matches!(role, Admin | Supervisor),
+        ReadStaffDirectory | ReadOwnDay => matches!(role, Admin | Supervisor | Therapist | Intake),
     }
 }
 

@@ -7,6 +7,7 @@ mod attendance;
 mod audit;
 mod auth;
 mod clients;
+mod day;
 mod demo;
 mod exits;
 mod foundation;
