@@ -16,10 +16,9 @@ use crate::http::extract::MAX_BODY_BYTES;
 use crate::http::middleware::request_context;
 use crate::state::AppState;
 use crate::{
-    audit, auth, clients, exits, groups, health, memberships, notes, records, reports, screenings,
-    sessions, users,
+    audit, auth, clients, consents, exits, groups, health, memberships, notes, records, reports,
+    screenings, sessions, users,
 };
-use utoipa_scalar::Servable;
 
 /// Every 403 is an audit event (SPEC §2, issue 3), written in its own transaction because the
 /// request's own work was refused.
@@ -135,6 +134,9 @@ pub fn api_routes(cfg: &mut web::ServiceConfig) {
         .service(notes::member_notes::cosign_member_note)
         .service(notes::member_notes::add_member_addendum)
         .service(records::routes::client_record)
+        .service(consents::list::list_consents)
+        .service(consents::create::create_consent)
+        .service(consents::revoke::revoke_consent)
         .service(reports::attendance::attendance_report)
         .service(reports::retention::retention_report)
         .service(audit::routes::verify)
@@ -173,12 +175,10 @@ pub fn build_app(
             web::scope("/api/v1")
                 .wrap(from_fn(audit_forbidden))
                 .route("/openapi.json", web::get().to(openapi_json))
-                .service(utoipa_scalar::Scalar::with_url(
-                    "/docs",
-                    crate::openapi::document(),
-                ))
+                .route("/docs", web::get().to(crate::console::api_reference))
                 .configure(api_routes),
         )
+        .configure(crate::console::routes)
         .default_service(web::to(not_found))
         .wrap(cors)
         .wrap(from_fn(request_context))

@@ -10,7 +10,7 @@ use crate::auth::password::{check_strength, hash_password_blocking};
 use crate::auth::Role;
 use crate::domain::email::parse_email;
 use crate::domain::text::required_line;
-use crate::error::AppError;
+use crate::error::{AppError, ErrorCode};
 use crate::users::model::{self, NewUser};
 
 /// The audit context of a command run by an operator on the server.
@@ -48,7 +48,7 @@ pub fn create_user(database_url: &str, email: &str, name: &str, role: &str) -> a
         .transaction(|conn| {
             if model::email_taken(conn, &email, None)? {
                 return Err(AppError::conflict(
-                    "email_taken",
+                    ErrorCode::EmailTaken,
                     "a user with this email already exists",
                 ));
             }

@@ -7,6 +7,117 @@ use diesel::result::{DatabaseErrorKind, Error as DieselError};
 use serde::Serialize;
 use utoipa::ToSchema;
 
+/// Every `code` the service emits in a problem document (SPEC §3 and the codes named in §2–§9).
+/// Serialised in snake_case; the OpenAPI `Problem` schema lists them as its `code` enum.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, serde::Deserialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum ErrorCode {
+    // Generic codes of SPEC §3.
+    ValidationFailed,
+    Unauthorized,
+    Forbidden,
+    NotFound,
+    MethodNotAllowed,
+    Conflict,
+    PreconditionFailed,
+    PayloadTooLarge,
+    UnsupportedMediaType,
+    RateLimited,
+    ServiceUnavailable,
+    InternalError,
+    // Domain codes.
+    AlreadyMember,
+    AlreadyRevoked,
+    AlreadySigned,
+    ConsentRequired,
+    ContractMissing,
+    ContractOutdated,
+    EmailTaken,
+    EnrollmentClosed,
+    GroupBelowMinimum,
+    GroupFull,
+    NoteSigned,
+    NoteUndecryptable,
+    RosterMismatch,
+    ScreeningRequired,
+    SessionCancelled,
+    SessionNotStarted,
+}
+
+impl ErrorCode {
+    /// Every code, in declaration order (the OpenAPI enum and the tests use it).
+    pub const ALL: &'static [ErrorCode] = &[
+        ErrorCode::ValidationFailed,
+        ErrorCode::Unauthorized,
+        ErrorCode::Forbidden,
+        ErrorCode::NotFound,
+        ErrorCode::MethodNotAllowed,
+        ErrorCode::Conflict,
+        ErrorCode::PreconditionFailed,
+        ErrorCode::PayloadTooLarge,
+        ErrorCode::UnsupportedMediaType,
+        ErrorCode::RateLimited,
+        ErrorCode::ServiceUnavailable,
+        ErrorCode::InternalError,
+        ErrorCode::AlreadyMember,
+        ErrorCode::AlreadyRevoked,
+        ErrorCode::AlreadySigned,
+        ErrorCode::ConsentRequired,
+        ErrorCode::ContractMissing,
+        ErrorCode::ContractOutdated,
+        ErrorCode::EmailTaken,
+        ErrorCode::EnrollmentClosed,
+        ErrorCode::GroupBelowMinimum,
+        ErrorCode::GroupFull,
+        ErrorCode::NoteSigned,
+        ErrorCode::NoteUndecryptable,
+        ErrorCode::RosterMismatch,
+        ErrorCode::ScreeningRequired,
+        ErrorCode::SessionCancelled,
+        ErrorCode::SessionNotStarted,
+    ];
+
+    /// The code as served, e.g. `group_full`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ErrorCode::ValidationFailed => "validation_failed",
+            ErrorCode::Unauthorized => "unauthorized",
+            ErrorCode::Forbidden => "forbidden",
+            ErrorCode::NotFound => "not_found",
+            ErrorCode::MethodNotAllowed => "method_not_allowed",
+            ErrorCode::Conflict => "conflict",
+            ErrorCode::PreconditionFailed => "precondition_failed",
+            ErrorCode::PayloadTooLarge => "payload_too_large",
+            ErrorCode::UnsupportedMediaType => "unsupported_media_type",
+            ErrorCode::RateLimited => "rate_limited",
+            ErrorCode::ServiceUnavailable => "service_unavailable",
+            ErrorCode::InternalError => "internal_error",
+            ErrorCode::AlreadyMember => "already_member",
+            ErrorCode::AlreadyRevoked => "already_revoked",
+            ErrorCode::AlreadySigned => "already_signed",
+            ErrorCode::ConsentRequired => "consent_required",
+            ErrorCode::ContractMissing => "contract_missing",
+            ErrorCode::ContractOutdated => "contract_outdated",
+            ErrorCode::EmailTaken => "email_taken",
+            ErrorCode::EnrollmentClosed => "enrollment_closed",
+            ErrorCode::GroupBelowMinimum => "group_below_minimum",
+            ErrorCode::GroupFull => "group_full",
+            ErrorCode::NoteSigned => "note_signed",
+            ErrorCode::NoteUndecryptable => "note_undecryptable",
+            ErrorCode::RosterMismatch => "roster_mismatch",
+            ErrorCode::ScreeningRequired => "screening_required",
+            ErrorCode::SessionCancelled => "session_cancelled",
+            ErrorCode::SessionNotStarted => "session_not_started",
+        }
+    }
+}
+
+impl std::fmt::Display for ErrorCode {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
 /// One field-level problem in a 422 answer.
 #[derive(Debug, Clone, Serialize, ToSchema, PartialEq, Eq)]
 pub struct FieldError {
@@ -23,7 +134,7 @@ pub enum AppError {
     /// such as `roster_mismatch`.
     #[error("validation failed: {detail}")]
     Validation {
-        code: &'static str,
+        code: ErrorCode,
         detail: String,
         errors: Vec<FieldError>,
     },
@@ -37,7 +148,7 @@ pub enum AppError {
     MethodNotAllowed,
     /// 409 with a domain code (`group_full`, `note_signed`, …) or plain `conflict`.
     #[error("conflict ({code}): {detail}")]
-    Conflict { code: &'static str, detail: String },
+    Conflict { code: ErrorCode, detail: String },
     #[error("precondition failed")]
     PreconditionFailed,
     #[error("payload too large")]
@@ -55,7 +166,7 @@ pub enum AppError {
 pub type AppResult<T> = Result<T, AppError>;
 
 impl AppError {
-    pub fn conflict(code: &'static str, detail: impl Into<String>) -> Self {
+    pub fn conflict(code: ErrorCode, detail: impl Into<String>) -> Self {
         AppError::Conflict {
             code,
             detail: detail.into(),
@@ -69,7 +180,7 @@ impl AppError {
 
     /// A 422 with a domain code, e.g. `roster_mismatch`.
     pub fn unprocessable(
-        code: &'static str,
+        code: ErrorCode,
         detail: impl Into<String>,
         errors: Vec<FieldError>,
     ) -> Self {
@@ -80,21 +191,21 @@ impl AppError {
         }
     }
 
-    pub fn code(&self) -> &'static str {
+    pub fn code(&self) -> ErrorCode {
         match self {
-            AppError::BadRequest(_) => "validation_failed",
-            AppError::Validation { code, .. } => code,
-            AppError::Unauthorized(_) => "unauthorized",
-            AppError::Forbidden => "forbidden",
-            AppError::NotFound => "not_found",
-            AppError::MethodNotAllowed => "method_not_allowed",
-            AppError::Conflict { code, .. } => code,
-            AppError::PreconditionFailed => "precondition_failed",
-            AppError::PayloadTooLarge => "payload_too_large",
-            AppError::UnsupportedMediaType => "unsupported_media_type",
-            AppError::RateLimited { .. } => "rate_limited",
-            AppError::Unavailable(_) => "service_unavailable",
-            AppError::Internal(_) => "internal_error",
+            AppError::BadRequest(_) => ErrorCode::ValidationFailed,
+            AppError::Validation { code, .. } => *code,
+            AppError::Unauthorized(_) => ErrorCode::Unauthorized,
+            AppError::Forbidden => ErrorCode::Forbidden,
+            AppError::NotFound => ErrorCode::NotFound,
+            AppError::MethodNotAllowed => ErrorCode::MethodNotAllowed,
+            AppError::Conflict { code, .. } => *code,
+            AppError::PreconditionFailed => ErrorCode::PreconditionFailed,
+            AppError::PayloadTooLarge => ErrorCode::PayloadTooLarge,
+            AppError::UnsupportedMediaType => ErrorCode::UnsupportedMediaType,
+            AppError::RateLimited { .. } => ErrorCode::RateLimited,
+            AppError::Unavailable(_) => ErrorCode::ServiceUnavailable,
+            AppError::Internal(_) => ErrorCode::InternalError,
         }
     }
 
@@ -148,7 +259,9 @@ pub struct Problem {
     pub title: String,
     pub status: u16,
     pub detail: String,
-    pub code: String,
+    // Inlined so the one `Problem` schema carries the enum of every code.
+    #[schema(inline)]
+    pub code: ErrorCode,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub errors: Option<Vec<FieldError>>,
 }
@@ -184,7 +297,7 @@ impl ResponseError for AppError {
             title: self.title().to_string(),
             status: status.as_u16(),
             detail: self.detail(),
-            code: self.code().to_string(),
+            code: self.code(),
             errors: match self {
                 AppError::Validation { errors, .. } => Some(errors.clone()),
                 _ => None,
@@ -211,11 +324,11 @@ impl From<DieselError> for AppError {
             DieselError::NotFound => AppError::NotFound,
             DieselError::DatabaseError(DatabaseErrorKind::UniqueViolation, info) => {
                 tracing::info!(constraint = ?info.constraint_name(), "unique violation");
-                AppError::conflict("conflict", "A conflicting record already exists.")
+                AppError::conflict(ErrorCode::Conflict, "A conflicting record already exists.")
             }
             DieselError::DatabaseError(DatabaseErrorKind::SerializationFailure, _) => {
                 AppError::conflict(
-                    "conflict",
+                    ErrorCode::Conflict,
                     "A concurrent change interfered; retry the request.",
                 )
             }
@@ -287,7 +400,7 @@ impl Validations {
             .collect::<Vec<_>>()
             .join("; ");
         AppError::Validation {
-            code: "validation_failed",
+            code: ErrorCode::ValidationFailed,
             detail,
             errors: self.errors,
         }
@@ -299,5 +412,22 @@ impl Validations {
         } else {
             Err(self.into_error())
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn codes_serialise_as_served() {
+        for code in ErrorCode::ALL {
+            assert_eq!(
+                serde_json::to_value(code).unwrap(),
+                serde_json::Value::String(code.as_str().to_string())
+            );
+        }
+        let unique: std::collections::HashSet<_> = ErrorCode::ALL.iter().collect();
+        assert_eq!(unique.len(), ErrorCode::ALL.len());
     }
 }

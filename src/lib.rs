@@ -7,6 +7,8 @@ pub mod auth;
 pub mod cli;
 pub mod clients;
 pub mod config;
+pub mod consents;
+pub mod console;
 pub mod db;
 pub mod demo;
 pub mod domain;

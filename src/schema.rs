@@ -49,6 +49,27 @@ diesel::table! {
 }
 
 diesel::table! {
+    consents (id) {
+        id -> Uuid,
+        client_id -> Uuid,
+        recipient_name -> Text,
+        recipient_kind -> Text,
+        purpose -> Text,
+        information -> Array<Text>,
+        effective_on -> Date,
+        expires_on -> Nullable<Date>,
+        expires_event -> Nullable<Text>,
+        signed_at -> Timestamptz,
+        signature_name -> Text,
+        witness_id -> Uuid,
+        revoked_at -> Nullable<Timestamptz>,
+        revoked_by -> Nullable<Uuid>,
+        revocation_reason -> Nullable<Text>,
+        created_at -> Timestamptz,
+    }
+}
+
+diesel::table! {
     contracts (id) {
         id -> Uuid,
         group_id -> Uuid,
@@ -56,6 +77,39 @@ diesel::table! {
         clauses -> Jsonb,
         created_by -> Uuid,
         created_at -> Timestamptz,
+    }
+}
+
+diesel::table! {
+    disclosures (id) {
+        id -> Uuid,
+        client_id -> Uuid,
+        consent_id -> Uuid,
+        recipient_name -> Text,
+        information -> Array<Text>,
+        period_from -> Nullable<Date>,
+        period_to -> Nullable<Date>,
+        disclosed_at -> Timestamptz,
+        disclosed_by -> Uuid,
+        document_sha256 -> Bytea,
+        key_id -> Text,
+        nonce -> Bytea,
+        ciphertext -> Bytea,
+    }
+}
+
+diesel::table! {
+    emergency_access (id) {
+        id -> Uuid,
+        client_id -> Uuid,
+        granted_to -> Uuid,
+        reason -> Text,
+        granted_at -> Timestamptz,
+        expires_at -> Timestamptz,
+        reviewed_at -> Nullable<Timestamptz>,
+        reviewed_by -> Nullable<Uuid>,
+        review_outcome -> Nullable<Text>,
+        review_note -> Nullable<Text>,
     }
 }
 
@@ -235,8 +289,12 @@ diesel::table! {
 diesel::joinable!(attendance -> memberships (membership_id));
 diesel::joinable!(attendance -> sessions (session_id));
 diesel::joinable!(attendance -> users (recorded_by));
+diesel::joinable!(consents -> clients (client_id));
 diesel::joinable!(contracts -> groups (group_id));
 diesel::joinable!(contracts -> users (created_by));
+diesel::joinable!(disclosures -> clients (client_id));
+diesel::joinable!(disclosures -> consents (consent_id));
+diesel::joinable!(emergency_access -> clients (client_id));
 diesel::joinable!(group_notes -> sessions (session_id));
 diesel::joinable!(groups -> users (lead_therapist_id));
 diesel::joinable!(member_notes -> memberships (membership_id));
@@ -256,7 +314,10 @@ diesel::allow_tables_to_appear_in_same_query!(
     attendance,
     audit_events,
     clients,
+    consents,
     contracts,
+    disclosures,
+    emergency_access,
     group_notes,
     groups,
     login_attempts,

@@ -85,6 +85,15 @@ pub enum Action {
     ReadStaffDirectory,
     /// One's own agenda and dashboard (SPEC §7).
     ReadOwnDay,
+    /// 42 CFR Part 2 consents (SPEC §8): admins read them, never record them.
+    ReadConsents,
+    WriteConsents,
+    /// The accounting of disclosures and the documents released.
+    ReadDisclosures,
+    Disclose,
+    /// Break-glass access: a therapist grants it to themself; supervisors review it.
+    GrantEmergencyAccess,
+    ReviewEmergencyAccess,
 }
 
 /// The role table. Deny by default: anything not listed is refused.
@@ -119,6 +128,12 @@ pub fn allows(role: Role, action: Action) -> bool {
         CosignNote => role == Supervisor,
         ExportReports => matches!(role, Admin | Supervisor),
         ReadStaffDirectory | ReadOwnDay => matches!(role, Admin | Supervisor | Therapist | Intake),
+        ReadConsents => matches!(role, Admin | Supervisor | Intake | Therapist),
+        WriteConsents | ReadDisclosures | Disclose => {
+            matches!(role, Supervisor | Intake | Therapist)
+        }
+        GrantEmergencyAccess => role == Therapist,
+        ReviewEmergencyAccess => role == Supervisor,
     }
 }
 
@@ -149,6 +164,29 @@ mod tests {
         for r in Role::ALL {
             assert_eq!(allows(r, Action::ManageUsers), r == Role::Admin);
             assert_eq!(allows(r, Action::ReadAudit), r == Role::Admin);
+        }
+    }
+
+    #[test]
+    fn admin_reads_consents_but_never_discloses() {
+        assert!(allows(Role::Admin, Action::ReadConsents));
+        for a in [
+            Action::WriteConsents,
+            Action::Disclose,
+            Action::ReadDisclosures,
+        ] {
+            assert!(!allows(Role::Admin, a), "{a:?}");
+            assert!(allows(Role::Intake, a), "{a:?}");
+        }
+        for r in Role::ALL {
+            assert_eq!(
+                allows(r, Action::GrantEmergencyAccess),
+                r == Role::Therapist
+            );
+            assert_eq!(
+                allows(r, Action::ReviewEmergencyAccess),
+                r == Role::Supervisor
+            );
         }
     }
 

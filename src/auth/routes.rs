@@ -16,7 +16,7 @@ use crate::auth::tokens::{
     hash_refresh_token, new_refresh_token, ACCESS_TTL_SECS, REFRESH_TTL_DAYS,
 };
 use crate::auth::{throttle, RequestMeta, Role, Staff};
-use crate::error::{AppError, AppResult, Validations};
+use crate::error::{AppError, AppResult, ErrorCode, Validations};
 use crate::http::Json;
 use crate::schema::{refresh_tokens as rt, users};
 use crate::state::AppState;
@@ -470,7 +470,7 @@ pub async fn change_password(
                 // password just checked may no longer be the current one.
                 if still_valid(conn, &row, true)?.is_none() {
                     return Err(AppError::conflict(
-                        "conflict",
+                        ErrorCode::Conflict,
                         "The account changed meanwhile; sign in again.",
                     ));
                 }

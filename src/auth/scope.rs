@@ -1,97 +1,143 @@
-//! A therapist's scope (SPEC §1): groups they lead or co-lead, clients with a seat of any
-//! status in those groups, screenings assigned to them and those screenings' clients.
-//! Other roles see the whole practice. Out of scope answers 404.
+//! A therapist's scope, exactly as SPEC §1 (v2) states it, defined in this one file.
 //!
-//! A screening done *for* a group the therapist leads (its `group_id`), or the one a member of
-//! such a group was admitted on, belongs to that group's intake and is in scope too
-//! (`screenings::model::visible`); so are the clients of those screenings: the therapist who
-//! admits a client to their group sees them on the waitlist and can open their record first.
+//! A therapist sees:
+//! (a) groups they lead or co-lead;
+//! (b) clients holding or having held a seat in those groups, and their memberships there;
+//! (c) screenings where they are the interviewer, and those clients;
+//! (d) the screening on which a member of one of their groups was admitted;
+//! (e) completed `accepted` screenings that name one of their groups (their candidates), and
+//!     those clients;
+//! (f) clients they hold an active emergency access to (§8).
+//! Nothing else: a candidate declined by another interviewer stays out of scope. Other roles
+//! see the whole practice. Out of scope answers 404, exactly like an unknown id.
+//!
+//! Each set is one SQL text below, one `UNION` branch per clause, so that the rule is written
+//! once and every handler (lists, single reads, the record export, the waitlist, scheduling)
+//! asks the same question. `$1` is always the therapist's user id.
 
-use diesel::dsl::exists;
 use diesel::prelude::*;
+use diesel::sql_types::{Bool, Uuid as SqlUuid};
 use uuid::Uuid;
 
 use crate::auth::Staff;
 use crate::error::{AppError, AppResult};
-use crate::schema::{groups, memberships, screenings};
 
-/// Ids of the groups `user_id` leads or co-leads.
-pub fn therapist_group_ids(conn: &mut PgConnection, user_id: Uuid) -> QueryResult<Vec<Uuid>> {
-    groups::table
-        .filter(
-            groups::lead_therapist_id
-                .eq(user_id)
-                .or(groups::co_therapist_ids.contains(vec![user_id])),
-        )
-        .select(groups::id)
-        .load(conn)
+/// (a) The groups a therapist leads or co-leads.
+macro_rules! groups_sql {
+    () => {
+        "SELECT g.id FROM groups g WHERE g.lead_therapist_id = $1 OR $1 = ANY (g.co_therapist_ids)"
+    };
 }
 
-/// True when `user_id` leads or co-leads `group_id`.
+/// (a) as a statement returning `id`.
+const GROUPS_SQL: &str = groups_sql!();
+
+/// The clients in a therapist's scope, as a statement returning `client_id`.
+const CLIENTS_SQL: &str = concat!(
+    // (b) a seat of any status, now or in the past, in one of their groups
+    "SELECT m.client_id FROM memberships m WHERE m.group_id IN (",
+    groups_sql!(),
+    ")",
+    // (c) the clients of screenings they interview (or interviewed)
+    " UNION SELECT s.client_id FROM screenings s WHERE s.interviewer_id = $1",
+    // (d) adds no client: a member admitted on a screening is seated, so already in (b)
+    // (e) their candidates: completed, accepted screenings naming one of their groups
+    " UNION SELECT s.client_id FROM screenings s WHERE s.status = 'completed'",
+    " AND s.outcome = 'accepted' AND s.group_id IN (",
+    groups_sql!(),
+    ")",
+    // (f) emergency access (SPEC §8) goes here as one more branch, e.g.
+    // " UNION SELECT e.client_id FROM emergency_access e WHERE e.user_id = $1 AND <active>",
+);
+
+/// The screenings in a therapist's scope, as a statement returning `id`.
+const SCREENINGS_SQL: &str = concat!(
+    // (c) screenings they interview
+    "SELECT s.id FROM screenings s WHERE s.interviewer_id = $1",
+    // (d) the screening each member of their groups was admitted on
+    " UNION SELECT m.screening_id FROM memberships m WHERE m.group_id IN (",
+    groups_sql!(),
+    ")",
+    // (e) completed, accepted screenings naming one of their groups
+    " UNION SELECT s.id FROM screenings s WHERE s.status = 'completed'",
+    " AND s.outcome = 'accepted' AND s.group_id IN (",
+    groups_sql!(),
+    ")",
+);
+
+#[derive(QueryableByName)]
+struct Id {
+    #[diesel(sql_type = SqlUuid)]
+    id: Uuid,
+}
+
+#[derive(QueryableByName)]
+struct Found {
+    #[diesel(sql_type = Bool)]
+    found: bool,
+}
+
+fn ids(conn: &mut PgConnection, set_sql: &str, user_id: Uuid) -> QueryResult<Vec<Uuid>> {
+    let mut ids: Vec<Uuid> = diesel::sql_query(format!("SELECT x.id FROM ({set_sql}) AS x(id)"))
+        .bind::<SqlUuid, _>(user_id)
+        .load::<Id>(conn)?
+        .into_iter()
+        .map(|r| r.id)
+        .collect();
+    ids.sort();
+    Ok(ids)
+}
+
+fn contains(conn: &mut PgConnection, set_sql: &str, user_id: Uuid, id: Uuid) -> QueryResult<bool> {
+    diesel::sql_query(format!(
+        "SELECT EXISTS (SELECT 1 FROM ({set_sql}) AS x(id) WHERE x.id = $2) AS found"
+    ))
+    .bind::<SqlUuid, _>(user_id)
+    .bind::<SqlUuid, _>(id)
+    .get_result::<Found>(conn)
+    .map(|f| f.found)
+}
+
+/// (a) Ids of the groups `user_id` leads or co-leads.
+pub fn therapist_group_ids(conn: &mut PgConnection, user_id: Uuid) -> QueryResult<Vec<Uuid>> {
+    ids(conn, GROUPS_SQL, user_id)
+}
+
+/// (a) True when `user_id` leads or co-leads `group_id`.
 pub fn is_group_therapist(
     conn: &mut PgConnection,
     user_id: Uuid,
     group_id: Uuid,
 ) -> QueryResult<bool> {
-    diesel::select(exists(
-        groups::table.filter(groups::id.eq(group_id)).filter(
-            groups::lead_therapist_id
-                .eq(user_id)
-                .or(groups::co_therapist_ids.contains(vec![user_id])),
-        ),
-    ))
-    .get_result(conn)
+    contains(conn, GROUPS_SQL, user_id, group_id)
 }
 
-/// True when the client has a seat (any status) in one of the therapist's groups, or a
-/// screening assigned to the therapist or done for one of their groups.
+/// (b), (c), (e), (f): true when the client is in the therapist's scope.
 pub fn is_client_in_therapist_scope(
     conn: &mut PgConnection,
     user_id: Uuid,
     client_id: Uuid,
 ) -> QueryResult<bool> {
-    let group_ids = therapist_group_ids(conn, user_id)?;
-    let seated: bool = diesel::select(exists(
-        memberships::table
-            .filter(memberships::client_id.eq(client_id))
-            .filter(memberships::group_id.eq_any(&group_ids)),
-    ))
-    .get_result(conn)?;
-    if seated {
-        return Ok(true);
-    }
-    diesel::select(exists(
-        screenings::table
-            .filter(screenings::client_id.eq(client_id))
-            .filter(
-                screenings::interviewer_id
-                    .eq(user_id)
-                    .or(screenings::group_id.eq_any(&group_ids)),
-            ),
-    ))
-    .get_result(conn)
+    contains(conn, CLIENTS_SQL, user_id, client_id)
 }
 
-/// Ids of every client in the therapist's scope.
+/// (b), (c), (e), (f): ids of every client in the therapist's scope, sorted.
 pub fn therapist_client_ids(conn: &mut PgConnection, user_id: Uuid) -> QueryResult<Vec<Uuid>> {
-    let group_ids = therapist_group_ids(conn, user_id)?;
-    let mut ids: Vec<Uuid> = memberships::table
-        .filter(memberships::group_id.eq_any(&group_ids))
-        .select(memberships::client_id)
-        .load(conn)?;
-    ids.extend(
-        screenings::table
-            .filter(
-                screenings::interviewer_id
-                    .eq(user_id)
-                    .or(screenings::group_id.eq_any(&group_ids)),
-            )
-            .select(screenings::client_id)
-            .load::<Uuid>(conn)?,
-    );
-    ids.sort();
-    ids.dedup();
-    Ok(ids)
+    ids(conn, CLIENTS_SQL, user_id)
+}
+
+/// (c), (d), (e): ids of every screening in the therapist's scope, sorted.
+pub fn therapist_screening_ids(conn: &mut PgConnection, user_id: Uuid) -> QueryResult<Vec<Uuid>> {
+    ids(conn, SCREENINGS_SQL, user_id)
+}
+
+/// (c), (d), (e): true when the screening is in the therapist's scope.
+pub fn is_screening_in_therapist_scope(
+    conn: &mut PgConnection,
+    user_id: Uuid,
+    screening_id: Uuid,
+) -> QueryResult<bool> {
+    contains(conn, SCREENINGS_SQL, user_id, screening_id)
 }
 
 /// 404 unless the staff member may see this group.
@@ -99,7 +145,10 @@ pub fn ensure_group(conn: &mut PgConnection, staff: &Staff, group_id: Uuid) -> A
     let visible = if staff.is_scoped() {
         is_group_therapist(conn, staff.id, group_id)?
     } else {
-        diesel::select(exists(groups::table.find(group_id))).get_result(conn)?
+        diesel::select(diesel::dsl::exists(
+            crate::schema::groups::table.find(group_id),
+        ))
+        .get_result(conn)?
     };
     visible.then_some(()).ok_or(AppError::NotFound)
 }
@@ -109,7 +158,10 @@ pub fn ensure_client(conn: &mut PgConnection, staff: &Staff, client_id: Uuid) ->
     let visible = if staff.is_scoped() {
         is_client_in_therapist_scope(conn, staff.id, client_id)?
     } else {
-        diesel::select(exists(crate::schema::clients::table.find(client_id))).get_result(conn)?
+        diesel::select(diesel::dsl::exists(
+            crate::schema::clients::table.find(client_id),
+        ))
+        .get_result(conn)?
     };
     visible.then_some(()).ok_or(AppError::NotFound)
 }

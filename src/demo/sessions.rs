@@ -79,6 +79,23 @@ pub fn load(
             .execute(conn)?;
         held.push(*session_id);
     }
+    // Today's session: the next one is moved to half an hour ago, so that a new user signing in
+    // as the therapist finds a session under way whose attendance and notes are still to do.
+    let next: Option<(Uuid, chrono::DateTime<Utc>)> = sessions::table
+        .filter(sessions::group_id.eq(group.id))
+        .filter(sessions::scheduled_at.ge(now - Duration::hours(3)))
+        .order(sessions::scheduled_at.asc())
+        .select((sessions::id, sessions::scheduled_at))
+        .first(conn)
+        .optional()?;
+    if let Some((today_id, at)) = next {
+        let started = now - Duration::minutes(30);
+        if at > started {
+            diesel::update(sessions::table.find(today_id))
+                .set(sessions::scheduled_at.eq(started))
+                .execute(conn)?;
+        }
+    }
     // A member announced leaving at last week's session: saying goodbye over the next three.
     if let Some((_, last_week)) = past.last() {
         let announced_at = *last_week + Duration::minutes(80);

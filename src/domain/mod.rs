@@ -2,7 +2,9 @@
 
 pub mod attendance;
 pub mod client;
+pub mod consent;
 pub mod email;
+pub mod emergency_access;
 pub mod group;
 pub mod membership;
 pub mod note;

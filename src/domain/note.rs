@@ -4,7 +4,7 @@
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
-use crate::error::{AppError, AppResult, Validations};
+use crate::error::{AppError, AppResult, ErrorCode, Validations};
 
 const TEXT_MAX: usize = 20_000;
 
@@ -152,14 +152,14 @@ impl AddendumContent {
 }
 
 /// Why a lifecycle step is refused, as (code, detail).
-pub type Refusal = (&'static str, &'static str);
+pub type Refusal = (ErrorCode, &'static str);
 
 /// Editing is only for drafts.
 pub fn can_edit(status: NoteStatus) -> Result<(), Refusal> {
     match status {
         NoteStatus::Draft => Ok(()),
         _ => Err((
-            "note_signed",
+            ErrorCode::NoteSigned,
             "The note is signed and can no longer change; add an addendum instead.",
         )),
     }
@@ -173,17 +173,17 @@ pub fn can_cosign(status: NoteStatus) -> Result<(), Refusal> {
     match status {
         NoteStatus::Signed => Ok(()),
         NoteStatus::Draft => Err((
-            "conflict",
+            ErrorCode::Conflict,
             "The note must be signed by its author before it is co-signed.",
         )),
-        NoteStatus::Cosigned => Err(("conflict", "The note is already co-signed.")),
+        NoteStatus::Cosigned => Err((ErrorCode::Conflict, "The note is already co-signed.")),
     }
 }
 
 pub fn can_add_addendum(status: NoteStatus) -> Result<(), Refusal> {
     match status {
         NoteStatus::Draft => Err((
-            "conflict",
+            ErrorCode::Conflict,
             "The note is still a draft: edit it instead of adding an addendum.",
         )),
         _ => Ok(()),
@@ -198,8 +198,8 @@ mod tests {
     #[test]
     fn lifecycle() {
         assert!(can_edit(Draft).is_ok());
-        assert_eq!(can_edit(Signed).unwrap_err().0, "note_signed");
-        assert_eq!(can_sign(Cosigned).unwrap_err().0, "note_signed");
+        assert_eq!(can_edit(Signed).unwrap_err().0, ErrorCode::NoteSigned);
+        assert_eq!(can_sign(Cosigned).unwrap_err().0, ErrorCode::NoteSigned);
         assert!(can_cosign(Signed).is_ok());
         assert!(can_cosign(Draft).is_err());
         assert!(can_cosign(Cosigned).is_err());

@@ -8,7 +8,7 @@ use uuid::Uuid;
 
 use crate::audit::AuditCtx;
 use crate::domain::membership::{ExitReason, MembershipStatus};
-use crate::error::{AppError, AppResult};
+use crate::error::{AppError, AppResult, ErrorCode};
 use crate::groups::GroupRow;
 use crate::memberships::lifecycle;
 use crate::roster;
@@ -23,7 +23,7 @@ pub fn planned_last_session(
     announced_at: DateTime<Utc>,
 ) -> AppResult<SessionRow> {
     nth_session_after(conn, group, announced_at, group.exit_notice_sessions as i64)?.ok_or_else(|| {
-        AppError::conflict("conflict", "The group has too few sessions left (before its end date) for the exit notice period.")
+        AppError::conflict(ErrorCode::Conflict, "The group has too few sessions left (before its end date) for the exit notice period.")
     })
 }
 

@@ -13,7 +13,7 @@ use crate::auth::{scope, Action, Staff};
 use crate::domain::membership::{next, Event};
 use crate::domain::screening::FUTURE_SKEW_SECS;
 use crate::domain::text::text;
-use crate::error::{AppError, AppResult, Validations};
+use crate::error::{AppError, AppResult, ErrorCode, Validations};
 use crate::groups::model as groups;
 use crate::http::etag::ok_with_etag;
 use crate::http::Json;
@@ -59,9 +59,9 @@ pub async fn exit_notice(
             scope::ensure_group(conn, &staff, group_id)?;
             let group = groups::lock(conn, group_id)?;
             let m: MembershipRow = memberships::table.find(id).select(MembershipRow::as_select()).for_update().first(conn)?;
-            next(m.status(), Event::ExitNotice).map_err(|d| AppError::conflict("conflict", d))?;
+            next(m.status(), Event::ExitNotice).map_err(|d| AppError::conflict(ErrorCode::Conflict, d))?;
             if group.status().is_closed() {
-                return Err(AppError::conflict("conflict", "The group is closed."));
+                return Err(AppError::conflict(ErrorCode::Conflict, "The group is closed."));
             }
             let mut v = Validations::new();
             v.check(announced_at <= now + Duration::seconds(FUTURE_SKEW_SECS), "announced_at", "must not be in the future");

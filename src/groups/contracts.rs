@@ -11,7 +11,7 @@ use uuid::Uuid;
 
 use super::model;
 use crate::auth::{scope, Action, Staff};
-use crate::error::{AppError, AppResult, Validations};
+use crate::error::{AppError, AppResult, ErrorCode, Validations};
 use crate::http::Json;
 use crate::schema::contracts;
 use crate::state::AppState;
@@ -127,7 +127,7 @@ pub async fn create_contract(
             let group = model::lock(conn, group_id)?;
             if group.status().is_closed() {
                 return Err(AppError::conflict(
-                    "conflict",
+                    ErrorCode::Conflict,
                     "The group is closed; its agreement can no longer change.",
                 ));
             }

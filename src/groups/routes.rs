@@ -11,7 +11,7 @@ use uuid::Uuid;
 use super::model::{self, Group, GroupRow};
 use crate::auth::{scope, Action, Role, Staff};
 use crate::domain::group::{parse_meeting_time, GroupConfig, GroupStatus, MeetingDay};
-use crate::error::{AppError, AppResult};
+use crate::error::{AppError, AppResult, ErrorCode};
 use crate::http::etag::{created_with_etag, ok_with_etag, IfMatch};
 use crate::http::extract::nullable;
 use crate::http::pagination::{self, decode_cursor, Page};
@@ -307,13 +307,13 @@ pub async fn update_group(
             let status = cur.status();
             if status.is_closed() {
                 return Err(AppError::conflict(
-                    "conflict",
+                    ErrorCode::Conflict,
                     format!("The group is {}; it can no longer change.", status.as_str()),
                 ));
             }
             if status == GroupStatus::Active && b.start_date.is_some_and(|d| d != cur.start_date) {
                 return Err(AppError::conflict(
-                    "conflict",
+                    ErrorCode::Conflict,
                     "An active group's start_date cannot change.",
                 ));
             }
@@ -383,7 +383,7 @@ async fn change_status(
             let from = cur.status();
             if !GroupStatus::allowed_from(to).contains(&from) {
                 return Err(AppError::conflict(
-                    "conflict",
+                    ErrorCode::Conflict,
                     format!("A {} group cannot become {}.", from.as_str(), to.as_str()),
                 ));
             }
@@ -394,14 +394,14 @@ async fn change_status(
                 .get_result(conn)?;
                 if !has_contract {
                     return Err(AppError::conflict(
-                        "contract_missing",
+                        ErrorCode::ContractMissing,
                         "The group has no agreement (contract) yet.",
                     ));
                 }
                 let active = model::seats(conn, id)?.active;
                 if active < cur.min_size as i64 {
                     return Err(AppError::conflict(
-                        "group_below_minimum",
+                        ErrorCode::GroupBelowMinimum,
                         format!(
                             "{active} active members; the group needs at least {} to start.",
                             cur.min_size

@@ -8,7 +8,7 @@ use serde::de::DeserializeOwned;
 use serde::Deserialize;
 use serde_json::Value;
 
-use crate::error::{AppError, FieldError};
+use crate::error::{AppError, ErrorCode, FieldError};
 
 /// Largest request body accepted (SPEC §3).
 pub const MAX_BODY_BYTES: usize = 256 * 1024;
@@ -50,7 +50,7 @@ pub fn parse_json<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, AppError> {
         .map_err(|e| AppError::BadRequest(format!("Malformed JSON: {e}.")))?;
     if let Some(path) = find_nul(&value, String::new()) {
         return Err(AppError::unprocessable(
-            "validation_failed",
+            ErrorCode::ValidationFailed,
             format!("{path}: text must not contain NUL characters"),
             vec![FieldError {
                 field: path,
@@ -65,7 +65,7 @@ pub fn parse_json<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, AppError> {
         };
         let message = e.inner().to_string();
         AppError::unprocessable(
-            "validation_failed",
+            ErrorCode::ValidationFailed,
             format!("{field}: {message}"),
             vec![FieldError { field, message }],
         )

@@ -17,11 +17,16 @@ pub const REQUEST_ID_HEADER: &str = "x-request-id";
 #[derive(Debug, Clone)]
 pub struct RequestId(pub String);
 
-fn acceptable_request_id(v: &str) -> bool {
-    !v.is_empty()
-        && v.len() <= 128
+/// Longest client-chosen request id accepted (SPEC §3).
+pub const MAX_REQUEST_ID_CHARS: usize = 64;
+
+/// SPEC §3 (v2): 1–64 characters of `[A-Za-z0-9._-]`. Anything else (a `:` or `=` that a
+/// spreadsheet or a log parser would read as syntax, spaces, non-ASCII) is replaced by a
+/// generated id, since the value is written verbatim into the audit trail and the logs.
+pub fn acceptable_request_id(v: &str) -> bool {
+    (1..=MAX_REQUEST_ID_CHARS).contains(&v.len())
         && v.bytes()
-            .all(|b| b.is_ascii_alphanumeric() || b"-_.:".contains(&b))
+            .all(|b| b.is_ascii_alphanumeric() || b"._-".contains(&b))
 }
 
 /// Outermost middleware: assigns the request id, answers 413 for oversized declared bodies,
@@ -80,4 +85,32 @@ pub async fn request_context(
         "request"
     );
     Ok(res)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::acceptable_request_id;
+
+    #[test]
+    fn request_ids_are_short_and_plain() {
+        for ok in [
+            "a",
+            "req-1.2_3",
+            "0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef",
+        ] {
+            assert!(acceptable_request_id(ok), "{ok}");
+        }
+        for bad in [
+            "",
+            "-cmd:calc",
+            "=1+1",
+            "a b",
+            "a/b",
+            "é",
+            "x\n",
+            "0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef0",
+        ] {
+            assert!(!acceptable_request_id(bad), "{bad}");
+        }
+    }
 }

@@ -10,7 +10,7 @@ use super::model::MembershipRow;
 use crate::audit::AuditCtx;
 use crate::domain::group::GroupStatus;
 use crate::domain::membership::{ExitReason, MembershipStatus};
-use crate::error::{AppError, AppResult};
+use crate::error::{AppError, AppResult, ErrorCode};
 use crate::roster;
 use crate::schema::memberships;
 
@@ -40,7 +40,12 @@ pub fn exit(
     .returning(MembershipRow::as_returning())
     .get_result(conn)
     .optional()?
-    .ok_or_else(|| AppError::conflict("conflict", "The membership changed status meanwhile."))
+    .ok_or_else(|| {
+        AppError::conflict(
+            ErrorCode::Conflict,
+            "The membership changed status meanwhile.",
+        )
+    })
 }
 
 /// Closes every open seat of a group that completes or is cancelled: pending seats are

@@ -16,7 +16,7 @@ use crate::domain::group::GroupStatus;
 use crate::domain::membership::{next, Event, ExitReason, MembershipStatus};
 use crate::domain::screening::{FUTURE_SKEW_SECS, VALIDITY_DAYS};
 use crate::domain::text::{required_line, text};
-use crate::error::{AppError, AppResult, Validations};
+use crate::error::{AppError, AppResult, ErrorCode, Validations};
 use crate::groups::contracts::current_version;
 use crate::groups::model as groups;
 use crate::http::etag::{created_with_etag, ok_with_etag};
@@ -104,7 +104,7 @@ pub async fn admit(
                 GroupStatus::Active => {
                     if override_reason.is_none() {
                         return Err(AppError::conflict(
-                            "enrollment_closed",
+                            ErrorCode::EnrollmentClosed,
                             "The group is active: enrollment is closed unless a supervisor admits a replacement with override_reason.",
                         ));
                     }
@@ -112,7 +112,7 @@ pub async fn admit(
                         return Err(AppError::Forbidden);
                     }
                 }
-                s => return Err(AppError::conflict("conflict", format!("The group is {}.", s.as_str()))),
+                s => return Err(AppError::conflict(ErrorCode::Conflict, format!("The group is {}.", s.as_str()))),
             }
             let client_exists: bool = diesel::select(diesel::dsl::exists(clients::table.find(b.client_id))).get_result(conn)?;
             if !client_exists {
@@ -131,7 +131,7 @@ pub async fn admit(
             .get_result(conn)?;
             if !screening_ok {
                 return Err(AppError::conflict(
-                    "screening_required",
+                    ErrorCode::ScreeningRequired,
                     "Admission needs this client's accepted screening, completed within 90 days, for this group or for none.",
                 ));
             }
@@ -143,11 +143,11 @@ pub async fn admit(
             ))
             .get_result(conn)?;
             if seated {
-                return Err(AppError::conflict("already_member", "The client already holds a seat in this group."));
+                return Err(AppError::conflict(ErrorCode::AlreadyMember, "The client already holds a seat in this group."));
             }
             let taken = groups::seats(conn, group_id)?.taken();
             if taken >= group.max_size as i64 {
-                return Err(AppError::conflict("group_full", format!("All {} seats are taken.", group.max_size)));
+                return Err(AppError::conflict(ErrorCode::GroupFull, format!("All {} seats are taken.", group.max_size)));
             }
             let row: MembershipRow = diesel::insert_into(memberships::table)
                 .values((
@@ -273,7 +273,7 @@ pub async fn sign(
         .db
         .tx(move |conn| {
             let m = visible(conn, &staff, id, true)?;
-            next(m.status(), Event::Sign).map_err(|d| AppError::conflict("conflict", d))?;
+            next(m.status(), Event::Sign).map_err(|d| AppError::conflict(ErrorCode::Conflict, d))?;
             let group = groups::find(conn, m.group_id)?.ok_or(AppError::NotFound)?;
             let version: Option<i32> = contracts::table
                 .find(b.contract_id)
@@ -287,7 +287,7 @@ pub async fn sign(
             let current = current_version(conn, m.group_id)?.unwrap_or(version);
             if version != current {
                 return Err(AppError::conflict(
-                    "contract_outdated",
+                    ErrorCode::ContractOutdated,
                     format!("Version {version} was replaced by version {current}; the member must sign the current agreement."),
                 ));
             }
@@ -312,7 +312,7 @@ pub async fn sign(
                 .returning(MembershipRow::as_returning())
                 .get_result(conn)
                 .optional()?;
-            let row = row.ok_or_else(|| AppError::conflict("conflict", "The membership changed status meanwhile."))?;
+            let row = row.ok_or_else(|| AppError::conflict(ErrorCode::Conflict, "The membership changed status meanwhile."))?;
             audit.allowed(conn, "membership.sign", "membership", Some(id), json!({"contract_version": version}))?;
             load_views(conn, vec![row], clinical)?.pop().ok_or(AppError::NotFound)
         })
@@ -350,7 +350,8 @@ pub async fn discharge(
         .db
         .tx(move |conn| {
             let m = visible(conn, &staff, id, true)?;
-            next(m.status(), Event::Discharge).map_err(|d| AppError::conflict("conflict", d))?;
+            next(m.status(), Event::Discharge)
+                .map_err(|d| AppError::conflict(ErrorCode::Conflict, d))?;
             lifecycle::exit(
                 conn,
                 id,
@@ -387,7 +388,8 @@ pub async fn withdraw(
         .db
         .tx(move |conn| {
             let m = visible(conn, &staff, id, true)?;
-            next(m.status(), Event::Withdraw).map_err(|d| AppError::conflict("conflict", d))?;
+            next(m.status(), Event::Withdraw)
+                .map_err(|d| AppError::conflict(ErrorCode::Conflict, d))?;
             lifecycle::exit(
                 conn,
                 id,

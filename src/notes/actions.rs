@@ -18,7 +18,7 @@ use crate::auth::{scope, Action, Staff};
 use crate::domain::note::{
     can_add_addendum, can_cosign, can_edit, can_sign, AddendumContent, NoteStatus, Refusal,
 };
-use crate::error::{AppError, AppResult};
+use crate::error::{AppError, AppResult, ErrorCode};
 use crate::http::etag::{etag, IfMatch};
 use crate::roster;
 use crate::sessions::model as sessions;
@@ -134,13 +134,15 @@ pub(super) async fn write(
             // The session's lock serialises a note's first writers: one creates, the next edits.
             let session = sessions::lock(conn, target.session_id())?;
             if session.status == "cancelled" {
-                return Err(
-                    AppError::conflict("session_cancelled", "The session was cancelled.").into(),
-                );
+                return Err(AppError::conflict(
+                    ErrorCode::SessionCancelled,
+                    "The session was cancelled.",
+                )
+                .into());
             }
             if Utc::now() < session.scheduled_at {
                 return Err(AppError::conflict(
-                    "session_not_started",
+                    ErrorCode::SessionNotStarted,
                     "The session has not begun yet.",
                 )
                 .into());
@@ -222,7 +224,7 @@ pub(super) async fn cosign(
             can_cosign(note.status()).map_err(refuse)?;
             if note.author_id == who {
                 return Err(AppError::conflict(
-                    "conflict",
+                    ErrorCode::Conflict,
                     "A co-signature must come from someone other than the author.",
                 )
                 .into());
@@ -242,7 +244,7 @@ fn advance(
 ) -> Result<Done, Failure> {
     // The row is locked, so the guarded update cannot miss; the guard stays as a second line.
     if model::advance(conn, note, to, who)? == 0 {
-        return Err(AppError::conflict("conflict", "The note changed meanwhile.").into());
+        return Err(AppError::conflict(ErrorCode::Conflict, "The note changed meanwhile.").into());
     }
     Ok(Done {
         status: StatusCode::OK,

@@ -10,7 +10,7 @@ use uuid::Uuid;
 use super::crypto::OpenError;
 use super::model::Kind;
 use crate::audit::AuditCtx;
-use crate::error::{AppError, AppResult};
+use crate::error::{AppError, AppResult, ErrorCode};
 
 #[derive(Debug)]
 pub enum Failure {
@@ -49,7 +49,7 @@ impl Failure {
             Failure::OutOfScope => AppError::NotFound,
             Failure::App(e) => e,
             Failure::Undecryptable { .. } => AppError::conflict(
-                "note_undecryptable",
+                ErrorCode::NoteUndecryptable,
                 "The note cannot be decrypted: its stored ciphertext does not authenticate under \
                  a configured key. The failure is recorded; no content was disclosed.",
             ),
@@ -60,7 +60,7 @@ impl Failure {
         match self {
             Failure::Role => "role",
             Failure::OutOfScope => "out_of_scope",
-            Failure::App(e) => e.code(),
+            Failure::App(e) => e.code().as_str(),
             Failure::Undecryptable {
                 error: OpenError::UnknownKey(_),
                 ..

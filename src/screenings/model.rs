@@ -1,15 +1,14 @@
 use chrono::{DateTime, Utc};
-use diesel::dsl::exists;
 use diesel::pg::Pg;
 use diesel::prelude::*;
-use diesel::sql_types::{Bool, Nullable};
+use diesel::sql_types::Bool;
 use serde::Serialize;
 use utoipa::ToSchema;
 use uuid::Uuid;
 
 use crate::auth::{scope, Staff};
 use crate::domain::screening::{valid_until, Assessment, Outcome, ScreeningStatus};
-use crate::schema::{memberships, screenings};
+use crate::schema::screenings;
 
 #[derive(Debug, Clone, Queryable, Selectable)]
 #[diesel(table_name = screenings)]
@@ -88,23 +87,13 @@ pub fn find(conn: &mut PgConnection, id: Uuid) -> QueryResult<Option<ScreeningRo
         .optional()
 }
 
-/// The screenings in a therapist's scope (SPEC §1, see `auth::scope`): assigned to them, done
-/// for a group they lead or co-lead, or the screening a member of such a group was admitted on.
+/// The screenings in a therapist's scope (SPEC §1 (c)–(e), defined in `auth::scope`).
 pub fn therapist_scope(
     conn: &mut PgConnection,
     user_id: Uuid,
-) -> QueryResult<Box<dyn BoxableExpression<screenings::table, Pg, SqlType = Nullable<Bool>>>> {
-    let groups = scope::therapist_group_ids(conn, user_id)?;
-    let admitted_on: Vec<Uuid> = memberships::table
-        .filter(memberships::group_id.eq_any(&groups))
-        .select(memberships::screening_id)
-        .load(conn)?;
-    Ok(Box::new(
-        screenings::interviewer_id
-            .eq(user_id)
-            .or(screenings::group_id.eq_any(groups))
-            .or(screenings::id.eq_any(admitted_on)),
-    ))
+) -> QueryResult<Box<dyn BoxableExpression<screenings::table, Pg, SqlType = Bool>>> {
+    let ids = scope::therapist_screening_ids(conn, user_id)?;
+    Ok(Box::new(screenings::id.eq_any(ids)))
 }
 
 /// True when the staff member may see this screening: everyone with the read permission
@@ -113,6 +102,5 @@ pub fn visible(conn: &mut PgConnection, staff: &Staff, row: &ScreeningRow) -> Qu
     if !staff.is_scoped() || row.interviewer_id == staff.id {
         return Ok(true);
     }
-    let in_scope = therapist_scope(conn, staff.id)?;
-    diesel::select(exists(screenings::table.find(row.id).filter(in_scope))).get_result(conn)
+    scope::is_screening_in_therapist_scope(conn, staff.id, row.id)
 }

@@ -10,11 +10,11 @@ use utoipa::{IntoParams, ToSchema};
 use uuid::Uuid;
 
 use super::model::{self, Screening, ScreeningRow};
-use crate::auth::{Action, Role, Staff};
+use crate::auth::{scope, Action, Role, Staff};
 use crate::domain::screening::{
     can_leave_scheduled, check_completion, Assessment, Outcome, ScreeningStatus,
 };
-use crate::error::{AppError, AppResult};
+use crate::error::{AppError, AppResult, ErrorCode};
 use crate::http::etag::{created_with_etag, ok_with_etag};
 use crate::http::pagination::{self, decode_cursor, Page};
 use crate::http::{Json, Query};
@@ -67,11 +67,17 @@ pub async fn schedule_screening(
     let row = state
         .db
         .tx(move |conn| {
-            // A therapist may screen any existing client; that screening then puts the client
-            // in their scope.
+            // SPEC §1 (v2): a therapist schedules only for a client already in their scope;
+            // otherwise a screening with themself would be a key to any client's record. Out
+            // of scope and unknown are the same 404; the refusal of a real client is audited
+            // (and committed).
             let client_exists: bool = diesel::select(diesel::dsl::exists(clients::table.find(client_id))).get_result(conn)?;
             if !client_exists {
-                return Err(AppError::NotFound);
+                return Ok(Err(AppError::NotFound));
+            }
+            if staff.is_scoped() && !scope::is_client_in_therapist_scope(conn, staff.id, client_id)? {
+                audit.denied(conn, "screening.schedule", "client", Some(client_id), json!({"reason": "out_of_scope"}))?;
+                return Ok(Err(AppError::NotFound));
             }
             let interviewer: Option<(String, bool)> =
                 users::table.find(b.interviewer_id).select((users::role, users::active)).first(conn).optional()?;
@@ -101,9 +107,9 @@ pub async fn schedule_screening(
                 .returning(ScreeningRow::as_returning())
                 .get_result(conn)?;
             audit.allowed(conn, "screening.schedule", "screening", Some(row.id), json!({"client_id": client_id}))?;
-            Ok(row)
+            Ok(Ok(row))
         })
-        .await?;
+        .await??;
     Ok(created_with_etag(row.version, &row.view(false)))
 }
 
@@ -265,7 +271,8 @@ fn transition(conn: &mut PgConnection, id: Uuid, to: ScreeningStatus) -> AppResu
         .select(ScreeningRow::as_select())
         .for_update()
         .first(conn)?;
-    can_leave_scheduled(current.status()).map_err(|d| AppError::conflict("conflict", d))?;
+    can_leave_scheduled(current.status())
+        .map_err(|d| AppError::conflict(ErrorCode::Conflict, d))?;
     Ok(diesel::update(
         screenings::table
             .find(id)
@@ -309,7 +316,8 @@ pub async fn complete_screening(
                 .select(ScreeningRow::as_select())
                 .for_update()
                 .first(conn)?;
-            can_leave_scheduled(current.status()).map_err(|d| AppError::conflict("conflict", d))?;
+            can_leave_scheduled(current.status())
+                .map_err(|d| AppError::conflict(ErrorCode::Conflict, d))?;
             check_completion(
                 b.outcome,
                 &b.assessment,
@@ -360,7 +368,7 @@ async fn close(
     }
     if to == ScreeningStatus::NoShow && row.scheduled_at > Utc::now() {
         return Err(AppError::conflict(
-            "conflict",
+            ErrorCode::Conflict,
             "The interview has not been due yet; it cannot be a no-show.",
         ));
     }

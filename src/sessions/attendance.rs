@@ -16,7 +16,7 @@ use super::model::{self, Session};
 use crate::auth::{scope, Action, Staff};
 use crate::clients::model::{summaries, ClientSummary};
 use crate::domain::attendance::{roster_problems, AttendanceStatus};
-use crate::error::{AppError, AppResult, Validations};
+use crate::error::{AppError, AppResult, ErrorCode, Validations};
 use crate::exits::plan::complete_planned_exits;
 use crate::groups::model as groups;
 use crate::http::Json;
@@ -179,13 +179,13 @@ pub async fn put_attendance(
             match session.status.as_str() {
                 "cancelled" => {
                     return Err(AppError::conflict(
-                        "session_cancelled",
+                        ErrorCode::SessionCancelled,
                         "The session was cancelled.",
                     ))
                 }
                 _ if Utc::now() < session.scheduled_at => {
                     return Err(AppError::conflict(
-                        "session_not_started",
+                        ErrorCode::SessionNotStarted,
                         "The session has not begun yet.",
                     ))
                 }
@@ -200,7 +200,11 @@ pub async fn put_attendance(
                     .map(|p| p.message.clone())
                     .collect::<Vec<_>>()
                     .join("; ");
-                return Err(AppError::unprocessable("roster_mismatch", detail, problems));
+                return Err(AppError::unprocessable(
+                    ErrorCode::RosterMismatch,
+                    detail,
+                    problems,
+                ));
             }
             let previous: HashMap<Uuid, String> = attendance::table
                 .filter(attendance::session_id.eq(id))

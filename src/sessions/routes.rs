@@ -12,7 +12,7 @@ use super::model::{self, generate_through, Session, SessionRow};
 use crate::auth::{scope, Action, Staff};
 use crate::domain::schedule::local_instant;
 use crate::domain::text::text;
-use crate::error::{AppError, AppResult};
+use crate::error::{AppError, AppResult, ErrorCode};
 use crate::exits::plan::move_plans;
 use crate::groups::model as groups;
 use crate::http::pagination::{self, decode_cursor, Page};
@@ -69,7 +69,7 @@ pub async fn generate(
             }
             if group.status().is_closed() {
                 return Err(AppError::conflict(
-                    "conflict",
+                    ErrorCode::Conflict,
                     "The group is closed; no sessions can be added.",
                 ));
             }
@@ -175,7 +175,7 @@ pub async fn cancel_session(
             let session = model::lock(conn, id)?;
             if session.status != "scheduled" {
                 return Err(AppError::conflict(
-                    "conflict",
+                    ErrorCode::Conflict,
                     format!("The session is already {}.", session.status),
                 ));
             }

@@ -5,7 +5,7 @@ use utoipa::ToSchema;
 use uuid::Uuid;
 
 use crate::auth::Role;
-use crate::error::AppError;
+use crate::error::{AppError, ErrorCode};
 use crate::schema::users;
 
 #[derive(Debug, Clone, Queryable, Selectable)]
@@ -103,7 +103,10 @@ pub fn insert(conn: &mut PgConnection, u: NewUser<'_>) -> QueryResult<UserRow> {
 
 /// 409 `email_taken`: another account has this email (compared case-insensitively).
 pub fn email_taken_error() -> AppError {
-    AppError::conflict("email_taken", "A user with this email already exists.")
+    AppError::conflict(
+        ErrorCode::EmailTaken,
+        "A user with this email already exists.",
+    )
 }
 
 /// Maps a lost race on the unique email index to `email_taken`, like the explicit check.

@@ -13,7 +13,7 @@ use crate::auth::password::check_length;
 use crate::auth::{Action, Role, Staff};
 use crate::domain::email::parse_email;
 use crate::domain::text::required_line;
-use crate::error::{AppError, AppResult, Validations};
+use crate::error::{AppError, AppResult, ErrorCode, Validations};
 use crate::http::etag::{created_with_etag, ok_with_etag, IfMatch};
 use crate::http::pagination::{self, decode_cursor, Page, PageParams};
 use crate::http::{Json, Query};
@@ -216,7 +216,7 @@ pub async fn update_user(
             // Two admins removing each other at once must not both see the other still there.
             if losing_admin && model::other_active_admins_locked(conn, id)? == 0 {
                 return Err(AppError::conflict(
-                    "conflict",
+                    ErrorCode::Conflict,
                     "The last active administrator cannot be demoted or deactivated.",
                 ));
             }

@@ -7,6 +7,8 @@ mod attendance;
 mod audit;
 mod auth;
 mod clients;
+mod consents;
+mod console;
 mod day;
 mod demo;
 mod exits;

@@ -298,6 +298,15 @@ async fn role_and_scope_matrix() {
     )
     .await
     .expect_problem(403, "forbidden");
+    // SPEC §1 (v2): with themself, only for a client already in their scope
+    app.post(
+        Some(&ther),
+        &path,
+        json!({"interviewer_id": ther.id, "scheduled_at": at}),
+    )
+    .await
+    .expect_problem(404, "not_found");
+    let id = schedule(&app, &sup, client, ther.id, 1).await;
     app.post(
         Some(&ther),
         &path,
@@ -305,7 +314,6 @@ async fn role_and_scope_matrix() {
     )
     .await
     .expect(201);
-    let id = schedule(&app, &sup, client, ther.id, 1).await;
 
     // another therapist: 404 on read and actions, and the denial is audited
     app.get(Some(&other), &format!("/screenings/{id}"))
@@ -357,7 +365,8 @@ async fn role_and_scope_matrix() {
     )
     .await
     .expect_problem(403, "forbidden");
-    // a therapist who can see a screening for their group but is not its interviewer may not complete it
+    // a screening merely scheduled for a therapist's group by someone else is not theirs to
+    // see (SPEC §1 v2), let alone complete
     let g = fixtures::group(&app, other.id).create();
     let r = app
         .post(
@@ -370,10 +379,10 @@ async fn role_and_scope_matrix() {
     let id3 = r.body["id"].as_str().unwrap();
     app.get(Some(&other), &format!("/screenings/{id3}"))
         .await
-        .expect(200);
+        .expect_problem(404, "not_found");
     app.post(Some(&other), &format!("/screenings/{id3}/complete"), body)
         .await
-        .expect_problem(403, "forbidden");
+        .expect_problem(404, "not_found");
     app.get(None, "/screenings")
         .await
         .expect_problem(401, "unauthorized");
@@ -435,12 +444,10 @@ async fn a_group_therapist_sees_the_intake_of_their_group() {
     // another screening of the same member, not the group's business
     let unrelated = fixtures::accepted_screening(&app, member, other.id, None, 40);
 
+    // SPEC §1 (v2): a screening merely scheduled for their group by someone else is not the
+    // therapist's yet (d: the one a member was admitted on is)
     let r = app.get(Some(&ther), "/screenings").await.expect(200);
-    let mut seen = ids(&r);
-    seen.sort();
-    let mut expected = vec![for_group.clone(), admitted_on.to_string()];
-    expected.sort();
-    assert_eq!(seen, expected);
+    assert_eq!(ids(&r), vec![admitted_on.to_string()]);
     let r = app
         .get(Some(&ther), &format!("/screenings/{admitted_on}"))
         .await
@@ -452,32 +459,29 @@ async fn a_group_therapist_sees_the_intake_of_their_group() {
     app.get(Some(&ther), &format!("/screenings/{unrelated}"))
         .await
         .expect_problem(404, "not_found");
+    app.get(Some(&ther), &format!("/screenings/{for_group}"))
+        .await
+        .expect_problem(404, "not_found");
     let denied = app.audit_actions("screening.read");
-    assert_eq!(denied.len(), 1);
+    assert_eq!(denied.len(), 2);
     assert_eq!(
         (denied[0].0, denied[0].1.as_str(), denied[0].2),
         (Some(ther.id), "denied", Some(unrelated))
     );
-    // the prospect is now the therapist's client too (SPEC §1: those screenings' clients)
     app.get(Some(&ther), &format!("/clients/{prospect}"))
         .await
-        .expect(200);
-    // seeing is not doing: only the interviewer or a supervisor completes or cancels
+        .expect_problem(404, "not_found");
+    // neither the group's therapist nor another one completes it
     let body = json!({"outcome": "accepted", "assessment": assessment()});
-    app.post(
-        Some(&ther),
-        &format!("/screenings/{for_group}/complete"),
-        body.clone(),
-    )
-    .await
-    .expect_problem(403, "forbidden");
-    app.post(
-        Some(&ther),
-        &format!("/screenings/{for_group}/cancel"),
-        json!({}),
-    )
-    .await
-    .expect_problem(403, "forbidden");
+    for t in [&ther, &other] {
+        app.post(
+            Some(t),
+            &format!("/screenings/{for_group}/complete"),
+            body.clone(),
+        )
+        .await
+        .expect_problem(404, "not_found");
+    }
     // the other therapist sees their own two, not the group's intake
     let r = app.get(Some(&other), "/screenings").await.expect(200);
     let mut seen = ids(&r);
@@ -485,26 +489,34 @@ async fn a_group_therapist_sees_the_intake_of_their_group() {
     let mut expected = vec![admitted_on.to_string(), unrelated.to_string()];
     expected.sort();
     assert_eq!(seen, expected);
-    app.post(
-        Some(&other),
-        &format!("/screenings/{for_group}/complete"),
-        body,
-    )
-    .await
-    .expect_problem(404, "not_found");
-    let denied = app.audit_actions("screening.complete");
-    assert_eq!(denied.len(), 1);
-    assert_eq!(denied[0].1, "denied");
-    // a supervisor completes a screening assigned to someone else
+    // a supervisor completes a screening assigned to someone else, accepted: now it is the
+    // group's candidate (e), and the prospect the group therapist's client
     let r = app
         .post(
             Some(&sup),
             &format!("/screenings/{for_group}/complete"),
-            json!({"outcome": "accepted", "assessment": assessment()}),
+            body,
         )
         .await
         .expect(200);
     assert_eq!(r.body["status"], "completed");
+    let r = app.get(Some(&ther), "/screenings").await.expect(200);
+    let mut seen = ids(&r);
+    seen.sort();
+    let mut expected = vec![for_group.clone(), admitted_on.to_string()];
+    expected.sort();
+    assert_eq!(seen, expected);
+    app.get(Some(&ther), &format!("/clients/{prospect}"))
+        .await
+        .expect(200);
+    // seeing is not doing: only the interviewer or a supervisor cancels
+    app.post(
+        Some(&ther),
+        &format!("/screenings/{for_group}/cancel"),
+        json!({}),
+    )
+    .await
+    .expect_problem(403, "forbidden");
 }
 
 #[actix_web::test]
@@ -724,11 +736,13 @@ async fn list_filters_and_pagination() {
 async fn completion_details() {
     let app = TestApp::spawn().await;
     let ther = app.staff(Role::Therapist).await;
+    let intake = app.staff(Role::Intake).await;
     let client = fixtures::client(&app, "Jo", "Late");
     let scheduled_at = Utc::now() - Duration::days(4);
+    // scheduled by intake: a therapist schedules only for their own clients (SPEC §1 v2)
     let r = app
         .post(
-            Some(&ther),
+            Some(&intake),
             &format!("/clients/{client}/screenings"),
             json!({"interviewer_id": ther.id, "scheduled_at": scheduled_at.to_rfc3339()}),
         )

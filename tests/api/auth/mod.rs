@@ -3,8 +3,10 @@
 //! and role changes in `revocation`; the command line in `cli`; a therapist's scope in `scope`.
 
 mod cli;
+mod request_ids;
 mod revocation;
 mod scope;
+mod therapist_scope;
 mod throttle;
 mod tokens;
 
