@@ -72,6 +72,9 @@ async fn main() {
         "DATABASE_URL" => Some(db_url.clone()),
         "GROUPWORK_JWT_SECRET" => Some("bench-secret-bench-secret-bench-secret-0".into()),
         "GROUPWORK_NOTES_KEY" => Some("AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8=".into()),
+        "GROUPWORK_AUDIT_KEY" | "GROUPWORK_PSEUDONYM_KEY" => {
+            Some("ICEiIyQlJicoKSorLC0uLzAxMjM0NTY3ODk6Ozw9Pj8=".into())
+        }
         _ => None,
     };
     let state = web::Data::new(AppState::new(Settings::from_env(&env).unwrap()));

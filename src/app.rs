@@ -13,7 +13,7 @@ use serde_json::json;
 use crate::auth::extractor::{Actor, RequestMeta};
 use crate::error::AppError;
 use crate::http::extract::MAX_BODY_BYTES;
-use crate::http::middleware::request_context;
+use crate::http::middleware::{request_context, security_headers};
 use crate::state::AppState;
 use crate::{
     audit, auth, clients, consents, exits, groups, health, memberships, notes, records, reports,
@@ -140,6 +140,8 @@ pub fn api_routes(cfg: &mut web::ServiceConfig) {
         .service(reports::attendance::attendance_report)
         .service(reports::retention::retention_report)
         .service(audit::routes::verify)
+        .service(audit::routes::take_checkpoint)
+        .service(audit::routes::verify_checkpoint)
         .service(audit::routes::list_events);
 }
 
@@ -182,6 +184,7 @@ pub fn build_app(
         .default_service(web::to(not_found))
         .wrap(cors)
         .wrap(from_fn(request_context))
+        .wrap(from_fn(security_headers))
 }
 
 /// Binds the server on an already-open listener (tests use port 0).

@@ -28,6 +28,10 @@ pub struct Settings {
     pub jwt_secret: Vec<u8>,
     pub notes_key: [u8; 32],
     pub notes_key_previous: Option<[u8; 32]>,
+    /// Keys the audit chain's HMAC (never stored in the database).
+    pub audit_key: [u8; 32],
+    /// Keys report pseudonyms, so they survive a notes-key rotation.
+    pub pseudonym_key: [u8; 32],
     pub pool_size: u32,
     pub cors_origins: Vec<String>,
     /// Weeks of sessions kept generated ahead of today (SPEC §2 v2).
@@ -76,6 +80,25 @@ pub fn parse_notes_key(var: &'static str, raw: &str) -> Result<[u8; 32], ConfigE
         .map_err(|_| err(var, "must decode to exactly 32 bytes"))
 }
 
+/// A required base64 32-byte key.
+pub fn required_key(env: &impl Env, var: &'static str) -> Result<[u8; 32], ConfigError> {
+    parse_notes_key(var, &env.get(var).ok_or_else(|| err(var, "is required"))?)
+}
+
+/// `GROUPWORK_AUDIT_KEY`, for the commands that write audit events without serving.
+pub fn audit_key(env: &impl Env) -> Result<[u8; 32], ConfigError> {
+    required_key(env, "GROUPWORK_AUDIT_KEY")
+}
+
+/// Where migrations run: `GROUPWORK_MIGRATION_DATABASE_URL` (the schema owner) when set,
+/// else `DATABASE_URL`.
+pub fn migration_database_url(env: &impl Env) -> Result<String, ConfigError> {
+    match env.get("GROUPWORK_MIGRATION_DATABASE_URL") {
+        Some(url) => Ok(url),
+        None => Settings::database_url(env),
+    }
+}
+
 impl Settings {
     /// Only what every command needs: the database.
     pub fn database_url(env: &impl Env) -> Result<String, ConfigError> {
@@ -107,6 +130,8 @@ impl Settings {
             .get("GROUPWORK_NOTES_KEY_PREVIOUS")
             .map(|v| parse_notes_key("GROUPWORK_NOTES_KEY_PREVIOUS", &v))
             .transpose()?;
+        let audit_key = audit_key(env)?;
+        let pseudonym_key = required_key(env, "GROUPWORK_PSEUDONYM_KEY")?;
         let pool_size = match env.get("GROUPWORK_DB_POOL_SIZE") {
             None => 16,
             Some(v) => v
@@ -132,6 +157,8 @@ impl Settings {
             jwt_secret,
             notes_key,
             notes_key_previous,
+            audit_key,
+            pseudonym_key,
             pool_size,
             cors_origins,
             schedule_weeks,
@@ -181,6 +208,7 @@ mod tests {
     }
 
     const KEY: &str = "AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8=";
+    const KEY2: &str = "ICEiIyQlJicoKSorLC0uLzAxMjM0NTY3ODk6Ozw9Pj8=";
 
     #[test]
     fn missing_jwt_secret_is_named() {
@@ -243,6 +271,8 @@ mod tests {
             ("DATABASE_URL", "postgres://x"),
             ("GROUPWORK_JWT_SECRET", "0123456789abcdef0123456789abcdef"),
             ("GROUPWORK_NOTES_KEY", KEY),
+            ("GROUPWORK_AUDIT_KEY", KEY2),
+            ("GROUPWORK_PSEUDONYM_KEY", KEY2),
             (
                 "GROUPWORK_CORS_ORIGINS",
                 "https://a.example, https://b.example",
@@ -254,5 +284,24 @@ mod tests {
         assert_eq!(s.cors_origins.len(), 2);
         assert_eq!((s.schedule_weeks, s.notes_due_hours), (8, 72));
         assert!(!format!("{s:?}").contains("0123456789abcdef"));
+        assert_eq!(s.audit_key[0], 0x20);
+    }
+
+    #[test]
+    fn audit_and_pseudonym_keys_are_required_and_named() {
+        let base = [
+            ("DATABASE_URL", "postgres://x"),
+            ("GROUPWORK_JWT_SECRET", "0123456789abcdef0123456789abcdef"),
+            ("GROUPWORK_NOTES_KEY", KEY),
+        ];
+        let e = Settings::from_env(&env(&base)).unwrap_err();
+        assert_eq!(e.var, "GROUPWORK_AUDIT_KEY");
+        let mut with_audit = base.to_vec();
+        with_audit.push(("GROUPWORK_AUDIT_KEY", KEY2));
+        let e = Settings::from_env(&env(&with_audit)).unwrap_err();
+        assert_eq!(e.var, "GROUPWORK_PSEUDONYM_KEY");
+        with_audit.push(("GROUPWORK_PSEUDONYM_KEY", "c2hvcnQ="));
+        let e = Settings::from_env(&env(&with_audit)).unwrap_err();
+        assert_eq!(e.var, "GROUPWORK_PSEUDONYM_KEY");
     }
 }

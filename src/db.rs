@@ -46,13 +46,48 @@ pub fn build_pool(database_url: &str, size: u32) -> PgPool {
 }
 
 /// Runs pending migrations on a fresh connection.
+///
+/// With nothing pending it changes nothing and needs only to read the migrations table, so
+/// `serve` may connect as the least-privileged serving role once the owner has migrated
+/// (diesel's own check would first try to create that table, which the serving role may not).
 pub fn migrate(database_url: &str) -> anyhow::Result<usize> {
     let mut conn = PgConnection::establish(database_url)
         .map_err(|e| anyhow::anyhow!("cannot connect to the database: {e}"))?;
-    let applied = conn
-        .run_pending_migrations(MIGRATIONS)
-        .map_err(|e| anyhow::anyhow!("migrations failed: {e}"))?;
+    if !pending(&mut conn)? {
+        return Ok(0);
+    }
+    let applied = conn.run_pending_migrations(MIGRATIONS).map_err(|e| {
+        anyhow::anyhow!(
+            "migrations failed: {e} (migrations run as the schema's owner: give its URL in \
+             GROUPWORK_MIGRATION_DATABASE_URL, or run `groupwork migrate` as the owner first)"
+        )
+    })?;
     Ok(applied.len())
+}
+
+#[derive(diesel::QueryableByName)]
+struct Version {
+    #[diesel(sql_type = diesel::sql_types::Text)]
+    version: String,
+}
+
+/// Whether any embedded migration is not yet applied.
+fn pending(conn: &mut PgConnection) -> anyhow::Result<bool> {
+    use diesel::migration::MigrationSource;
+    use diesel::RunQueryDsl;
+    let applied: Vec<Version> =
+        match diesel::sql_query("SELECT version FROM __diesel_schema_migrations").load(conn) {
+            Ok(v) => v,
+            // no migrations table yet (an empty database)
+            Err(_) => return Ok(true),
+        };
+    let applied: std::collections::HashSet<String> =
+        applied.into_iter().map(|v| v.version).collect();
+    let all = MigrationSource::<diesel::pg::Pg>::migrations(&MIGRATIONS)
+        .map_err(|e| anyhow::anyhow!("embedded migrations unreadable: {e}"))?;
+    Ok(all
+        .iter()
+        .any(|m| !applied.contains(&m.name().version().to_string())))
 }
 
 /// The database handle every handler uses.

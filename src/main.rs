@@ -66,11 +66,16 @@ fn main() -> ExitCode {
             print!("{}", groupwork::openapi::document_json());
             Ok(())
         }
-        Command::Migrate => Settings::database_url(&ProcessEnv)
+        Command::Migrate => groupwork::config::migration_database_url(&ProcessEnv)
             .map_err(anyhow::Error::from)
             .and_then(|url| groupwork::db::migrate(&url))
             .map(|n| println!("{n} migration(s) applied")),
         Command::CreateUser { email, name, role } => Settings::database_url(&ProcessEnv)
+            .and_then(|url| {
+                // the account's creation is an audit event, chained under the audit key
+                groupwork::audit::install_key(groupwork::config::audit_key(&ProcessEnv)?);
+                Ok(url)
+            })
             .map_err(anyhow::Error::from)
             .and_then(|url| {
                 groupwork::db::migrate(&url)?;
@@ -110,8 +115,9 @@ fn demo() -> anyhow::Result<()> {
 
 fn serve() -> anyhow::Result<()> {
     let settings = Settings::from_env(&ProcessEnv)?;
+    let migration_url = groupwork::config::migration_database_url(&ProcessEnv)?;
     init_logging();
-    let applied = groupwork::db::migrate(&settings.database_url)?;
+    let applied = groupwork::db::migrate(&migration_url)?;
     tracing::info!(applied, "migrations up to date");
     let listener = TcpListener::bind(settings.bind)
         .map_err(|e| anyhow::anyhow!("cannot listen on {} (GROUPWORK_BIND): {e}", settings.bind))?;

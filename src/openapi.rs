@@ -95,6 +95,8 @@ impl Modify for BearerAuth {
         crate::reports::retention::retention_report,
         crate::audit::routes::list_events,
         crate::audit::routes::verify,
+        crate::audit::routes::take_checkpoint,
+        crate::audit::routes::verify_checkpoint,
     ),
     components(schemas(Problem, FieldError)),
     modifiers(&BearerAuth),

@@ -6,6 +6,7 @@ use crate::auth::password::Hasher;
 use crate::auth::tokens::TokenKeys;
 use crate::config::Settings;
 use crate::db::{build_pool, Db};
+use crate::http::pagination::CursorKey;
 use crate::notes::crypto::NotesCipher;
 
 pub struct AppState {
@@ -14,16 +15,20 @@ pub struct AppState {
     pub tokens: TokenKeys,
     pub hasher: Hasher,
     pub notes: NotesCipher,
+    /// Seals list cursors (SPEC §3 v2: opaque, bound to the list and the caller).
+    pub cursors: CursorKey,
 }
 
 impl AppState {
     pub fn new(settings: Settings) -> Self {
         let pool = build_pool(&settings.database_url, settings.pool_size);
+        crate::audit::install_key(settings.audit_key);
         let cores = std::thread::available_parallelism().map_or(2, |n| n.get());
         AppState {
             db: Db::new(pool),
             notes: NotesCipher::new(&settings.notes_key, settings.notes_key_previous.as_ref()),
             tokens: TokenKeys::new(&settings.jwt_secret),
+            cursors: CursorKey::derive(&settings.jwt_secret),
             // One core is left to everything else, and the hashing threads run at the lowest
             // priority: a login storm cannot starve other requests (see benches/auth_storm.rs).
             hasher: Hasher::new(cores.saturating_sub(1).max(1)),

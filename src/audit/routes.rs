@@ -1,18 +1,20 @@
-//! `GET /audit-events` (filters, pagination, `format=csv`) and `GET /audit-events/verify`.
+//! `GET /audit-events` (filters, pagination, `format=csv`), `GET /audit-events/verify`,
+//! `GET /audit-events/checkpoint` and `POST /audit-events/verify {checkpoint}`.
 
-use actix_web::{get, web, HttpResponse};
+use actix_web::{get, post, web, HttpResponse};
 use chrono::{DateTime, Utc};
 use diesel::prelude::*;
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 use uuid::Uuid;
 
-use super::{verify_chain, AuditRow, Verification};
+use super::checkpoint::{self, Checkpoint};
+use super::{verify_against, verify_chain, AuditRow, Verification};
 use crate::auth::{Action, Staff};
 use crate::error::AppResult;
 use crate::http::csv::stream_csv;
-use crate::http::pagination::{self, decode_cursor, Page};
-use crate::http::Query;
+use crate::http::pagination::{self, ListCursor, Page};
+use crate::http::{Json, Query};
 use crate::schema::audit_events as ae;
 use crate::state::AppState;
 
@@ -64,7 +66,7 @@ pub struct AuditEvent {
     pub request_id: String,
     pub ip: Option<String>,
     pub details: serde_json::Value,
-    /// Hex SHA-256 of this event, chained to the previous one.
+    /// Hex HMAC-SHA256 (under the audit key) of this event, chained to the previous one.
     pub hash: String,
 }
 
@@ -149,11 +151,12 @@ pub async fn list_events(
     state: web::Data<AppState>,
     staff: Staff,
     q: Query<AuditQuery>,
+    cursor: ListCursor,
 ) -> AppResult<HttpResponse> {
     staff.require(Action::ReadAudit)?;
     let q = q.into_inner();
     let limit = pagination::limit(q.limit)?;
-    let before: Option<i64> = decode_cursor(q.cursor.as_deref())?;
+    let before: Option<i64> = cursor.open()?;
     if q.format == Some(Format::Csv) {
         let fetch_batch = move |conn: &mut PgConnection, after: Option<i64>| {
             Ok(fetch(conn, &q, after.or(before), 1000)?)
@@ -187,15 +190,67 @@ pub async fn list_events(
         .db
         .run(move |conn| Ok(fetch(conn, &q, before, limit + 1)?))
         .await?;
-    let page = pagination::page(rows, limit, |r| r.seq, AuditEvent::from);
+    let page = cursor.page(rows, limit, |r| r.seq, AuditEvent::from);
     Ok(HttpResponse::Ok().json(page))
 }
 
-/// Re-walks the hash chain from the first event.
+/// Re-walks the hash chain from the first event, recomputing each keyed hash.
 #[utoipa::path(tag = "audit", responses((status = 200, body = Verification), (status = 403)))]
 #[get("/audit-events/verify")]
 pub async fn verify(state: web::Data<AppState>, staff: Staff) -> AppResult<HttpResponse> {
     staff.require(Action::ReadAudit)?;
-    let result = state.db.run(verify_chain).await?;
+    let key = state.settings.audit_key;
+    let result = state.db.run(move |conn| verify_chain(conn, &key)).await?;
+    Ok(HttpResponse::Ok().json(result))
+}
+
+/// Signs the chain's current head for an administrator to keep outside the database (after
+/// checking the chain: a broken one answers 409). Audited as `audit.checkpoint`.
+#[utoipa::path(tag = "audit", responses((status = 200, body = Checkpoint), (status = 403), (status = 409)))]
+#[get("/audit-events/checkpoint")]
+pub async fn take_checkpoint(state: web::Data<AppState>, staff: Staff) -> AppResult<HttpResponse> {
+    staff.require(Action::ReadAudit)?;
+    let key = state.settings.audit_key;
+    let audit = staff.audit();
+    let taken = state
+        .db
+        .tx(move |conn| {
+            let c = checkpoint::take(conn, &key)?;
+            audit.allowed(
+                conn,
+                "audit.checkpoint",
+                "audit_event",
+                Some(c.last_id),
+                serde_json::json!({"events": c.events}),
+            )?;
+            Ok(c)
+        })
+        .await?;
+    Ok(HttpResponse::Ok().json(taken))
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+pub struct VerifyRequest {
+    pub checkpoint: Checkpoint,
+}
+
+/// Re-walks the chain and checks that it still holds the checkpoint's head at its position:
+/// `intact: false, checkpoint_ok: false` when it does not, or holds fewer events. A
+/// checkpoint not signed with this service's audit key is a 422.
+#[utoipa::path(tag = "audit", request_body = VerifyRequest,
+    responses((status = 200, body = Verification), (status = 403), (status = 422)))]
+#[post("/audit-events/verify")]
+pub async fn verify_checkpoint(
+    state: web::Data<AppState>,
+    staff: Staff,
+    body: Json<VerifyRequest>,
+) -> AppResult<HttpResponse> {
+    staff.require(Action::ReadAudit)?;
+    let key = state.settings.audit_key;
+    let head = checkpoint::expected_head(&key, &body.into_inner().checkpoint)?;
+    let result = state
+        .db
+        .run(move |conn| verify_against(conn, &key, Some(&head)))
+        .await?;
     Ok(HttpResponse::Ok().json(result))
 }

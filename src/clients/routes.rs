@@ -16,7 +16,7 @@ use crate::domain::text::{optional_line, required_line, search_key};
 use crate::error::{AppError, AppResult, Validations};
 use crate::http::etag::{created_with_etag, ok_with_etag, IfMatch};
 use crate::http::extract::nullable;
-use crate::http::pagination::{self, decode_cursor, Page};
+use crate::http::pagination::{self, ListCursor, Page};
 use crate::http::{Json, Query};
 use crate::schema::clients;
 use crate::state::AppState;
@@ -236,11 +236,12 @@ pub async fn list_clients(
     state: web::Data<AppState>,
     staff: Staff,
     q: Query<ClientQuery>,
+    cursor: ListCursor,
 ) -> AppResult<HttpResponse> {
     staff.require(Action::ReadClients)?;
     let q = q.into_inner();
     let limit = pagination::limit(q.limit)?;
-    let after: Option<(String, Uuid)> = decode_cursor(q.cursor.as_deref())?;
+    let after: Option<(String, Uuid)> = cursor.open()?;
     // Every word of `q` must appear in the names (in any order: "alvarez jose" finds José
     // Álvarez); LIKE wildcards in `q` are literals.
     let terms: Vec<String> = match q.q.as_deref().map(str::trim) {
@@ -257,9 +258,10 @@ pub async fn list_clients(
         None => Vec::new(),
     };
     let scoped = staff.is_scoped().then_some(staff.id);
+    let audit = staff.audit();
     let rows = state
         .db
-        .run(move |conn| {
+        .tx(move |conn| {
             let mut query = clients::table.select(ClientRow::as_select()).into_boxed();
             if let Some(user) = scoped {
                 query = query.filter(clients::id.eq_any(scope::therapist_client_ids(conn, user)?));
@@ -270,14 +272,17 @@ pub async fn list_clients(
             if let Some((key, id)) = after {
                 query = query.filter(model::after_sort_key(key, id));
             }
-            Ok(query
+            let rows: Vec<ClientRow> = query
                 .order(model::sort_key())
                 .then_order_by(clients::id.asc())
                 .limit(limit + 1)
-                .load(conn)?)
+                .load(conn)?;
+            let shown = rows.iter().take(limit as usize).map(|r| r.id);
+            crate::audit::bulk::list_read(&audit, conn, "client.list", "client", None, shown)?;
+            Ok(rows)
         })
         .await?;
-    let page = pagination::page(rows, limit, |r| (r.search_text.clone(), r.id), Client::from);
+    let page = cursor.page(rows, limit, |r| (r.search_text.clone(), r.id), Client::from);
     Ok(HttpResponse::Ok().json(page))
 }
 

@@ -9,7 +9,7 @@ use uuid::Uuid;
 use super::model::{ensure_care_team, today, Consent, ConsentRow};
 use crate::auth::{Action, Staff};
 use crate::error::{AppError, AppResult};
-use crate::http::pagination::{self, decode_cursor, Page, PageParams};
+use crate::http::pagination::{self, ListCursor, Page, PageParams};
 use crate::http::Query;
 use crate::notes::failure::{audited, Attempt, Failure};
 use crate::schema::consents;
@@ -25,12 +25,13 @@ pub async fn list_consents(
     staff: Staff,
     id: web::Path<Uuid>,
     q: Query<PageParams>,
+    cursor: ListCursor,
 ) -> AppResult<HttpResponse> {
     staff.require(Action::ReadConsents)?;
     let client_id = id.into_inner();
     let q = q.into_inner();
     let limit = pagination::limit(q.limit)?;
-    let after: Option<(DateTime<Utc>, Uuid)> = decode_cursor(q.cursor.as_deref())?;
+    let after: Option<(DateTime<Utc>, Uuid)> = cursor.open()?;
     let page = state
         .db
         .run(move |conn| {
@@ -58,7 +59,7 @@ pub async fn list_consents(
                     .order((consents::created_at.desc(), consents::id.desc()))
                     .limit(limit + 1)
                     .load(conn)?;
-                let page = pagination::page(rows, limit, |r| (r.created_at, r.id), |r| r);
+                let page = cursor.page(rows, limit, |r| (r.created_at, r.id), |r| r);
                 let ids: Vec<Uuid> = page.items.iter().map(|r| r.id).collect();
                 audit.allowed(
                     conn,

@@ -26,23 +26,31 @@ macro_rules! assets {
 }
 
 assets!(
-    "index.html",
-    "docs.html",
     "app.css",
+    "docs.html",
     "favicon.svg",
+    "index.html",
+    "js/admin.js",
     "js/api.js",
     "js/app.js",
+    "js/chart.js",
+    "js/clients.js",
     "js/common.js",
+    "js/consents.js",
+    "js/cosign.js",
     "js/docs.js",
     "js/dom.js",
     "js/format.js",
     "js/forms.js",
+    "js/groups.js",
     "js/home.js",
     "js/login.js",
+    "js/screenings.js",
+    "js/session.js",
 );
 
 struct Asset {
-    body: &'static [u8],
+    body: bytes::Bytes,
     content_type: &'static str,
     etag: String,
 }
@@ -67,7 +75,7 @@ fn assets() -> &'static HashMap<&'static str, Asset> {
             .map(|(path, body)| {
                 let digest = Sha256::digest(body);
                 let asset = Asset {
-                    body,
+                    body: bytes::Bytes::from_static(body),
                     content_type: content_type(path),
                     etag: format!("\"{}\"", hex::encode(&digest[..12])),
                 };
@@ -89,8 +97,31 @@ fn secure(builder: &mut actix_web::HttpResponseBuilder) {
         .insert_header((header::X_FRAME_OPTIONS, "DENY"));
 }
 
+/// For front-end work: `GROUPWORK_CONSOLE_DIR=web` serves the files from that folder instead of
+/// the embedded copies, so that an edit shows on reload without a rebuild.
+fn from_disk(path: &str) -> Option<Asset> {
+    static DIR: OnceLock<Option<std::path::PathBuf>> = OnceLock::new();
+    let dir = DIR
+        .get_or_init(|| std::env::var_os("GROUPWORK_CONSOLE_DIR").map(Into::into))
+        .as_ref()?;
+    if path
+        .split('/')
+        .any(|part| part.is_empty() || part.starts_with('.'))
+    {
+        return None;
+    }
+    let body = bytes::Bytes::from(std::fs::read(dir.join(path)).ok()?);
+    let digest = Sha256::digest(&body);
+    Some(Asset {
+        body,
+        content_type: content_type(path),
+        etag: format!("\"{}\"", hex::encode(&digest[..12])),
+    })
+}
+
 fn serve(req: &HttpRequest, path: &str) -> HttpResponse {
-    let Some(asset) = assets().get(path) else {
+    let disk = from_disk(path);
+    let Some(asset) = disk.as_ref().or_else(|| assets().get(path)) else {
         let mut b = HttpResponse::NotFound();
         secure(&mut b);
         return b
@@ -116,7 +147,7 @@ fn serve(req: &HttpRequest, path: &str) -> HttpResponse {
     if fresh {
         b.finish()
     } else {
-        b.content_type(asset.content_type).body(asset.body)
+        b.content_type(asset.content_type).body(asset.body.clone())
     }
 }
 

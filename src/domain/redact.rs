@@ -5,7 +5,11 @@
 //! ("José" matches "jose", and a name stored as "Jose" matches "JOSÉ"): names and text are
 //! compared in a folded form (transliterated to ASCII, lower-cased) and the matched spans are
 //! replaced in the original text. A name of several parts ("Mary Ann", "García-López") is
-//! also matched part by part, except for short particles such as "de" or "van".
+//! also matched part by part, except for short particles such as "de" or "van". Punctuation
+//! around a name or a part ("Jr.", "(Ann)") is not part of what is matched, so "Smith Jr."
+//! is found before a full stop as well as before a space.
+//!
+//! Fellow members' ids (client and membership ids pasted into a note) are redacted too.
 
 use regex::{Regex, RegexBuilder};
 
@@ -14,9 +18,14 @@ pub const PLACEHOLDER: &str = "[group member]";
 /// Name particles that are ordinary words when they stand alone: never matched on their own.
 const PARTICLES: &[&str] = &[
     "al", "ben", "bin", "d", "da", "das", "de", "degli", "del", "della", "den", "der", "di", "do",
-    "dos", "du", "e", "el", "ibn", "la", "las", "le", "les", "lo", "los", "st", "ter", "van",
-    "von", "y", "zu",
+    "dos", "du", "e", "el", "ibn", "ii", "iii", "iv", "jr", "la", "las", "le", "les", "lo", "los",
+    "sr", "st", "ter", "van", "von", "y", "zu",
 ];
+
+/// A name or a part of one without the punctuation around it.
+fn bare(s: &str) -> &str {
+    s.trim_matches(|c: char| !c.is_alphanumeric())
+}
 
 /// `text` transliterated and lower-cased, with, for each byte of the result, the byte range
 /// of the original character it came from.
@@ -48,12 +57,13 @@ fn fold(text: &str) -> (String, Vec<(usize, usize)>) {
 fn forms<'a>(names: impl IntoIterator<Item = &'a str>) -> Vec<String> {
     let mut forms = Vec::new();
     for name in names {
-        let whole = fold(name.trim()).0.trim().to_string();
+        let whole = bare(&fold(name.trim()).0).to_string();
         if !whole.chars().any(char::is_alphanumeric) {
             continue;
         }
         let parts: Vec<&str> = whole
             .split(|c: char| c.is_whitespace() || c == '-')
+            .map(bare)
             .filter(|p| !p.is_empty())
             .collect();
         if parts.len() > 1 {
@@ -80,7 +90,19 @@ pub struct Redactor {
 
 impl Redactor {
     pub fn new<'a>(names: impl IntoIterator<Item = &'a str>) -> Redactor {
-        let forms = forms(names);
+        Self::with_ids(names, [])
+    }
+
+    /// Names, and ids written hyphenated or as 32 hex digits, in any case.
+    pub fn with_ids<'a>(
+        names: impl IntoIterator<Item = &'a str>,
+        ids: impl IntoIterator<Item = uuid::Uuid>,
+    ) -> Redactor {
+        let mut forms = forms(names);
+        for id in ids {
+            forms.push(id.hyphenated().to_string());
+            forms.push(id.simple().to_string());
+        }
         if forms.is_empty() {
             return Redactor { pattern: None };
         }
@@ -181,6 +203,34 @@ mod tests {
             "told [group member] (.*)"
         );
         assert_eq!(Redactor::new(["(.*)"]).redact("a.b"), "a.b");
+    }
+
+    #[test]
+    fn names_with_leading_or_trailing_punctuation() {
+        let r = Redactor::new(["Smith Jr.", "(Ann)", "Lee,"]);
+        assert_eq!(
+            r.redact("Smith Jr. said so. Ann, and lee."),
+            "[group member]. said so. [group member], and [group member]."
+        );
+        assert_eq!(r.redact("smith jr"), "[group member]");
+        assert_eq!(r.redact("Smith"), "[group member]", "a part on its own");
+        assert_eq!(
+            r.redact("the jr. varsity"),
+            "the jr. varsity",
+            "never a bare suffix"
+        );
+    }
+
+    #[test]
+    fn ids_of_fellow_members() {
+        let id = uuid::Uuid::new_v4();
+        let r = Redactor::with_ids(["Ann"], [id]);
+        let upper = id.hyphenated().to_string().to_uppercase();
+        assert_eq!(
+            r.redact(&format!("see {id} and {} and {upper}", id.simple())),
+            "see [group member] and [group member] and [group member]"
+        );
+        assert_eq!(Redactor::with_ids([], [id]).redact("nothing"), "nothing");
     }
 
     #[test]

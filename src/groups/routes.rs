@@ -14,7 +14,7 @@ use crate::domain::group::{parse_meeting_time, GroupConfig, GroupStatus, Meeting
 use crate::error::{AppError, AppResult, ErrorCode};
 use crate::http::etag::{created_with_etag, ok_with_etag, IfMatch};
 use crate::http::extract::nullable;
-use crate::http::pagination::{self, decode_cursor, Page};
+use crate::http::pagination::{self, ListCursor, Page};
 use crate::http::{Json, Query};
 use crate::memberships::lifecycle;
 use crate::schema::{contracts, groups, users};
@@ -219,11 +219,12 @@ pub async fn list_groups(
     state: web::Data<AppState>,
     staff: Staff,
     q: Query<GroupQuery>,
+    cursor: ListCursor,
 ) -> AppResult<HttpResponse> {
     staff.require(Action::ReadGroups)?;
     let q = q.into_inner();
     let limit = pagination::limit(q.limit)?;
-    let after: Option<(String, Uuid)> = decode_cursor(q.cursor.as_deref())?;
+    let after: Option<(String, Uuid)> = cursor.open()?;
     let page = state
         .db
         .run(move |conn| {
@@ -250,12 +251,7 @@ pub async fn list_groups(
             for r in rows {
                 items.push((r.name.clone(), r.id, model::view(conn, r)?));
             }
-            Ok(pagination::page(
-                items,
-                limit,
-                |(n, id, _)| (n.clone(), *id),
-                |(_, _, g)| g,
-            ))
+            Ok(cursor.page(items, limit, |(n, id, _)| (n.clone(), *id), |(_, _, g)| g))
         })
         .await?;
     Ok(HttpResponse::Ok().json(page))

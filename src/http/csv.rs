@@ -19,21 +19,65 @@ pub fn neutralise(cell: &str) -> std::borrow::Cow<'_, str> {
     }
 }
 
-/// Encodes rows as RFC 4180 CSV (CRLF line ends, quotes doubled where needed).
+/// A cell that is a plain non-negative decimal number (`12`, `0.75`): the only cells written
+/// without quotes. Anything else — names, ids, dates, `inf`, `-3` — is text.
+pub fn is_number(cell: &str) -> bool {
+    let mut parts = cell.splitn(2, '.');
+    let digits = |s: &str| !s.is_empty() && s.bytes().all(|b| b.is_ascii_digit());
+    parts.next().is_some_and(digits) && parts.next().is_none_or(digits)
+}
+
+/// Appends one text cell: neutralised (SPEC §5), then always quoted (RFC 4180, quotes
+/// doubled) so that no separator of any locale inside it — `,` `;` tab — can split it and
+/// start a formula in the next cell (SPEC §5 v2).
+pub fn write_cell(out: &mut Vec<u8>, cell: &str) {
+    let cell = neutralise(cell);
+    let mut input = cell.as_bytes();
+    out.push(b'"');
+    let mut buf = [0u8; 1024];
+    loop {
+        let (result, read, written) = csv_core::quote(input, &mut buf, b'"', b'"', true);
+        out.extend_from_slice(&buf[..written]);
+        input = &input[read..];
+        if matches!(result, csv_core::WriteResult::InputEmpty) {
+            break;
+        }
+    }
+    out.push(b'"');
+}
+
+/// Appends one cell: a number as is, anything else as a quoted text cell.
+pub fn write_any(out: &mut Vec<u8>, cell: &str) {
+    if is_number(cell) {
+        out.extend_from_slice(cell.as_bytes());
+    } else {
+        write_cell(out, cell);
+    }
+}
+
+/// Appends a whole record (cells separated by commas, CRLF at the end). Every CSV this
+/// service writes — header rows included — goes through here or `write_cell`.
+pub fn write_record<'a>(out: &mut Vec<u8>, cells: impl IntoIterator<Item = &'a str>) {
+    for (i, cell) in cells.into_iter().enumerate() {
+        if i > 0 {
+            out.push(b',');
+        }
+        write_any(out, cell);
+    }
+    out.extend_from_slice(b"\r\n");
+}
+
+/// Encodes rows as RFC 4180 CSV (CRLF line ends, text quoted, quotes doubled).
 pub fn encode_rows<'a, I, R>(rows: I) -> Vec<u8>
 where
     I: IntoIterator<Item = R>,
     R: IntoIterator<Item = &'a str>,
 {
-    let mut writer = csv::WriterBuilder::new()
-        .terminator(csv::Terminator::CRLF)
-        .from_writer(Vec::with_capacity(8192));
+    let mut out = Vec::with_capacity(8192);
     for row in rows {
-        let cells: Vec<std::borrow::Cow<'_, str>> = row.into_iter().map(neutralise).collect();
-        // Writing to a Vec cannot fail.
-        let _ = writer.write_record(cells.iter().map(|c| c.as_ref()));
+        write_record(&mut out, row);
     }
-    writer.into_inner().unwrap_or_default()
+    out
 }
 
 /// A streamed CSV attachment: `fetch(conn, after)` returns the next batch of rows after the
@@ -104,7 +148,7 @@ mod tests {
     use super::*;
 
     #[test]
-    fn escapes_and_neutralises() {
+    fn quotes_every_text_cell_and_neutralises() {
         let out = encode_rows([vec![
             "a,b",
             "say \"hi\"",
@@ -113,11 +157,37 @@ mod tests {
             "-3",
             "@x",
             "plain",
+            "Ann;=1+2",
+            "",
+            "12",
+            "0.75",
+            "inf",
         ]]);
         let s = String::from_utf8(out).unwrap();
         assert_eq!(
             s,
-            "\"a,b\",\"say \"\"hi\"\"\",\"line\nbreak\",'=SUM(A1),'-3,'@x,plain\r\n"
+            "\"a,b\",\"say \"\"hi\"\"\",\"line\nbreak\",\"'=SUM(A1)\",\"'-3\",\"'@x\",\"plain\",\
+             \"Ann;=1+2\",\"\",12,0.75,\"inf\"\r\n"
         );
+    }
+
+    #[test]
+    fn numbers_are_plain_decimals_only() {
+        for n in ["0", "12", "0.75", "100.0"] {
+            assert!(is_number(n), "{n}");
+        }
+        for t in [
+            "", ".5", "5.", "-1", "1e5", "NaN", "inf", "1.2.3", "12a", " 1",
+        ] {
+            assert!(!is_number(t), "{t}");
+        }
+    }
+
+    #[test]
+    fn long_cells_with_many_quotes_survive() {
+        let cell = "\"".repeat(3000);
+        let mut out = Vec::new();
+        write_cell(&mut out, &cell);
+        assert_eq!(out.len(), 6002);
     }
 }

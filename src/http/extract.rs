@@ -48,6 +48,9 @@ pub fn parse_json<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, AppError> {
     }
     let value: Value = serde_json::from_slice(bytes)
         .map_err(|e| AppError::BadRequest(format!("Malformed JSON: {e}.")))?;
+    if let Some(path) = find_date_out_of_range(&value, String::new()) {
+        return Err(AppError::invalid(path, DATE_RANGE));
+    }
     if let Some(path) = find_nul(&value, String::new()) {
         return Err(AppError::unprocessable(
             ErrorCode::ValidationFailed,
@@ -70,6 +73,54 @@ pub fn parse_json<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, AppError> {
             vec![FieldError { field, message }],
         )
     })
+}
+
+/// Dates and instants are accepted from year 1 to 9999 only (SPEC §3: `YYYY-MM-DD`). chrono
+/// would also read `-0001-01-01` or `+10000-01-01`, which PostgreSQL cannot hold: left to the
+/// database they would be a 500, or abort a CSV download after its header was sent.
+const DATE_RANGE: &str = "must be a date between 0001-01-01 and 9999-12-31";
+
+/// The year of a value that reads as a date or an instant, if it does.
+fn date_year(v: &str) -> Option<i32> {
+    use chrono::{DateTime, Datelike, FixedOffset, NaiveDate, NaiveDateTime};
+    let first = v.as_bytes().first()?;
+    if !(first.is_ascii_digit() || *first == b'+' || *first == b'-') {
+        return None;
+    }
+    v.parse::<NaiveDate>()
+        .map(|d| d.year())
+        .or_else(|_| v.parse::<DateTime<FixedOffset>>().map(|d| d.year()))
+        .or_else(|_| v.parse::<NaiveDateTime>().map(|d| d.year()))
+        .ok()
+}
+
+fn date_out_of_range(v: &str) -> bool {
+    date_year(v).is_some_and(|y| !(1..=9999).contains(&y))
+}
+
+fn find_date_out_of_range(value: &Value, path: String) -> Option<String> {
+    let at = |key: &str| {
+        if path.is_empty() {
+            key.to_string()
+        } else {
+            format!("{path}.{key}")
+        }
+    };
+    match value {
+        Value::String(s) if date_out_of_range(s) => {
+            Some(if path.is_empty() { "body".into() } else { path })
+        }
+        Value::Array(items) => items.iter().enumerate().find_map(|(i, v)| {
+            find_date_out_of_range(
+                v,
+                format!("{}[{i}]", if path.is_empty() { "body" } else { &path }),
+            )
+        }),
+        Value::Object(map) => map
+            .iter()
+            .find_map(|(k, v)| find_date_out_of_range(v, at(k))),
+        _ => None,
+    }
 }
 
 fn find_nul(value: &Value, path: String) -> Option<String> {
@@ -127,6 +178,11 @@ pub fn parse_query<T: DeserializeOwned>(qs: &str) -> Result<T, AppError> {
             "must not contain NUL characters",
         ));
     }
+    for (key, value) in form_urlencoded::parse(qs.as_bytes()) {
+        if date_out_of_range(&value) {
+            return Err(AppError::invalid(key.into_owned(), DATE_RANGE));
+        }
+    }
     let de = serde_urlencoded::Deserializer::new(form_urlencoded::parse(qs.as_bytes()));
     serde_path_to_error::deserialize(de).map_err(|e| {
         let field = match e.path().to_string() {
@@ -180,6 +236,35 @@ mod tests {
     fn out_of_range_names_field() {
         match parse_json::<Body>(br#"{"name":"a","size":300}"#) {
             Err(AppError::Validation { errors, .. }) => assert_eq!(errors[0].field, "size"),
+            other => panic!("unexpected {other:?}"),
+        }
+    }
+
+    #[derive(Debug, Deserialize)]
+    #[allow(dead_code)]
+    struct Window {
+        from: Option<chrono::NaiveDate>,
+        to: Option<chrono::DateTime<chrono::Utc>>,
+    }
+
+    #[test]
+    fn dates_outside_years_1_to_9999_name_the_parameter() {
+        for (qs, field) in [
+            ("from=-0001-01-01", "from"),
+            ("from=%2B10000-01-01", "from"),
+            ("to=%2B10000-01-01T00:00:00Z", "to"),
+            ("from=0000-12-31", "from"),
+        ] {
+            match parse_query::<Window>(qs) {
+                Err(AppError::Validation { errors, .. }) => {
+                    assert_eq!(errors[0].field, field, "{qs}")
+                }
+                other => panic!("{qs}: unexpected {other:?}"),
+            }
+        }
+        assert!(parse_query::<Window>("from=0001-01-01&to=9999-12-31T23:59:59Z").is_ok());
+        match parse_json::<Window>(br#"{"from":"+10000-01-01"}"#) {
+            Err(AppError::Validation { errors, .. }) => assert_eq!(errors[0].field, "from"),
             other => panic!("unexpected {other:?}"),
         }
     }

@@ -1,10 +1,14 @@
-//! Request ids, one JSON log line per request, and the body-size guard.
+//! Request ids, one JSON log line per request, the body-size guard, and the security headers
+//! every response carries.
 
 use std::time::Instant;
 
 use actix_web::body::{BoxBody, MessageBody};
 use actix_web::dev::{ServiceRequest, ServiceResponse};
-use actix_web::http::header::{HeaderName, HeaderValue, CONTENT_LENGTH};
+use actix_web::http::header::{
+    HeaderName, HeaderValue, CACHE_CONTROL, CONTENT_LENGTH, REFERRER_POLICY,
+    X_CONTENT_TYPE_OPTIONS, X_FRAME_OPTIONS,
+};
 use actix_web::middleware::Next;
 use actix_web::{HttpMessage, ResponseError};
 
@@ -84,6 +88,25 @@ pub async fn request_context(
         latency_ms = started.elapsed().as_secs_f64() * 1000.0,
         "request"
     );
+    Ok(res)
+}
+
+/// SPEC §3 (v2): every `/api/v1` response — JSON, problem+json, CSV downloads — is never
+/// cached (patient data must not linger in a browser's or proxy's cache), never sniffed and
+/// never leaks its URL as a referrer; every response at all refuses to be framed.
+pub async fn security_headers(
+    req: ServiceRequest,
+    next: Next<impl MessageBody + 'static>,
+) -> Result<ServiceResponse<impl MessageBody>, actix_web::Error> {
+    let api = req.path() == "/api/v1" || req.path().starts_with("/api/v1/");
+    let mut res = next.call(req).await?;
+    let headers = res.headers_mut();
+    headers.insert(X_FRAME_OPTIONS, HeaderValue::from_static("DENY"));
+    if api {
+        headers.insert(CACHE_CONTROL, HeaderValue::from_static("no-store"));
+        headers.insert(X_CONTENT_TYPE_OPTIONS, HeaderValue::from_static("nosniff"));
+        headers.insert(REFERRER_POLICY, HeaderValue::from_static("no-referrer"));
+    }
     Ok(res)
 }
 

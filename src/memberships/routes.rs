@@ -20,7 +20,7 @@ use crate::error::{AppError, AppResult, ErrorCode, Validations};
 use crate::groups::contracts::current_version;
 use crate::groups::model as groups;
 use crate::http::etag::{created_with_etag, ok_with_etag};
-use crate::http::pagination::{self, decode_cursor, Page};
+use crate::http::pagination::{self, ListCursor, Page};
 use crate::http::{Json, Query};
 use crate::schema::{clients, contracts, memberships, screenings};
 use crate::state::AppState;
@@ -188,16 +188,18 @@ pub async fn list_members(
     staff: Staff,
     id: web::Path<Uuid>,
     q: Query<MemberQuery>,
+    cursor: ListCursor,
 ) -> AppResult<HttpResponse> {
     staff.require(Action::ReadMembers)?;
     let group_id = id.into_inner();
     let q = q.into_inner();
     let limit = pagination::limit(q.limit)?;
-    let after: Option<(DateTime<Utc>, Uuid)> = decode_cursor(q.cursor.as_deref())?;
+    let after: Option<(DateTime<Utc>, Uuid)> = cursor.open()?;
     let clinical = staff.can(Action::ReadNotes);
+    let audit = staff.audit();
     let views = state
         .db
-        .run(move |conn| {
+        .tx(move |conn| {
             scope::ensure_group(conn, &staff, group_id)?;
             let mut query = memberships::table
                 .filter(memberships::group_id.eq(group_id))
@@ -218,13 +220,23 @@ pub async fn list_members(
                 .load(conn)?;
             // A group's history is small (tens of rows): derive, filter, then page.
             let views = load_views(conn, rows, clinical)?;
-            Ok(views
+            let views: Vec<_> = views
                 .into_iter()
                 .filter(|v| q.at_risk.is_none_or(|r| v.at_risk == r))
-                .collect::<Vec<_>>())
+                .collect();
+            let shown = views.iter().take(limit as usize).map(|v| v.client_id);
+            crate::audit::bulk::list_read(
+                &audit,
+                conn,
+                "membership.list",
+                "group",
+                Some(group_id),
+                shown,
+            )?;
+            Ok(views)
         })
         .await?;
-    let page = pagination::page(views, limit, |v| (v.created_at, v.id), |v| v);
+    let page = cursor.page(views, limit, |v| (v.created_at, v.id), |v| v);
     Ok(HttpResponse::Ok().json(page))
 }
 

@@ -102,3 +102,21 @@ pub fn fellow_names(conn: &mut PgConnection, client_id: Uuid) -> QueryResult<Vec
         .flatten()
         .collect())
 }
+
+/// Client and membership ids of everyone else who held a seat in any group the client was
+/// ever in: a note may quote one, and the export must not (SPEC §2).
+pub fn fellow_ids(conn: &mut PgConnection, client_id: Uuid) -> QueryResult<Vec<Uuid>> {
+    let client_groups: Vec<Uuid> = memberships::table
+        .filter(memberships::client_id.eq(client_id))
+        .select(memberships::group_id)
+        .load(conn)?;
+    let rows: Vec<(Uuid, Uuid)> = memberships::table
+        .filter(memberships::group_id.eq_any(&client_groups))
+        .filter(memberships::client_id.ne(client_id))
+        .select((memberships::id, memberships::client_id))
+        .load(conn)?;
+    let mut ids: Vec<Uuid> = rows.into_iter().flat_map(|(m, c)| [m, c]).collect();
+    ids.sort();
+    ids.dedup();
+    Ok(ids)
+}

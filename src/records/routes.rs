@@ -84,7 +84,10 @@ fn build(
     let membership_ids: Vec<Uuid> = memberships.iter().map(|m| m.id).collect();
     let attendance = model::attendance_of(conn, &membership_ids)?;
     let names = model::fellow_names(conn, client_id)?;
-    let redactor = Redactor::new(names.iter().map(String::as_str));
+    let redactor = Redactor::with_ids(
+        names.iter().map(String::as_str),
+        model::fellow_ids(conn, client_id)?,
+    );
     let mut member_notes = Vec::new();
     for row in notes::signed_member_notes(conn, &membership_ids)? {
         let n = notes::view(conn, &state.notes, row)?;
@@ -145,7 +148,11 @@ pub async fn client_record(
                     "client_record.read",
                     "client",
                     Some(client_id),
-                    json!({"member_notes": record.member_notes.len()}),
+                    // SPEC §2: a bulk read names what it disclosed (ids, never content).
+                    json!({
+                        "member_notes": record.member_notes.len(),
+                        "note_ids": record.member_notes.iter().map(|n| n.id).collect::<Vec<_>>(),
+                    }),
                 )?;
                 Ok(record)
             })

@@ -16,7 +16,7 @@ use super::summary::{self, MemberSummary};
 use super::{check_window, filename, stream, Format};
 use crate::auth::{Action, Staff};
 use crate::error::AppResult;
-use crate::http::pagination::{self, decode_cursor, encode_cursor};
+use crate::http::pagination::{self, ListCursor};
 use crate::http::Query;
 use crate::state::AppState;
 
@@ -62,12 +62,13 @@ pub async fn attendance_report(
     state: web::Data<AppState>,
     staff: Staff,
     q: Query<AttendanceQuery>,
+    cursor: ListCursor,
 ) -> AppResult<HttpResponse> {
     staff.require(Action::ExportReports)?;
     let q = q.into_inner();
     check_window(q.from, q.to)?;
     let limit = pagination::limit(q.limit)?;
-    let after: Option<Key> = decode_cursor(q.cursor.as_deref())?;
+    let after: Option<Key> = cursor.open()?;
     let format = q.format.unwrap_or_default();
     let deidentified = q.deidentified.unwrap_or(false);
     let filter = Filter {
@@ -75,7 +76,8 @@ pub async fn attendance_report(
         to: q.to,
         group_id: q.group_id,
     };
-    let pseudonyms = deidentified.then(|| Pseudonymizer::from_master(&state.settings.notes_key));
+    let pseudonyms =
+        deidentified.then(|| Pseudonymizer::from_master(&state.settings.pseudonym_key));
     let audit = staff.audit();
     let details = json!({"from": q.from, "to": q.to, "group_id": q.group_id,
                          "format": format.as_str(), "deidentified": deidentified,
@@ -116,7 +118,7 @@ pub async fn attendance_report(
             let more = rows.len() as i64 > limit;
             rows.truncate(limit as usize);
             let next_cursor = if more {
-                rows.last().map(|r| encode_cursor(&r.key()))
+                rows.last().map(|r| cursor.seal(&r.key()))
             } else {
                 None
             };

@@ -14,8 +14,8 @@ pub struct Pseudonymizer {
 }
 
 impl Pseudonymizer {
-    /// Derives the pseudonym key from the notes key (a separate purpose, so the notes key
-    /// itself is never used as an HMAC key).
+    /// Derives the pseudonym key from `GROUPWORK_PSEUDONYM_KEY` (its own key, so pseudonyms
+    /// stay the same when the notes key rotates; SPEC §5 v2).
     pub fn from_master(master: &[u8; 32]) -> Self {
         let mut mac = HmacSha256::new_from_slice(master).expect("HMAC takes any key length");
         mac.update(b"groupwork report pseudonym v1");

@@ -18,7 +18,7 @@ use uuid::Uuid;
 
 use super::literal;
 use super::pseudonym::Pseudonymizer;
-use super::stream::write_cell;
+use crate::http::csv::write_cell;
 use crate::roster::SESSION_LOCAL_DATE_SQL;
 
 /// The report's filters (validated).
@@ -207,12 +207,20 @@ impl Batch {
         let mut session_cells = Vec::with_capacity(160);
         let mut client_cells: HashMap<Uuid, Vec<u8>> = HashMap::new();
         let mut uuid_buf = Uuid::encode_buffer();
+        // Ids, dates and pseudonyms are text (SPEC §5 v2: every cell but a number is quoted);
+        // they hold no quote to double, so they are written between quotes as they are.
+        let quoted = |out: &mut Vec<u8>, bytes: &[u8]| {
+            out.push(b'"');
+            out.extend_from_slice(bytes);
+            out.push(b'"');
+        };
         for r in &self.rows {
             if session != Some(r.session_id) {
                 session = Some(r.session_id);
                 session_cells.clear();
                 let s = &mut session_cells;
-                s.extend_from_slice(
+                quoted(
+                    s,
                     r.group_id
                         .hyphenated()
                         .encode_lower(&mut uuid_buf)
@@ -221,22 +229,24 @@ impl Batch {
                 s.push(b',');
                 write_cell(s, self.group_name(r.group_id));
                 s.push(b',');
-                s.extend_from_slice(
+                quoted(
+                    s,
                     r.session_id
                         .hyphenated()
                         .encode_lower(&mut uuid_buf)
                         .as_bytes(),
                 );
-                let _ = write!(s, ",{},{},", r.session_sequence, r.session_date);
+                let _ = write!(s, ",{},\"{}\",", r.session_sequence, r.session_date);
             }
             out.extend_from_slice(&session_cells);
             let cells = client_cells.entry(r.membership_id).or_insert_with(|| {
                 let (client_id, name) = self.client(r.membership_id);
                 let mut c = Vec::with_capacity(64);
                 match p {
-                    Some(p) => c.extend_from_slice(p.pseudonym(client_id).as_bytes()),
+                    Some(p) => quoted(&mut c, p.pseudonym(client_id).as_bytes()),
                     None => {
-                        c.extend_from_slice(
+                        quoted(
+                            &mut c,
                             client_id
                                 .hyphenated()
                                 .encode_lower(&mut uuid_buf)

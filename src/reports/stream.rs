@@ -16,7 +16,7 @@ use diesel::PgConnection;
 use tokio::sync::mpsc::{self, error::TrySendError};
 
 use crate::db::PgPool;
-use crate::http::csv::neutralise;
+use crate::http::csv::write_record;
 
 /// Rows per `FETCH`: large enough that round trips do not matter, small enough that a batch
 /// (and its rendered CSV, about 2 MiB) is a small, fixed amount of memory.
@@ -148,65 +148,6 @@ fn send_within<T>(tx: &mpsc::Sender<T>, mut value: T, limit: Duration) -> Result
                 pause = (pause * 2).min(Duration::from_millis(10));
             }
             Err(TrySendError::Full(_)) => return Err(()),
-        }
-    }
-}
-
-/// Appends one cell as RFC 4180 (quoted, quotes doubled, when it holds a comma, quote, CR or
-/// LF) after neutralising a leading formula character (SPEC §5); the same bytes as
-/// `crate::http::csv::encode_rows` gives, without its per-row allocations.
-pub fn write_cell(out: &mut Vec<u8>, cell: &str) {
-    let cell = neutralise(cell);
-    let bytes = cell.as_bytes();
-    if bytes
-        .iter()
-        .any(|b| matches!(b, b',' | b'"' | b'\r' | b'\n'))
-    {
-        out.push(b'"');
-        for &b in bytes {
-            if b == b'"' {
-                out.push(b'"');
-            }
-            out.push(b);
-        }
-        out.push(b'"');
-    } else {
-        out.extend_from_slice(bytes);
-    }
-}
-
-/// Appends a whole record (cells separated by commas, CRLF at the end).
-pub fn write_record<'a>(out: &mut Vec<u8>, cells: impl IntoIterator<Item = &'a str>) {
-    for (i, cell) in cells.into_iter().enumerate() {
-        if i > 0 {
-            out.push(b',');
-        }
-        write_cell(out, cell);
-    }
-    out.extend_from_slice(b"\r\n");
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-    use crate::http::csv::encode_rows;
-
-    #[test]
-    fn cells_match_the_shared_encoder() {
-        let rows: [&[&str]; 4] = [
-            &["a,b", "say \"hi\"", "line\nbreak", "cr\rhere", "=SUM(A1)"],
-            &["-3", "@x", "+1", "\tTab", "plain"],
-            &["Zoë Ångström", "'quoted'", " lead space", "a;b", "x"],
-            &["\"=1\"", "=\"a,b\"", "", "", "end"],
-        ];
-        for row in rows {
-            let mut ours = Vec::new();
-            write_record(&mut ours, row.iter().copied());
-            assert_eq!(
-                String::from_utf8(ours).unwrap(),
-                String::from_utf8(encode_rows([row.iter().copied()])).unwrap(),
-                "{row:?}"
-            );
         }
     }
 }

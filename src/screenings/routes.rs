@@ -16,7 +16,7 @@ use crate::domain::screening::{
 };
 use crate::error::{AppError, AppResult, ErrorCode};
 use crate::http::etag::{created_with_etag, ok_with_etag};
-use crate::http::pagination::{self, decode_cursor, Page};
+use crate::http::pagination::{self, ListCursor, Page};
 use crate::http::{Json, Query};
 use crate::schema::{clients, groups, screenings, users};
 use crate::state::AppState;
@@ -154,11 +154,12 @@ pub async fn list_screenings(
     state: web::Data<AppState>,
     staff: Staff,
     q: Query<ScreeningQuery>,
+    cursor: ListCursor,
 ) -> AppResult<HttpResponse> {
     staff.require(Action::ReadScreenings)?;
     let q = q.into_inner();
     let limit = pagination::limit(q.limit)?;
-    let after: Option<(DateTime<Utc>, Uuid)> = decode_cursor(q.cursor.as_deref())?;
+    let after: Option<(DateTime<Utc>, Uuid)> = cursor.open()?;
     let clinical = staff.can(Action::ReadAssessment);
     let rows = state
         .db
@@ -201,7 +202,7 @@ pub async fn list_screenings(
             Ok(rows)
         })
         .await?;
-    let page = pagination::page(
+    let page = cursor.page(
         rows,
         limit,
         |r| (r.scheduled_at, r.id),

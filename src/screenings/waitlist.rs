@@ -18,7 +18,7 @@ use crate::auth::{scope, Action, Staff};
 use crate::clients::model::{summaries, ClientSummary};
 use crate::domain::screening::{valid_until, VALIDITY_DAYS};
 use crate::error::AppResult;
-use crate::http::pagination::{self, decode_cursor, Page};
+use crate::http::pagination::{self, ListCursor, Page};
 use crate::http::Query;
 use crate::state::AppState;
 
@@ -63,14 +63,16 @@ pub async fn waitlist(
     state: web::Data<AppState>,
     staff: Staff,
     q: Query<WaitlistQuery>,
+    cursor: ListCursor,
 ) -> AppResult<HttpResponse> {
     staff.require(Action::ReadWaitlist)?;
     let q = q.into_inner();
     let limit = pagination::limit(q.limit)?;
-    let after: Option<(DateTime<Utc>, Uuid)> = decode_cursor(q.cursor.as_deref())?;
+    let after: Option<(DateTime<Utc>, Uuid)> = cursor.open()?;
+    let audit = staff.audit();
     let (rows, clients) = state
         .db
-        .run(move |conn| {
+        .tx(move |conn| {
             if let Some(g) = q.group_id {
                 // An unknown group, or for a therapist one they do not lead, is not found.
                 scope::ensure_group(conn, &staff, g)?;
@@ -103,10 +105,19 @@ pub async fn waitlist(
             .load(conn)?;
             let ids: Vec<Uuid> = rows.iter().map(|r| r.client_id).collect();
             let clients = summaries(conn, &ids)?;
+            let shown = ids.iter().take(limit as usize).copied();
+            crate::audit::bulk::list_read(
+                &audit,
+                conn,
+                "waitlist.read",
+                "waitlist",
+                q.group_id,
+                shown,
+            )?;
             Ok((rows, clients))
         })
         .await?;
-    let page = pagination::page(
+    let page = cursor.page(
         rows,
         limit,
         |r| (r.completed_at, r.screening_id),

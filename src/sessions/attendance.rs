@@ -130,9 +130,19 @@ pub async fn get_attendance(
     let id = id.into_inner();
     let sheet = state
         .db
-        .run(move |conn| {
+        .tx(move |conn| {
             ensure_session_scope(conn, &staff, id)?;
-            sheet(conn, id)
+            let sheet = sheet(conn, id)?;
+            let shown = sheet.records.iter().map(|r| r.client.id);
+            crate::audit::bulk::list_read(
+                &staff.audit(),
+                conn,
+                "attendance.read",
+                "session",
+                Some(id),
+                shown,
+            )?;
+            Ok(sheet)
         })
         .await?;
     Ok(HttpResponse::Ok().json(sheet))

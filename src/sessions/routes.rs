@@ -15,7 +15,7 @@ use crate::domain::text::text;
 use crate::error::{AppError, AppResult, ErrorCode};
 use crate::exits::plan::move_plans;
 use crate::groups::model as groups;
-use crate::http::pagination::{self, decode_cursor, Page};
+use crate::http::pagination::{self, ListCursor, Page};
 use crate::http::{Json, Query};
 use crate::schema::sessions;
 use crate::state::AppState;
@@ -109,12 +109,13 @@ pub async fn list_sessions(
     staff: Staff,
     id: web::Path<Uuid>,
     q: Query<SessionQuery>,
+    cursor: ListCursor,
 ) -> AppResult<HttpResponse> {
     staff.require(Action::ReadSessions)?;
     let group_id = id.into_inner();
     let q = q.into_inner();
     let limit = pagination::limit(q.limit)?;
-    let after: Option<i32> = decode_cursor(q.cursor.as_deref())?;
+    let after: Option<i32> = cursor.open()?;
     let rows = state
         .db
         .run(move |conn| {
@@ -146,7 +147,7 @@ pub async fn list_sessions(
                 .load(conn)?)
         })
         .await?;
-    Ok(HttpResponse::Ok().json(pagination::page(rows, limit, |r| r.sequence, Session::from)))
+    Ok(HttpResponse::Ok().json(cursor.page(rows, limit, |r| r.sequence, Session::from)))
 }
 
 /// Cancels a scheduled session (keeping its sequence number). Cancelled sessions do not count

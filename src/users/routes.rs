@@ -15,7 +15,7 @@ use crate::domain::email::parse_email;
 use crate::domain::text::required_line;
 use crate::error::{AppError, AppResult, ErrorCode, Validations};
 use crate::http::etag::{created_with_etag, ok_with_etag, IfMatch};
-use crate::http::pagination::{self, decode_cursor, Page, PageParams};
+use crate::http::pagination::{self, ListCursor, Page, PageParams};
 use crate::http::{Json, Query};
 use crate::schema::users;
 use crate::state::AppState;
@@ -106,11 +106,12 @@ pub async fn list_users(
     state: web::Data<AppState>,
     staff: Staff,
     q: Query<PageParams>,
+    cursor: ListCursor,
 ) -> AppResult<HttpResponse> {
     staff.require(Action::ManageUsers)?;
     let q = q.into_inner();
     let limit = pagination::limit(q.limit)?;
-    let after: Option<(DateTime<Utc>, Uuid)> = decode_cursor(q.cursor.as_deref())?;
+    let after: Option<(DateTime<Utc>, Uuid)> = cursor.open()?;
     let rows = state
         .db
         .run(move |conn| {
@@ -128,7 +129,7 @@ pub async fn list_users(
                 .load(conn)?)
         })
         .await?;
-    let page = pagination::page(rows, limit, |r| (r.created_at, r.id), |r| User::from(&r));
+    let page = cursor.page(rows, limit, |r| (r.created_at, r.id), |r| User::from(&r));
     Ok(HttpResponse::Ok().json(page))
 }
 

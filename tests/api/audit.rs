@@ -169,7 +169,7 @@ async fn list_filters_pagination_and_csv() {
         .starts_with("attachment"));
     let lines: Vec<&str> = r.text.split("\r\n").filter(|l| !l.is_empty()).collect();
     assert_eq!(lines.len(), 4, "header + 3 events");
-    assert!(lines[0].starts_with("id,occurred_at,actor_id"));
+    assert!(lines[0].starts_with("\"id\",\"occurred_at\",\"actor_id\""));
     assert!(
         !r.text.contains("HYPERLINK"),
         "passwords never reach the audit trail"
@@ -339,5 +339,5 @@ async fn csv_cells_cannot_become_formulas() {
         .expect(200);
     let lines: Vec<&str> = r.text.split("\r\n").filter(|l| !l.is_empty()).collect();
     assert_eq!(lines.len(), 2, "{}", r.text);
-    assert!(lines[1].contains(",'-2-1,"), "{}", lines[1]);
+    assert!(lines[1].contains(",\"'-2-1\","), "{}", lines[1]);
 }

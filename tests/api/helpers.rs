@@ -20,6 +20,8 @@ use uuid::Uuid;
 pub const PASSWORD: &str = "orchid-velvet-tundra-compass-42";
 pub const NOTES_KEY_B64: &str = "AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8=";
 pub const JWT_SECRET: &str = "test-secret-test-secret-test-secret-0123";
+pub const AUDIT_KEY_B64: &str = "ICEiIyQlJicoKSorLC0uLzAxMjM0NTY3ODk6Ozw9Pj8=";
+pub const PSEUDONYM_KEY_B64: &str = "QEFCQ0RFRkdISUpLTE1OT1BRUlNUVVZXWFlaW1xdXl8=";
 
 fn admin_url() -> String {
     std::env::var("DATABASE_URL")
@@ -196,6 +198,8 @@ impl TestApp {
             "DATABASE_URL" => Some(db_url.clone()),
             "GROUPWORK_JWT_SECRET" => Some(JWT_SECRET.into()),
             "GROUPWORK_NOTES_KEY" => Some(NOTES_KEY_B64.into()),
+            "GROUPWORK_AUDIT_KEY" => Some(AUDIT_KEY_B64.into()),
+            "GROUPWORK_PSEUDONYM_KEY" => Some(PSEUDONYM_KEY_B64.into()),
             "GROUPWORK_DB_POOL_SIZE" => Some("8".into()),
             _ => None,
         };

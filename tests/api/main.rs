@@ -5,6 +5,7 @@ mod helpers;
 
 mod attendance;
 mod audit;
+mod audit_chain;
 mod auth;
 mod clients;
 mod consents;
@@ -22,6 +23,7 @@ mod reports_retention;
 mod roster;
 mod rotation;
 mod screenings;
+mod security;
 mod sessions;
 mod users;
 mod waitlist;

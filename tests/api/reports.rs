@@ -284,7 +284,7 @@ async fn session_dates_are_local_to_the_group() {
     let r = get("/reports/attendance?from=2026-03-06").await;
     assert_eq!(r.body["items"].as_array().unwrap().len(), 0);
     let r = get("/reports/attendance?from=2026-03-05&to=2026-03-05&format=csv").await;
-    assert!(r.text.contains(",1,2026-03-05,"), "{}", r.text);
+    assert!(r.text.contains(",1,\"2026-03-05\","), "{}", r.text);
 }
 
 #[actix_web::test]
@@ -372,7 +372,7 @@ async fn attendance_csv_escaping_and_formula_injection() {
         .await;
     assert_eq!(
         r.text,
-        "group_id,group_name,session_id,session_sequence,session_date,client_id,client_name,status,minutes_late\r\n"
+        "\"group_id\",\"group_name\",\"session_id\",\"session_sequence\",\"session_date\",\"client_id\",\"client_name\",\"status\",\"minutes_late\"\r\n"
     );
     assert_eq!(
         r.header("content-disposition").as_deref(),
@@ -381,10 +381,10 @@ async fn attendance_csv_escaping_and_formula_injection() {
 }
 
 /// The pseudonym of SPEC §5, recomputed here from its definition: HMAC-SHA256 of the client
-/// id's 16 bytes under HMAC-SHA256(notes key, "groupwork report pseudonym v1"), `p_` + the
+/// id's 16 bytes under HMAC-SHA256(pseudonym key, "groupwork report pseudonym v1"), `p_` + the
 /// first 20 hex digits. Pinning it keeps pseudonyms stable across releases and restarts.
-fn expected_pseudonym(notes_key: &[u8; 32], client: Uuid) -> String {
-    let mut k = Hmac::<Sha256>::new_from_slice(notes_key).unwrap();
+fn expected_pseudonym(pseudonym_key: &[u8; 32], client: Uuid) -> String {
+    let mut k = Hmac::<Sha256>::new_from_slice(pseudonym_key).unwrap();
     k.update(b"groupwork report pseudonym v1");
     let key = k.finalize().into_bytes();
     let mut mac = Hmac::<Sha256>::new_from_slice(&key).unwrap();
@@ -395,7 +395,7 @@ fn expected_pseudonym(notes_key: &[u8; 32], client: Uuid) -> String {
 #[actix_web::test]
 async fn deidentified_exports_use_stable_pseudonyms() {
     let p = practice().await;
-    let key = p.app.state.settings.notes_key;
+    let key = p.app.state.settings.pseudonym_key;
     let get = |fmt: &'static str| {
         let p = &p;
         async move {
@@ -439,7 +439,7 @@ async fn deidentified_exports_use_stable_pseudonyms() {
     assert!(first.body["summary"][0].get("client_name").is_none());
     let csv = get("csv").await;
     assert!(csv.text.starts_with(
-        "group_id,group_name,session_id,session_sequence,session_date,client_id,status,minutes_late\r\n"
+        "\"group_id\",\"group_name\",\"session_id\",\"session_sequence\",\"session_date\",\"client_id\",\"status\",\"minutes_late\"\r\n"
     ));
     assert!(!csv.text.contains("Member "));
     let (_, rows) = csv_records(&csv.text);
@@ -449,8 +449,8 @@ async fn deidentified_exports_use_stable_pseudonyms() {
     // another server: with the same key, the same function of the client id; with another
     // key, other pseudonyms
     let same = TestApp::spawn().await;
-    assert_eq!(same.state.settings.notes_key, key);
-    let other = TestApp::spawn_with(|s| s.notes_key = [9; 32]).await;
+    assert_eq!(same.state.settings.pseudonym_key, key);
+    let other = TestApp::spawn_with(|s| s.pseudonym_key = [9; 32]).await;
     for app in [&same, &other] {
         let sup = app.staff(Role::Supervisor).await;
         let ther = app.staff(Role::Therapist).await;
@@ -466,7 +466,7 @@ async fn deidentified_exports_use_stable_pseudonyms() {
         let pseudonym = r.body["items"][0]["client_id"].as_str().unwrap();
         assert_eq!(
             pseudonym,
-            expected_pseudonym(&app.state.settings.notes_key, m.1)
+            expected_pseudonym(&app.state.settings.pseudonym_key, m.1)
         );
         assert_eq!(
             pseudonym == expected_pseudonym(&key, m.1),
@@ -565,7 +565,7 @@ async fn stream_numbers(app: &TestApp, sql: &str) -> Result<String, String> {
         },
         |rows: Vec<Num>, out| {
             for r in rows {
-                stream::write_record(out, [r.n.to_string().as_str()]);
+                groupwork::http::csv::write_record(out, [r.n.to_string().as_str()]);
             }
         },
     );

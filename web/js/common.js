@@ -30,7 +30,17 @@ export async function group(id) {
 
 /// The staff directory (`GET /staff`), by id.
 export function staff() {
-  return cached('staff', async () => new Map((await api.all('/staff')).map((s) => [s.id, s])));
+  return cached('staff', async () => {
+    let people;
+    try {
+      people = await api.all('/staff');
+    } catch (e) {
+      // A server older than SPEC v2 has no directory; an administrator can still list users.
+      if (e.status !== 404 || api.currentUser()?.role !== 'admin') throw e;
+      people = await api.all('/users');
+    }
+    return new Map(people.map((s) => [s.id, s]));
+  });
 }
 
 export async function staffName(id) {
@@ -62,7 +72,6 @@ export function documentationBadges(d) {
 export function membershipBadges(m) {
   const out = [badge(humanize(m.status), m.status === 'active' ? 'ok' : m.status === 'exiting' ? 'info' : null)];
   if (m.at_risk) out.push(badge('at risk', 'danger'));
-  if (m.status === 'exiting') out.push(badge('exiting', 'info'));
   if (m.contract_current === false && ['active', 'exiting'].includes(m.status)) out.push(badge('contract not current', 'warn'));
   if (m.contract_current === true) out.push(badge('contract current', 'ok'));
   if (m.minimum_term_met) out.push(badge('minimum term met', 'ok'));

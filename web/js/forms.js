@@ -113,11 +113,16 @@ export function showError(f, e) {
   }
   let first = null;
   const loose = [];
-  for (const { field: name, message } of e.errors) {
+  for (const item of e.errors) {
+    let { field: name, message } = item;
+    // A body missing a required field names the body; show it beside the field instead.
+    const missing = /missing field `([a-z_]+)`/.exec(message || '');
+    if (missing) { name = missing[1]; message = 'Required.'; }
     const candidates = [name, String(name).split(/[.[\]]/).filter(Boolean).pop()];
     const box = candidates.map((n) => f.querySelector(`[data-field="${CSS.escape(n)}"]`)).find(Boolean);
     if (box) {
-      const err = box.querySelector('.error');
+      let err = box.querySelector('.error');
+      if (!err) err = box.appendChild(h('div', { class: 'error' }));
       err.textContent = err.textContent ? `${err.textContent} ${message}` : message;
       const control = box.querySelector('input, select, textarea');
       if (control) control.setAttribute('aria-invalid', 'true');

@@ -19,6 +19,7 @@ fn create_user(app: &TestApp, email: &str, role: &str, stdin: &str) -> Output {
             role,
         ])
         .env("DATABASE_URL", &app.db_url)
+        .env("GROUPWORK_AUDIT_KEY", crate::helpers::AUDIT_KEY_B64)
         .current_dir(std::env::temp_dir())
         .stdin(Stdio::piped())
         .stdout(Stdio::piped())

@@ -8,8 +8,12 @@
 
 #![allow(dead_code)] // helpers shared by the scenarios; not each uses every one
 
+mod admin;
+// mod intake; (needs GET /staff, issue 11)
 mod serving;
 mod signin;
+// mod supervisor; (needs GET /notes, issue 11)
+mod therapist;
 
 use std::future::Future;
 use std::net::TcpListener;
@@ -40,6 +44,8 @@ fn driver() -> &'static str {
             let mut cmd = Command::new("chromedriver");
             cmd.arg(format!("--port={port}"))
                 .arg("--allowed-ips=127.0.0.1")
+                // A zone other than UTC, so that conversions to and from local times are tested.
+                .env("TZ", "America/Chicago")
                 .stdout(Stdio::null())
                 .stderr(Stdio::null());
             // SAFETY: prctl is async-signal-safe; nothing else runs between fork and exec.
@@ -114,6 +120,18 @@ where
         downloads: downloads.clone(),
     };
     let outcome = AssertUnwindSafe(scenario(browser)).catch_unwind().await;
+    if outcome.is_err() {
+        // What the page showed when the scenario failed, for the failure's reader.
+        if let Ok(png) = client.screenshot().await {
+            let path = std::env::temp_dir()
+                .join(format!("gw-failed-{}.png", uuid::Uuid::new_v4().simple()));
+            let _ = std::fs::write(&path, png);
+            eprintln!("screenshot of the failed page: {}", path.display());
+        }
+        if let Ok(url) = client.current_url().await {
+            eprintln!("at {url}");
+        }
+    }
     let _ = client.close().await;
     let _ = std::fs::remove_dir_all(&downloads);
     if let Err(panic) = outcome {
@@ -131,22 +149,45 @@ impl Browser {
 
     /// Waits for an element matching `css`.
     pub async fn wait(&self, css: &str) -> Element {
-        self.client
+        let found = self
+            .client
             .wait()
             .at_most(PATIENCE)
             .for_element(Locator::Css(css))
             .await
-            .unwrap_or_else(|e| panic!("no element {css}: {e}"))
+            .map_err(|e| e.to_string());
+        match found {
+            Ok(el) => el,
+            Err(e) => panic!(
+                "no element {css}: {e}; the page shows:\n{}",
+                self.page_text().await
+            ),
+        }
+    }
+
+    async fn page_text(&self) -> String {
+        match self.client.find(Locator::Css("body")).await {
+            Ok(body) => body.text().await.unwrap_or_default(),
+            Err(e) => format!("(no page: {e})"),
+        }
     }
 
     /// Waits for an element matching `xpath`.
     pub async fn wait_x(&self, xpath: &str) -> Element {
-        self.client
+        let found = self
+            .client
             .wait()
             .at_most(PATIENCE)
             .for_element(Locator::XPath(xpath))
             .await
-            .unwrap_or_else(|e| panic!("no element {xpath}: {e}"))
+            .map_err(|e| e.to_string());
+        match found {
+            Ok(el) => el,
+            Err(e) => panic!(
+                "no element {xpath}: {e}; the page shows:\n{}",
+                self.page_text().await
+            ),
+        }
     }
 
     /// Clicks the link or button whose visible text is `text`.

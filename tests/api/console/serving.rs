@@ -45,7 +45,13 @@ async fn the_page_and_its_modules_are_served_with_a_strict_policy() {
         assert!(!csp.contains("unsafe"), "{path}: {csp}");
         assert_eq!(header(&res, "x-content-type-options"), "nosniff");
         assert_eq!(header(&res, "x-frame-options"), "DENY");
-        assert_eq!(header(&res, "cache-control"), "no-cache");
+        // SPEC §3 (v2): everything under /api/v1 is no-store, the reference page included
+        let cache = if path.starts_with("/api/v1/") {
+            "no-store"
+        } else {
+            "no-cache"
+        };
+        assert_eq!(header(&res, "cache-control"), cache, "{path}");
         let etag = header(&res, "etag");
         let again = raw(&app, path, Some(&etag)).await;
         assert_eq!(again.status(), 304, "{path} revalidates");
