@@ -14,7 +14,7 @@ use uuid::Uuid;
 use super::model::{load_views, MembershipRow, MembershipView};
 use crate::auth::{scope, Action, Staff};
 use crate::error::AppResult;
-use crate::http::pagination::{self, decode_cursor, Page, PageParams};
+use crate::http::pagination::{self, ListCursor, Page, PageParams};
 use crate::http::Query;
 use crate::schema::{groups, memberships};
 use crate::state::AppState;
@@ -36,12 +36,13 @@ pub async fn client_memberships(
     staff: Staff,
     id: web::Path<Uuid>,
     q: Query<PageParams>,
+    cursor: ListCursor,
 ) -> AppResult<HttpResponse> {
     staff.require(Action::ReadMembers)?;
     let client_id = id.into_inner();
     let q = q.into_inner();
     let limit = pagination::limit(q.limit)?;
-    let before: Option<(DateTime<Utc>, Uuid)> = decode_cursor(q.cursor.as_deref())?;
+    let before: Option<(DateTime<Utc>, Uuid)> = cursor.open()?;
     let clinical = staff.can(Action::ReadNotes);
     let audit = staff.audit();
     let items = state
@@ -103,7 +104,7 @@ pub async fn client_memberships(
             Ok(Ok(items))
         })
         .await??;
-    let page = pagination::page(
+    let page = cursor.page(
         items,
         limit,
         |m| (m.membership.created_at, m.membership.id),

@@ -11,7 +11,7 @@ use super::documentation::{self, DocumentationFilter, SessionItem, SessionSet};
 use super::model::SessionStatus;
 use crate::auth::{Action, Staff};
 use crate::error::{AppError, AppResult};
-use crate::http::pagination::{self, decode_cursor, Page};
+use crate::http::pagination::{self, ListCursor, Page};
 use crate::http::Query;
 use crate::state::AppState;
 
@@ -52,6 +52,7 @@ pub async fn list_all_sessions(
     state: web::Data<AppState>,
     staff: Staff,
     q: Query<SessionsQuery>,
+    cursor: ListCursor,
 ) -> AppResult<HttpResponse> {
     staff.require(Action::ReadSessions)?;
     let q = q.into_inner();
@@ -62,7 +63,7 @@ pub async fn list_all_sessions(
     if q.documentation.is_some() && !clinical {
         return Err(AppError::Forbidden);
     }
-    let after: Option<(DateTime<Utc>, Uuid)> = decode_cursor(q.cursor.as_deref())?;
+    let after: Option<(DateTime<Utc>, Uuid)> = cursor.open()?;
     let set = SessionSet {
         me: staff.id,
         only_mine: staff.is_scoped() || q.mine == Some(true),
@@ -78,7 +79,7 @@ pub async fn list_all_sessions(
         .db
         .run(move |conn| documentation::page(conn, &set, filter, after, limit + 1, clinical))
         .await?;
-    let page = pagination::page(
+    let page = cursor.page(
         items,
         limit,
         |i| (i.session.scheduled_at, i.session.id),

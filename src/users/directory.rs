@@ -9,7 +9,7 @@ use uuid::Uuid;
 
 use crate::auth::{Action, Role, Staff};
 use crate::error::{AppError, AppResult};
-use crate::http::pagination::{self, decode_cursor, Page};
+use crate::http::pagination::{self, ListCursor, Page};
 use crate::http::Query;
 use crate::schema::users;
 use crate::state::AppState;
@@ -44,11 +44,12 @@ pub async fn list_staff(
     state: web::Data<AppState>,
     staff: Staff,
     q: Query<StaffQuery>,
+    cursor: ListCursor,
 ) -> AppResult<HttpResponse> {
     staff.require(Action::ReadStaffDirectory)?;
     let q = q.into_inner();
     let limit = pagination::limit(q.limit)?;
-    let after: Option<(String, Uuid)> = decode_cursor(q.cursor.as_deref())?;
+    let after: Option<(String, Uuid)> = cursor.open()?;
     let rows: Vec<(Uuid, String, String, bool)> = state
         .db
         .run(move |conn| {
@@ -86,6 +87,6 @@ pub async fn list_staff(
             active,
         });
     }
-    let page = pagination::page(entries, limit, |e| (e.display_name.clone(), e.id), |e| e);
+    let page = cursor.page(entries, limit, |e| (e.display_name.clone(), e.id), |e| e);
     Ok(HttpResponse::Ok().json(page))
 }
