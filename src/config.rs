@@ -237,6 +237,8 @@ mod tests {
             ("DATABASE_URL", "postgres://x"),
             ("GROUPWORK_JWT_SECRET", "0123456789abcdef0123456789abcdef"),
             ("GROUPWORK_NOTES_KEY", KEY),
+            ("GROUPWORK_AUDIT_KEY", KEY2),
+            ("GROUPWORK_PSEUDONYM_KEY", KEY2),
         ];
         let with = |k: &'static str, v: &'static str| {
             let mut pairs = base.to_vec();
