@@ -34,6 +34,10 @@ pub struct Settings {
     pub pseudonym_key: [u8; 32],
     pub pool_size: u32,
     pub cors_origins: Vec<String>,
+    /// Weeks of sessions kept generated ahead of today (SPEC §2 v2).
+    pub schedule_weeks: u32,
+    /// Documentation is overdue this many hours after a session ends (SPEC §7).
+    pub notes_due_hours: u32,
 }
 
 impl fmt::Debug for Settings {
@@ -42,6 +46,8 @@ impl fmt::Debug for Settings {
             .field("bind", &self.bind)
             .field("pool_size", &self.pool_size)
             .field("cors_origins", &self.cors_origins)
+            .field("schedule_weeks", &self.schedule_weeks)
+            .field("notes_due_hours", &self.notes_due_hours)
             .finish_non_exhaustive()
     }
 }
@@ -143,6 +149,8 @@ impl Settings {
                     .collect()
             })
             .unwrap_or_default();
+        let schedule_weeks = bounded(env, "GROUPWORK_SCHEDULE_WEEKS", 8, 1..=104)?;
+        let notes_due_hours = bounded(env, "GROUPWORK_NOTES_DUE_HOURS", 72, 1..=8760)?;
         Ok(Settings {
             database_url,
             bind,
@@ -153,7 +161,36 @@ impl Settings {
             pseudonym_key,
             pool_size,
             cors_origins,
+            schedule_weeks,
+            notes_due_hours,
         })
+    }
+}
+
+/// An optional integer variable within `range`, `default` when unset.
+fn bounded(
+    env: &impl Env,
+    var: &'static str,
+    default: u32,
+    range: std::ops::RangeInclusive<u32>,
+) -> Result<u32, ConfigError> {
+    match env.get(var) {
+        None => Ok(default),
+        Some(v) => v
+            .trim()
+            .parse::<u32>()
+            .ok()
+            .filter(|n| range.contains(n))
+            .ok_or_else(|| {
+                err(
+                    var,
+                    format!(
+                        "must be an integer from {} to {}",
+                        range.start(),
+                        range.end()
+                    ),
+                )
+            }),
     }
 }
 
@@ -195,6 +232,42 @@ mod tests {
     }
 
     #[test]
+    fn schedule_and_due_hours_are_bounded() {
+        let base = [
+            ("DATABASE_URL", "postgres://x"),
+            ("GROUPWORK_JWT_SECRET", "0123456789abcdef0123456789abcdef"),
+            ("GROUPWORK_NOTES_KEY", KEY),
+            ("GROUPWORK_AUDIT_KEY", KEY2),
+            ("GROUPWORK_PSEUDONYM_KEY", KEY2),
+        ];
+        let with = |k: &'static str, v: &'static str| {
+            let mut pairs = base.to_vec();
+            pairs.push((k, v));
+            Settings::from_env(&env(&pairs))
+        };
+        assert_eq!(
+            with("GROUPWORK_SCHEDULE_WEEKS", "0").unwrap_err().var,
+            "GROUPWORK_SCHEDULE_WEEKS"
+        );
+        assert_eq!(
+            with("GROUPWORK_NOTES_DUE_HOURS", "soon").unwrap_err().var,
+            "GROUPWORK_NOTES_DUE_HOURS"
+        );
+        assert_eq!(
+            with("GROUPWORK_SCHEDULE_WEEKS", "12")
+                .unwrap()
+                .schedule_weeks,
+            12
+        );
+        assert_eq!(
+            with("GROUPWORK_NOTES_DUE_HOURS", "24")
+                .unwrap()
+                .notes_due_hours,
+            24
+        );
+    }
+
+    #[test]
     fn defaults_apply() {
         let s = Settings::from_env(&env(&[
             ("DATABASE_URL", "postgres://x"),
@@ -211,6 +284,7 @@ mod tests {
         assert_eq!(s.pool_size, 16);
         assert_eq!(s.bind.to_string(), "127.0.0.1:8080");
         assert_eq!(s.cors_origins.len(), 2);
+        assert_eq!((s.schedule_weeks, s.notes_due_hours), (8, 72));
         assert!(!format!("{s:?}").contains("0123456789abcdef"));
         assert_eq!(s.audit_key[0], 0x20);
     }

@@ -81,6 +81,10 @@ pub enum Action {
     WriteNotes,
     CosignNote,
     ExportReports,
+    /// The staff directory (SPEC §4 v2): who can be chosen as interviewer, leader, author.
+    ReadStaffDirectory,
+    /// One's own agenda and dashboard (SPEC §7).
+    ReadOwnDay,
     /// 42 CFR Part 2 consents (SPEC §8): admins read them, never record them.
     ReadConsents,
     WriteConsents,
@@ -123,6 +127,7 @@ pub fn allows(role: Role, action: Action) -> bool {
         ReadNotes | WriteNotes => matches!(role, Supervisor | Therapist),
         CosignNote => role == Supervisor,
         ExportReports => matches!(role, Admin | Supervisor),
+        ReadStaffDirectory | ReadOwnDay => matches!(role, Admin | Supervisor | Therapist | Intake),
         ReadConsents => matches!(role, Admin | Supervisor | Intake | Therapist),
         WriteConsents | ReadDisclosures | Disclose => {
             matches!(role, Supervisor | Intake | Therapist)

@@ -2,6 +2,7 @@
 
 pub mod lifecycle;
 pub mod model;
+pub mod of_client;
 pub mod routes;
 
 pub use model::{load_views, MembershipView};

@@ -1,6 +1,10 @@
-//! Sessions generated from a group's weekly schedule, and their attendance (SPEC §2).
+//! Sessions generated from a group's weekly schedule, and their attendance (SPEC §2); the
+//! cross-group session lists and their documentation state (SPEC §7).
 
 pub mod attendance;
+pub mod documentation;
+pub mod get;
+pub mod list;
 pub mod model;
 pub mod routes;
 

@@ -1,6 +1,6 @@
 use chrono::{DateTime, Duration, NaiveDate, Utc};
 use diesel::prelude::*;
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 use uuid::Uuid;
 
@@ -24,12 +24,29 @@ pub struct SessionRow {
     pub updated_at: DateTime<Utc>,
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, ToSchema)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum SessionStatus {
     Scheduled,
     Held,
     Cancelled,
+}
+
+impl SessionStatus {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            SessionStatus::Scheduled => "scheduled",
+            SessionStatus::Held => "held",
+            SessionStatus::Cancelled => "cancelled",
+        }
+    }
+
+    /// `None` for a value the database should never hold.
+    pub fn parse(s: &str) -> Option<Self> {
+        [Self::Scheduled, Self::Held, Self::Cancelled]
+            .into_iter()
+            .find(|v| v.as_str() == s)
+    }
 }
 
 /// A session as the API shows it.

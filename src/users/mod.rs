@@ -1,5 +1,6 @@
 //! Staff accounts (SPEC §1, §4): admins manage them.
 
+pub mod directory;
 pub mod model;
 pub mod routes;
 

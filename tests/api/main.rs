@@ -12,6 +12,7 @@ mod clients;
 mod consents;
 mod console;
 mod db_errors;
+mod day;
 mod demo;
 mod exits;
 mod foundation;
