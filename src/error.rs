@@ -289,9 +289,8 @@ impl ResponseError for AppError {
     }
 
     fn error_response(&self) -> HttpResponse {
-        match self {
-            AppError::Internal(e) => tracing::error!(error = %format!("{e:#}"), "internal error"),
-            _ => {}
+        if let AppError::Internal(e) = self {
+            tracing::error!(error = %format!("{e:#}"), "internal error");
         }
         let status = self.status_code();
         let body = Problem {
