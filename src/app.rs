@@ -16,8 +16,8 @@ use crate::http::extract::MAX_BODY_BYTES;
 use crate::http::middleware::{request_context, security_headers};
 use crate::state::AppState;
 use crate::{
-    audit, auth, clients, consents, exits, groups, health, memberships, notes, records, reports,
-    screenings, sessions, users,
+    audit, auth, clients, consents, day, exits, groups, health, memberships, notes, records,
+    reports, screenings, sessions, users,
 };
 
 /// Every 403 is an audit event (SPEC §2, issue 3), written in its own transaction because the
@@ -121,6 +121,9 @@ pub fn api_routes(cfg: &mut web::ServiceConfig) {
         .service(sessions::routes::cancel_session)
         .service(sessions::list::list_all_sessions)
         .service(sessions::get::get_session)
+        .service(day::agenda::agenda)
+        .service(day::dashboard::dashboard)
+        .service(notes::index::list_notes)
         .service(sessions::attendance::get_attendance)
         .service(sessions::attendance::put_attendance)
         .service(notes::group_notes::get_group_note)

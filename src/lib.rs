@@ -9,6 +9,7 @@ pub mod clients;
 pub mod config;
 pub mod consents;
 pub mod console;
+pub mod day;
 pub mod db;
 pub mod demo;
 pub mod domain;

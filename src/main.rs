@@ -125,6 +125,11 @@ fn serve() -> anyhow::Result<()> {
     let state = web::Data::new(AppState::new(settings.clone()));
     println!("groupwork listening on http://{}", settings.bind);
     actix_web::rt::System::new().block_on(async move {
+        // Sessions kept GROUPWORK_SCHEDULE_WEEKS ahead (SPEC §2 v2): a sweep now, then hourly.
+        groupwork::sessions::horizon::spawn(
+            state.clone(),
+            groupwork::sessions::horizon::SWEEP_EVERY,
+        );
         groupwork::app::run(state, listener, workers)?.await?;
         Ok(())
     })

@@ -80,6 +80,35 @@ pub struct MemberNoteContent {
     pub content: String,
 }
 
+/// A group note's fields as a note shows them (every field present).
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct GroupNoteFields {
+    pub themes: String,
+    /// Cohesion, conflict, here-and-now.
+    pub group_process: String,
+    pub interventions: String,
+    pub plan: String,
+}
+
+/// A member note's fields as a note shows them (every field present).
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct MemberNoteFields {
+    pub participation: Participation,
+    /// Progress toward the member's goals.
+    pub progress: String,
+    pub risk_flags: Vec<RiskFlag>,
+    pub content: String,
+}
+
+/// The content of a note: a group note's or a member note's fields (by the note's `kind`).
+/// Documents what `Note` carries at its top level; the stored fields are served as sealed.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+#[serde(untagged)]
+pub enum NoteFields {
+    Group(GroupNoteFields),
+    Member(MemberNoteFields),
+}
+
 /// An addendum to a signed note.
 #[derive(Debug, Clone, Serialize, Deserialize, ToSchema, PartialEq, Eq)]
 #[serde(deny_unknown_fields)]

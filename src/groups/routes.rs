@@ -372,6 +372,7 @@ async fn change_status(
 ) -> AppResult<HttpResponse> {
     staff.require(Action::WriteGroups)?;
     let audit = staff.audit();
+    let weeks = state.settings.schedule_weeks;
     let (version, group) = state
         .db
         .tx(move |conn| {
@@ -436,6 +437,10 @@ async fn change_status(
                 Some(id),
                 json!({"from": from.as_str(), "seats_closed": closed}),
             )?;
+            if to == GroupStatus::Active {
+                // A group that starts has its next weeks of sessions at once (SPEC §2 v2).
+                crate::sessions::horizon::keep_ahead(conn, &audit, &row, weeks)?;
+            }
             Ok((row.version, model::view(conn, row)?))
         })
         .await?;

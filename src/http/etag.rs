@@ -1,4 +1,5 @@
-//! ETags from a row's version counter; `If-Match` on PATCH (SPEC §3).
+//! ETags from a row's version counter, or from the bytes of a representation that has no
+//! counter of its own (an attendance sheet); `If-Match` on writes (SPEC §3).
 
 use actix_web::http::header::{ETAG, IF_MATCH};
 use actix_web::{HttpRequest, HttpResponse};
@@ -8,6 +9,13 @@ use crate::error::{AppError, AppResult};
 
 pub fn etag(version: i32) -> String {
     format!("\"v{version}\"")
+}
+
+/// A strong ETag of a representation: the first 128 bits of the SHA-256 of its bytes, so it
+/// changes whenever anything shown changes.
+pub fn content_etag(bytes: &[u8]) -> String {
+    use sha2::{Digest, Sha256};
+    format!("\"{}\"", &hex::encode(Sha256::digest(bytes))[..32])
 }
 
 /// The request's `If-Match` header, read before the work moves to the blocking pool.
@@ -25,7 +33,17 @@ impl IfMatch {
 
     /// 412 when `If-Match` is present and names another version (`*` matches any).
     pub fn check(&self, current_version: i32) -> AppResult<()> {
-        check_if_match(self.0.as_deref(), current_version)
+        check_if_match(self.0.as_deref(), &etag(current_version))
+    }
+
+    /// True when the request carries `If-Match`.
+    pub fn is_present(&self) -> bool {
+        self.0.is_some()
+    }
+
+    /// 412 when `If-Match` is present and names another tag than `current` (`*` matches any).
+    pub fn check_tag(&self, current: &str) -> AppResult<()> {
+        check_if_match(self.0.as_deref(), current)
     }
 }
 
@@ -37,9 +55,8 @@ impl actix_web::FromRequest for IfMatch {
     }
 }
 
-fn check_if_match(value: Option<&str>, current_version: i32) -> AppResult<()> {
+fn check_if_match(value: Option<&str>, current: &str) -> AppResult<()> {
     let Some(value) = value else { return Ok(()) };
-    let current = etag(current_version);
     let matches = value
         .split(',')
         .map(|t| t.trim().trim_start_matches("W/"))
@@ -71,11 +88,16 @@ mod tests {
 
     #[test]
     fn if_match_rules() {
-        assert!(check_if_match(None, 3).is_ok());
-        assert!(check_if_match(Some("\"v3\""), 3).is_ok());
-        assert!(check_if_match(Some("W/\"v3\""), 3).is_ok());
-        assert!(check_if_match(Some("*"), 3).is_ok());
-        assert!(check_if_match(Some("\"v2\""), 3).is_err());
-        assert!(check_if_match(Some("\"v2\", \"v3\""), 3).is_ok());
+        let v3 = etag(3);
+        assert!(check_if_match(None, &v3).is_ok());
+        assert!(check_if_match(Some("\"v3\""), &v3).is_ok());
+        assert!(check_if_match(Some("W/\"v3\""), &v3).is_ok());
+        assert!(check_if_match(Some("*"), &v3).is_ok());
+        assert!(check_if_match(Some("\"v2\""), &v3).is_err());
+        assert!(check_if_match(Some("\"v2\", \"v3\""), &v3).is_ok());
+        let tag = content_etag(b"sheet");
+        assert_eq!(tag.len(), 34);
+        assert_ne!(tag, content_etag(b"sheet2"));
+        assert!(check_if_match(Some(&tag), &tag).is_ok());
     }
 }

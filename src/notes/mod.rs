@@ -10,6 +10,7 @@ pub mod addenda;
 pub mod crypto;
 pub mod failure;
 pub mod group_notes;
+pub mod index;
 pub mod member_notes;
 pub mod model;
 pub mod rotate;

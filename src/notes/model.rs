@@ -342,8 +342,10 @@ pub struct Note {
     pub cosigned_at: Option<DateTime<Utc>>,
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
+    /// Group note: themes, group_process, interventions, plan; member note: participation,
+    /// progress, risk_flags, content.
     #[serde(flatten)]
-    #[schema(value_type = Object)]
+    #[schema(value_type = crate::domain::note::NoteFields)]
     pub fields: Value,
     pub addenda: Vec<Addendum>,
     /// Carried by the `ETag` header.

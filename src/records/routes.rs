@@ -38,7 +38,7 @@ pub struct RecordNote {
     pub signed_at: Option<DateTime<Utc>>,
     pub cosigned_at: Option<DateTime<Utc>>,
     /// participation, progress, risk_flags, content (fellow members' names redacted).
-    #[schema(value_type = Object)]
+    #[schema(value_type = crate::domain::note::MemberNoteFields)]
     pub fields: Value,
     pub addenda: Vec<RecordAddendum>,
 }

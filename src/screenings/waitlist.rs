@@ -56,6 +56,36 @@ struct Row {
     completed_at: DateTime<Utc>,
 }
 
+/// The waiting clients (one row per client: their oldest usable screening). `$1` the oldest
+/// `completed_at` still valid, `$2` a group (or null), `$3` a therapist's client scope (or null).
+const WAITING: &str = "\
+    SELECT DISTINCT ON (s.client_id) s.client_id, s.id AS screening_id, s.interviewer_id, \
+           s.group_id, s.completed_at \
+    FROM screenings s \
+    WHERE s.status = 'completed' AND s.outcome = 'accepted' AND s.completed_at >= $1 \
+      AND ($2::uuid IS NULL OR s.group_id IS NULL OR s.group_id = $2) \
+      AND ($3::uuid[] IS NULL OR s.client_id = ANY($3)) \
+      AND NOT EXISTS (SELECT 1 FROM memberships m WHERE m.client_id = s.client_id \
+                      AND m.status IN ('pending', 'active', 'exiting')) \
+      AND NOT EXISTS (SELECT 1 FROM memberships u WHERE u.screening_id = s.id) \
+    ORDER BY s.client_id, s.completed_at, s.id";
+
+/// How many clients wait (the dashboard's `waitlist`: the length of `GET /waitlist`).
+pub fn count(conn: &mut PgConnection, scoped: Option<Vec<Uuid>>) -> QueryResult<i64> {
+    #[derive(QueryableByName)]
+    struct N {
+        #[diesel(sql_type = diesel::sql_types::BigInt)]
+        n: i64,
+    }
+    let since = Utc::now() - Duration::days(VALIDITY_DAYS);
+    diesel::sql_query(format!("SELECT count(*) AS n FROM ({WAITING}) w"))
+        .bind::<Timestamptz, _>(since)
+        .bind::<Nullable<SqlUuid>, _>(None::<Uuid>)
+        .bind::<Nullable<Array<SqlUuid>>, _>(scoped)
+        .get_result::<N>(conn)
+        .map(|r| r.n)
+}
+
 /// Waiting clients, oldest screening first.
 #[utoipa::path(tag = "screenings", params(WaitlistQuery), responses((status = 200, body = Page<WaitlistEntry>), (status = 404)))]
 #[get("/waitlist")]
@@ -77,25 +107,18 @@ pub async fn waitlist(
                 // An unknown group, or for a therapist one they do not lead, is not found.
                 scope::ensure_group(conn, &staff, g)?;
             }
-            let scoped: Option<Vec<Uuid>> =
-                if staff.is_scoped() { Some(scope::therapist_client_ids(conn, staff.id)?) } else { None };
+            let scoped: Option<Vec<Uuid>> = if staff.is_scoped() {
+                Some(scope::therapist_client_ids(conn, staff.id)?)
+            } else {
+                None
+            };
             let since = Utc::now() - Duration::days(VALIDITY_DAYS);
             let (after_t, after_id) = after.map_or((None, None), |(t, id)| (Some(t), Some(id)));
-            let rows: Vec<Row> = diesel::sql_query(
-                "SELECT * FROM ( \
-                   SELECT DISTINCT ON (s.client_id) s.client_id, s.id AS screening_id, s.interviewer_id, s.group_id, s.completed_at \
-                   FROM screenings s \
-                   WHERE s.status = 'completed' AND s.outcome = 'accepted' AND s.completed_at >= $1 \
-                     AND ($2::uuid IS NULL OR s.group_id IS NULL OR s.group_id = $2) \
-                     AND ($3::uuid[] IS NULL OR s.client_id = ANY($3)) \
-                     AND NOT EXISTS (SELECT 1 FROM memberships m WHERE m.client_id = s.client_id \
-                                     AND m.status IN ('pending', 'active', 'exiting')) \
-                     AND NOT EXISTS (SELECT 1 FROM memberships u WHERE u.screening_id = s.id) \
-                   ORDER BY s.client_id, s.completed_at, s.id \
-                 ) w \
+            let rows: Vec<Row> = diesel::sql_query(format!(
+                "SELECT * FROM ({WAITING}) w \
                  WHERE $4::timestamptz IS NULL OR (w.completed_at, w.screening_id) > ($4, $5) \
                  ORDER BY w.completed_at, w.screening_id LIMIT $6",
-            )
+            ))
             .bind::<Timestamptz, _>(since)
             .bind::<Nullable<SqlUuid>, _>(q.group_id)
             .bind::<Nullable<Array<SqlUuid>>, _>(scoped)

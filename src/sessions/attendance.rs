@@ -1,6 +1,10 @@
 //! `GET/PUT /sessions/{id}/attendance` (SPEC §2): one record per member seated at the session;
 //! recording makes the session `held`, completes planned exits, and corrections are audited
 //! with the previous values.
+//!
+//! (SPEC §7) A sheet carries an `ETag` (a digest of the sheet as served, so any change to it —
+//! a record, a correction, the roster — gives a new tag), and `PUT` honours `If-Match`: a
+//! submission made from a stale sheet answers 412 `precondition_failed` and changes nothing.
 
 use std::collections::HashMap;
 
@@ -19,6 +23,7 @@ use crate::domain::attendance::{roster_problems, AttendanceStatus};
 use crate::error::{AppError, AppResult, ErrorCode, Validations};
 use crate::exits::plan::complete_planned_exits;
 use crate::groups::model as groups;
+use crate::http::etag::{content_etag, IfMatch};
 use crate::http::Json;
 use crate::roster::seated_at_session;
 use crate::schema::{attendance, memberships, sessions};
@@ -53,6 +58,23 @@ pub struct RecordOut {
 pub struct AttendanceSheet {
     pub session: Session,
     pub records: Vec<RecordOut>,
+}
+
+impl AttendanceSheet {
+    /// The sheet as served, and its ETag.
+    fn tagged(&self) -> AppResult<(Vec<u8>, String)> {
+        let bytes = serde_json::to_vec(self).map_err(|e| AppError::Internal(e.into()))?;
+        let tag = content_etag(&bytes);
+        Ok((bytes, tag))
+    }
+}
+
+fn with_etag(sheet: &AttendanceSheet) -> AppResult<HttpResponse> {
+    let (bytes, tag) = sheet.tagged()?;
+    Ok(HttpResponse::Ok()
+        .insert_header((actix_web::http::header::ETAG, tag))
+        .content_type("application/json")
+        .body(bytes))
 }
 
 type Recorded = (Uuid, String, Option<i32>, Uuid, DateTime<Utc>);
@@ -118,8 +140,10 @@ fn ensure_session_scope(
     Ok(group_id)
 }
 
-/// The attendance sheet of a session.
-#[utoipa::path(tag = "sessions", responses((status = 200, body = AttendanceSheet), (status = 404)))]
+/// The attendance sheet of a session, with its `ETag`.
+#[utoipa::path(tag = "sessions", responses(
+    (status = 200, body = AttendanceSheet, headers(("ETag" = String, description = "The sheet's version; send it back in `If-Match` with `PUT`."))),
+    (status = 404)))]
 #[get("/sessions/{id}/attendance")]
 pub async fn get_attendance(
     state: web::Data<AppState>,
@@ -145,20 +169,25 @@ pub async fn get_attendance(
             Ok(sheet)
         })
         .await?;
-    Ok(HttpResponse::Ok().json(sheet))
+    with_etag(&sheet)
 }
 
 /// Records (or corrects) the attendance of every member seated at the session; the submission
 /// replaces the session's sheet. The roster must be exactly those members (422
 /// `roster_mismatch`); the session must have begun (409 `session_not_started`) and not be
-/// cancelled (409 `session_cancelled`).
+/// cancelled (409 `session_cancelled`). With `If-Match`, only when the sheet is still the one
+/// that tag names (412 `precondition_failed` otherwise).
 #[utoipa::path(tag = "sessions", request_body = AttendanceIn,
-    responses((status = 200, body = AttendanceSheet), (status = 409), (status = 422)))]
+    params(("If-Match" = Option<String>, Header, description = "The `ETag` of the sheet this submission was made from; `*` matches any.")),
+    responses(
+        (status = 200, body = AttendanceSheet, headers(("ETag" = String, description = "The new sheet's version."))),
+        (status = 409), (status = 412), (status = 422)))]
 #[put("/sessions/{id}/attendance")]
 pub async fn put_attendance(
     state: web::Data<AppState>,
     staff: Staff,
     id: web::Path<Uuid>,
+    if_match: IfMatch,
     body: Json<AttendanceIn>,
 ) -> AppResult<HttpResponse> {
     staff.require(Action::RecordAttendance)?;
@@ -186,6 +215,10 @@ pub async fn put_attendance(
             let group_id = ensure_session_scope(conn, &staff, id)?;
             let group = groups::lock(conn, group_id)?;
             let session = model::lock(conn, id)?;
+            // Under the group's and the session's locks nobody else changes the sheet now.
+            if if_match.is_present() {
+                if_match.check_tag(&sheet(conn, id)?.tagged()?.1)?;
+            }
             match session.status.as_str() {
                 "cancelled" => {
                     return Err(AppError::conflict(
@@ -288,5 +321,5 @@ pub async fn put_attendance(
             sheet(conn, id)
         })
         .await?;
-    Ok(HttpResponse::Ok().json(sheet))
+    with_etag(&sheet)
 }

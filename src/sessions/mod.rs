@@ -4,6 +4,7 @@
 pub mod attendance;
 pub mod documentation;
 pub mod get;
+pub mod horizon;
 pub mod list;
 pub mod model;
 pub mod routes;

@@ -106,6 +106,17 @@ pub fn generate_through(
     group: &GroupRow,
     through: NaiveDate,
 ) -> QueryResult<Vec<SessionRow>> {
+    generate_between(conn, group, None, through)
+}
+
+/// [`generate_through`], creating no session dated before `not_before` (the automatic
+/// schedule never fills a group's past with sessions that did not take place).
+pub fn generate_between(
+    conn: &mut PgConnection,
+    group: &GroupRow,
+    not_before: Option<NaiveDate>,
+    through: NaiveDate,
+) -> QueryResult<Vec<SessionRow>> {
     let through = group.end_date.map_or(through, |end| end.min(through));
     let last: Option<(i32, DateTime<Utc>)> = sessions::table
         .filter(sessions::group_id.eq(group.id))
@@ -119,6 +130,7 @@ pub fn generate_through(
         Some((_, at)) => at.with_timezone(&tz).date_naive() + Duration::days(1),
         None => group.start_date,
     };
+    let from = not_before.map_or(from, |floor| from.max(floor));
     let day = MeetingDay::parse(&group.meeting_day)
         .unwrap_or(MeetingDay::Monday)
         .weekday();
@@ -126,7 +138,9 @@ pub fn generate_through(
     let mut created = Vec::new();
     for at in weekly(tz, day, group.meeting_time, from, through) {
         sequence += 1;
-        created.push(
+        // The caller's row lock makes generators take turns; should a slot be taken anyway
+        // (the unique (group, sequence) and (group, scheduled_at) keys), it is skipped.
+        created.extend(
             diesel::insert_into(sessions::table)
                 .values((
                     sessions::id.eq(Uuid::new_v4()),
@@ -135,8 +149,9 @@ pub fn generate_through(
                     sessions::scheduled_at.eq(at),
                     sessions::duration_minutes.eq(group.duration_minutes),
                 ))
+                .on_conflict_do_nothing()
                 .returning(SessionRow::as_returning())
-                .get_result(conn)?,
+                .get_results(conn)?,
         );
     }
     Ok(created)

@@ -22,13 +22,6 @@ const FREE_FORM: &[(&str, &str)] = &[
         "#/components/schemas/Page_AuditEvent/properties/items/items/properties/details",
         "audit details differ per action (never content)",
     ),
-    // Typed note bodies are issue 11's (SPEC §3 v2); until they land the flattened content of
-    // a note and a record's note fields are open objects.
-    ("#/components/schemas/Note/allOf/0", "issue 11"),
-    (
-        "#/components/schemas/RecordNote/properties/fields",
-        "issue 11",
-    ),
 ];
 
 fn resolve<'a>(doc: &'a Value, schema: &'a Value) -> &'a Value {

@@ -52,7 +52,9 @@ pub fn member_note_body() -> serde_json::Value {
 
 impl World {
     pub async fn new() -> World {
-        let app = TestApp::spawn().await;
+        let mut app = TestApp::spawn().await;
+        // Every response of these tests is checked against the OpenAPI document.
+        app.check_contract = true;
         let ther = app.staff(Role::Therapist).await;
         let other_ther = app.staff(Role::Therapist).await;
         let sup = app.staff(Role::Supervisor).await;
