@@ -38,6 +38,8 @@ pub struct Settings {
     pub schedule_weeks: u32,
     /// Documentation is overdue this many hours after a session ends (SPEC §7).
     pub notes_due_hours: u32,
+    /// The practice's name, printed on every disclosed document (SPEC §8).
+    pub practice_name: String,
 }
 
 impl fmt::Debug for Settings {
@@ -48,6 +50,7 @@ impl fmt::Debug for Settings {
             .field("cors_origins", &self.cors_origins)
             .field("schedule_weeks", &self.schedule_weeks)
             .field("notes_due_hours", &self.notes_due_hours)
+            .field("practice_name", &self.practice_name)
             .finish_non_exhaustive()
     }
 }
@@ -151,6 +154,7 @@ impl Settings {
             .unwrap_or_default();
         let schedule_weeks = bounded(env, "GROUPWORK_SCHEDULE_WEEKS", 8, 1..=104)?;
         let notes_due_hours = bounded(env, "GROUPWORK_NOTES_DUE_HOURS", 72, 1..=8760)?;
+        let practice_name = practice_name(env)?;
         Ok(Settings {
             database_url,
             bind,
@@ -163,7 +167,20 @@ impl Settings {
             cors_origins,
             schedule_weeks,
             notes_due_hours,
+            practice_name,
         })
+    }
+}
+
+/// The name printed on disclosed documents when `GROUPWORK_PRACTICE_NAME` is unset.
+pub const DEFAULT_PRACTICE_NAME: &str = "Group Therapy Program";
+
+/// `GROUPWORK_PRACTICE_NAME`: one line of at most 200 characters, no control characters.
+pub fn practice_name(env: &impl Env) -> Result<String, ConfigError> {
+    match env.get("GROUPWORK_PRACTICE_NAME") {
+        None => Ok(DEFAULT_PRACTICE_NAME.to_string()),
+        Some(v) => crate::domain::text::required_line(&v, 200)
+            .map_err(|m| err("GROUPWORK_PRACTICE_NAME", m)),
     }
 }
 
@@ -285,6 +302,7 @@ mod tests {
         assert_eq!(s.bind.to_string(), "127.0.0.1:8080");
         assert_eq!(s.cors_origins.len(), 2);
         assert_eq!((s.schedule_weeks, s.notes_due_hours), (8, 72));
+        assert_eq!(s.practice_name, DEFAULT_PRACTICE_NAME);
         assert!(!format!("{s:?}").contains("0123456789abcdef"));
         assert_eq!(s.audit_key[0], 0x20);
     }

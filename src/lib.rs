@@ -11,6 +11,7 @@ pub mod consents;
 pub mod console;
 pub mod db;
 pub mod demo;
+pub mod disclosures;
 pub mod domain;
 pub mod error;
 pub mod exits;

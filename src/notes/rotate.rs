@@ -1,4 +1,4 @@
-//! `groupwork rotate-notes-key`: re-encrypts every note and addendum under
+//! `groupwork rotate-notes-key`: re-encrypts every note, addendum and disclosed document under
 //! `GROUPWORK_NOTES_KEY`, reading rows still under `GROUPWORK_NOTES_KEY_PREVIOUS`. Rows are
 //! taken in batches (memory does not grow with the number of notes) inside one transaction:
 //! either every row moves to the new key or none does. Rows already under the new key are
@@ -10,7 +10,8 @@ use super::addenda;
 use super::crypto::{keys_from_env, NotesCipher};
 use super::model::{self, Kind};
 use crate::config::{Env, Settings};
-use crate::schema::{group_notes, member_notes, note_addenda};
+use crate::disclosures::model as disclosures_model;
+use crate::schema::{disclosures, group_notes, member_notes, note_addenda};
 
 const BATCH: i64 = 500;
 
@@ -19,6 +20,8 @@ pub struct Rotated {
     pub group_notes: usize,
     pub member_notes: usize,
     pub addenda: usize,
+    /// Documents released by disclosures (SPEC §8).
+    pub disclosures: usize,
     /// Rows that were already under the new key.
     pub already_current: usize,
 }
@@ -34,6 +37,10 @@ fn already_current(conn: &mut PgConnection, key_id: &str) -> QueryResult<i64> {
             .get_result::<i64>(conn)?
         + note_addenda::table
             .filter(note_addenda::key_id.eq(key_id))
+            .count()
+            .get_result::<i64>(conn)?
+        + disclosures::table
+            .filter(disclosures::key_id.eq(key_id))
             .count()
             .get_result::<i64>(conn)?)
 }
@@ -77,6 +84,23 @@ fn rotate_addenda(conn: &mut PgConnection, cipher: &NotesCipher) -> anyhow::Resu
     }
 }
 
+fn rotate_disclosures(conn: &mut PgConnection, cipher: &NotesCipher) -> anyhow::Result<usize> {
+    let mut n = 0;
+    loop {
+        let batch = disclosures_model::under_other_key(conn, cipher.current_key_id(), BATCH)?;
+        if batch.is_empty() {
+            return Ok(n);
+        }
+        for row in &batch {
+            let pdf = row
+                .document(cipher)
+                .map_err(|e| anyhow::anyhow!("disclosure {}: {e}", row.id))?;
+            disclosures_model::reseal(conn, cipher, row, &pdf)?;
+        }
+        n += batch.len();
+    }
+}
+
 /// Moves every row to the cipher's current key, in one transaction.
 pub fn rotate(conn: &mut PgConnection, cipher: &NotesCipher) -> anyhow::Result<Rotated> {
     conn.transaction(|conn| {
@@ -85,6 +109,7 @@ pub fn rotate(conn: &mut PgConnection, cipher: &NotesCipher) -> anyhow::Result<R
             group_notes: rotate_notes(conn, cipher, Kind::Group)?,
             member_notes: rotate_notes(conn, cipher, Kind::Member)?,
             addenda: rotate_addenda(conn, cipher)?,
+            disclosures: rotate_disclosures(conn, cipher)?,
             already_current: skipped as usize,
         })
     })
@@ -109,10 +134,11 @@ pub fn run(env: &impl Env) -> anyhow::Result<()> {
     let mut conn = PgConnection::establish(&url)?;
     let r = rotate(&mut conn, &cipher)?;
     println!(
-        "re-encrypted {} group notes, {} member notes and {} addenda under key {}; {} were already under it",
+        "re-encrypted {} group notes, {} member notes, {} addenda and {} disclosed documents under key {}; {} were already under it",
         r.group_notes,
         r.member_notes,
         r.addenda,
+        r.disclosures,
         cipher.current_key_id(),
         r.already_current
     );

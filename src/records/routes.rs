@@ -50,6 +50,9 @@ pub struct ClientRecord {
     pub attendance: Vec<RecordAttendance>,
     /// Signed and co-signed member notes of this client, in session order.
     pub member_notes: Vec<RecordNote>,
+    /// The accounting of disclosures (42 CFR §2.24): every disclosure of the client's
+    /// information, newest first.
+    pub disclosures: Vec<crate::disclosures::Disclosure>,
 }
 
 /// Free-text fields of a member note; the others are enums.
@@ -111,11 +114,13 @@ fn build(
                 .collect(),
         });
     }
+    let disclosures = crate::disclosures::model::of_client(conn, client_id)?;
     Ok(ClientRecord {
         client: client.into(),
         memberships,
         attendance,
         member_notes,
+        disclosures,
     })
 }
 

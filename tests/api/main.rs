@@ -14,6 +14,7 @@ mod console;
 mod day;
 mod db_errors;
 mod demo;
+mod disclosures;
 mod exits;
 mod foundation;
 mod groups;
