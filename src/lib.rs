@@ -13,6 +13,7 @@ pub mod db;
 pub mod demo;
 pub mod disclosures;
 pub mod domain;
+pub mod emergency_access;
 pub mod error;
 pub mod exits;
 pub mod groups;

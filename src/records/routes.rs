@@ -78,7 +78,12 @@ fn build(
         if !scope::is_client_in_therapist_scope(conn, staff.id, client_id)? {
             return Err(Failure::OutOfScope);
         }
-        Some(scope::therapist_group_ids(conn, staff.id)?)
+        // (f) an emergency access reads the whole chart, every seat
+        if scope::has_emergency_access(conn, staff.id, client_id)? {
+            None
+        } else {
+            Some(scope::therapist_group_ids(conn, staff.id)?)
+        }
     } else {
         None
     };

@@ -15,6 +15,7 @@ mod day;
 mod db_errors;
 mod demo;
 mod disclosures;
+mod emergency_access;
 mod exits;
 mod foundation;
 mod groups;
