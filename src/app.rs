@@ -16,8 +16,8 @@ use crate::http::extract::MAX_BODY_BYTES;
 use crate::http::middleware::{request_context, security_headers};
 use crate::state::AppState;
 use crate::{
-    audit, auth, clients, consents, disclosures, emergency_access, exits, groups, health,
-    memberships, notes, records, reports, screenings, sessions, users,
+    audit, auth, clients, consents, exits, groups, health, memberships, notes, records, reports,
+    screenings, sessions, users,
 };
 
 /// Every 403 is an audit event (SPEC §2, issue 3), written in its own transaction because the
@@ -137,12 +137,12 @@ pub fn api_routes(cfg: &mut web::ServiceConfig) {
         .service(consents::list::list_consents)
         .service(consents::create::create_consent)
         .service(consents::revoke::revoke_consent)
-        .service(disclosures::list::list_disclosures)
-        .service(disclosures::create::create_disclosure)
-        .service(disclosures::document::disclosure_document)
-        .service(emergency_access::routes::grant_emergency_access)
-        .service(emergency_access::routes::list_emergency_access)
-        .service(emergency_access::routes::review_emergency_access)
+        .service(crate::disclosures::list::list_disclosures)
+        .service(crate::disclosures::create::create_disclosure)
+        .service(crate::disclosures::document::disclosure_document)
+        .service(crate::emergency_access::routes::grant_emergency_access)
+        .service(crate::emergency_access::routes::list_emergency_access)
+        .service(crate::emergency_access::routes::review_emergency_access)
         .service(reports::attendance::attendance_report)
         .service(reports::retention::retention_report)
         .service(audit::routes::verify)

@@ -200,6 +200,28 @@ pub fn ensure_group(conn: &mut PgConnection, staff: &Staff, group_id: Uuid) -> A
     visible.then_some(()).ok_or(AppError::NotFound)
 }
 
+/// 404 unless the staff member may read this membership: a therapist, those of their groups
+/// and (f) every seat of a client they hold a live emergency access to. Changes to a seat keep
+/// to the groups (`ensure_group`).
+pub fn ensure_membership_readable(
+    conn: &mut PgConnection,
+    staff: &Staff,
+    membership_id: Uuid,
+) -> AppResult<()> {
+    use crate::schema::memberships;
+    let (group_id, client_id): (Uuid, Uuid) = memberships::table
+        .find(membership_id)
+        .select((memberships::group_id, memberships::client_id))
+        .first(conn)
+        .optional()?
+        .ok_or(AppError::NotFound)?;
+    let in_group = ensure_group(conn, staff, group_id);
+    if in_group.is_err() && staff.is_scoped() && has_emergency_access(conn, staff.id, client_id)? {
+        return Ok(());
+    }
+    in_group
+}
+
 /// 404 unless the staff member may see this client.
 pub fn ensure_client(conn: &mut PgConnection, staff: &Staff, client_id: Uuid) -> AppResult<()> {
     let visible = if staff.is_scoped() {

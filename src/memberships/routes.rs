@@ -65,16 +65,7 @@ fn visible(
         q.first(conn).optional()?
     };
     let row = row.ok_or(AppError::NotFound)?;
-    let in_group = scope::ensure_group(conn, staff, row.group_id);
-    // (f) a read (never a change, which locks) under an emergency access to the member
-    if in_group.is_err()
-        && !lock
-        && staff.is_scoped()
-        && scope::has_emergency_access(conn, staff.id, row.client_id)?
-    {
-        return Ok(row);
-    }
-    in_group?;
+    scope::ensure_group(conn, staff, row.group_id)?;
     Ok(row)
 }
 
@@ -263,7 +254,7 @@ pub async fn get_membership(
     let view = state
         .db
         .run(move |conn| {
-            visible(conn, &staff, id, false)?;
+            scope::ensure_membership_readable(conn, &staff, id)?;
             load_view(conn, id, clinical)
         })
         .await?;

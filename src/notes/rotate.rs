@@ -1,4 +1,4 @@
-//! `groupwork rotate-notes-key`: re-encrypts every note, addendum and disclosed document under
+//! `groupwork rotate-notes-key`: re-encrypts every note and addendum under
 //! `GROUPWORK_NOTES_KEY`, reading rows still under `GROUPWORK_NOTES_KEY_PREVIOUS`. Rows are
 //! taken in batches (memory does not grow with the number of notes) inside one transaction:
 //! either every row moves to the new key or none does. Rows already under the new key are
@@ -17,30 +17,30 @@ const BATCH: i64 = 500;
 
 #[derive(Debug, Default, PartialEq, Eq)]
 pub struct Rotated {
+    /// Documents released by disclosures (SPEC §8), sealed under the notes key too.
+    pub disclosures: usize,
     pub group_notes: usize,
     pub member_notes: usize,
     pub addenda: usize,
-    /// Documents released by disclosures (SPEC §8).
-    pub disclosures: usize,
     /// Rows that were already under the new key.
     pub already_current: usize,
 }
 
 fn already_current(conn: &mut PgConnection, key_id: &str) -> QueryResult<i64> {
-    Ok(group_notes::table
-        .filter(group_notes::key_id.eq(key_id))
+    Ok(disclosures::table
+        .filter(disclosures::key_id.eq(key_id))
         .count()
         .get_result::<i64>(conn)?
+        + group_notes::table
+            .filter(group_notes::key_id.eq(key_id))
+            .count()
+            .get_result::<i64>(conn)?
         + member_notes::table
             .filter(member_notes::key_id.eq(key_id))
             .count()
             .get_result::<i64>(conn)?
         + note_addenda::table
             .filter(note_addenda::key_id.eq(key_id))
-            .count()
-            .get_result::<i64>(conn)?
-        + disclosures::table
-            .filter(disclosures::key_id.eq(key_id))
             .count()
             .get_result::<i64>(conn)?)
 }
@@ -84,6 +84,8 @@ fn rotate_addenda(conn: &mut PgConnection, cipher: &NotesCipher) -> anyhow::Resu
     }
 }
 
+/// The documents released by disclosures (SPEC §8), each opened (and checked against its
+/// recorded digest) then sealed again under the current key.
 fn rotate_disclosures(conn: &mut PgConnection, cipher: &NotesCipher) -> anyhow::Result<usize> {
     let mut n = 0;
     loop {
@@ -106,10 +108,10 @@ pub fn rotate(conn: &mut PgConnection, cipher: &NotesCipher) -> anyhow::Result<R
     conn.transaction(|conn| {
         let skipped = already_current(conn, cipher.current_key_id())?;
         Ok(Rotated {
+            disclosures: rotate_disclosures(conn, cipher)?,
             group_notes: rotate_notes(conn, cipher, Kind::Group)?,
             member_notes: rotate_notes(conn, cipher, Kind::Member)?,
             addenda: rotate_addenda(conn, cipher)?,
-            disclosures: rotate_disclosures(conn, cipher)?,
             already_current: skipped as usize,
         })
     })
@@ -134,13 +136,17 @@ pub fn run(env: &impl Env) -> anyhow::Result<()> {
     let mut conn = PgConnection::establish(&url)?;
     let r = rotate(&mut conn, &cipher)?;
     println!(
-        "re-encrypted {} group notes, {} member notes, {} addenda and {} disclosed documents under key {}; {} were already under it",
+        "re-encrypted {} group notes, {} member notes and {} addenda under key {}; {} were already under it",
         r.group_notes,
         r.member_notes,
         r.addenda,
-        r.disclosures,
         cipher.current_key_id(),
         r.already_current
+    );
+    println!(
+        "re-encrypted {} disclosed documents under key {}",
+        r.disclosures,
+        cipher.current_key_id()
     );
     Ok(())
 }
