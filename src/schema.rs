@@ -209,6 +209,8 @@ diesel::table! {
         version -> Int4,
         created_at -> Timestamptz,
         updated_at -> Timestamptz,
+        exit_rescinded_at -> Nullable<Timestamptz>,
+        exit_rescind_reason -> Nullable<Text>,
     }
 }
 

@@ -8,6 +8,7 @@ pub mod emergency_access;
 pub mod group;
 pub mod membership;
 pub mod note;
+pub mod participation;
 pub mod redact;
 pub mod retention;
 pub mod schedule;

@@ -3,4 +3,5 @@
 //! `completed` if the minimum term was met, else `early_exit`.
 
 pub mod plan;
+pub mod rescind;
 pub mod routes;

@@ -49,8 +49,8 @@ pub fn exit(
 }
 
 /// Closes every open seat of a group that completes or is cancelled: pending seats are
-/// withdrawn; members of a completed group finish (`completed` if their minimum term is met,
-/// else `early_exit`); members of a cancelled group exit with `other`. Returns how many.
+/// withdrawn; members of a completed group who meet the completion criteria finish
+/// `completed`; every other seat ends with `group_ended` (v2). Returns how many.
 pub fn close_all_seats(
     conn: &mut PgConnection,
     audit: &AuditCtx,
@@ -77,11 +77,11 @@ pub fn close_all_seats(
                     .select(crate::schema::groups::min_term_sessions)
                     .first(conn)?;
                 (
-                    ExitReason::for_planned_exit(held >= term),
+                    ExitReason::for_group_end(true, held >= term),
                     "group completed",
                 )
             }
-            _ => (ExitReason::Other, "group cancelled"),
+            _ => (ExitReason::for_group_end(false, false), "group cancelled"),
         };
         exit(conn, m.id, &[m.status()], reason, Some(note), now)?;
         audit.allowed(

@@ -36,6 +36,8 @@ pub struct MembershipRow {
     pub version: i32,
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
+    pub exit_rescinded_at: Option<DateTime<Utc>>,
+    pub exit_rescind_reason: Option<String>,
 }
 
 impl MembershipRow {
@@ -69,6 +71,10 @@ pub struct MembershipView {
     pub exit_reason: Option<ExitReason>,
     pub exit_note: Option<String>,
     pub exited_at: Option<DateTime<Utc>>,
+    /// When the latest exit notice was rescinded (v2); the member stayed.
+    pub exit_rescinded_at: Option<DateTime<Utc>>,
+    /// Why it was rescinded (clinical roles only).
+    pub exit_rescind_reason: Option<String>,
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
     #[serde(skip)]
@@ -121,6 +127,8 @@ pub fn load_views(
                 exit_reason: r.exit_reason.as_deref().and_then(ExitReason::parse),
                 exit_note: r.exit_note.filter(|_| clinical),
                 exited_at: r.exited_at,
+                exit_rescinded_at: r.exit_rescinded_at,
+                exit_rescind_reason: r.exit_rescind_reason.filter(|_| clinical),
                 created_at: r.created_at,
                 updated_at: r.updated_at,
                 version: r.version,

@@ -43,7 +43,8 @@ pub struct Sign {
 
 #[derive(Debug, Deserialize, ToSchema)]
 pub struct Discharge {
-    /// `dropped_out`, `discharged`, `transferred` or `other`.
+    /// `dropped_out`, `discharged`, `against_advice`, `higher_level_of_care`, `hospitalized`,
+    /// `incarcerated`, `relocated`, `transferred` or `other`.
     pub exit_reason: ExitReason,
     pub note: String,
 }
@@ -144,6 +145,19 @@ pub async fn admit(
             .get_result(conn)?;
             if seated {
                 return Err(AppError::conflict(ErrorCode::AlreadyMember, "The client already holds a seat in this group."));
+            }
+            // v2: a screening admits once. The screening's row lock serialises two admissions
+            // on the same screening into different groups (each holds only its own group's lock).
+            screenings::table.find(b.screening_id).select(screenings::id).for_update().first::<Uuid>(conn)?;
+            let used: bool = diesel::select(diesel::dsl::exists(
+                memberships::table.filter(memberships::screening_id.eq(b.screening_id)),
+            ))
+            .get_result(conn)?;
+            if used {
+                return Err(AppError::conflict(
+                    ErrorCode::ScreeningRequired,
+                    "This screening already admitted the client once; a returning client needs a new screening.",
+                ));
             }
             let taken = groups::seats(conn, group_id)?.taken();
             if taken >= group.max_size as i64 {
@@ -346,11 +360,12 @@ pub async fn discharge(
     let id = id.into_inner();
     let b = body.into_inner();
     let mut v = Validations::new();
-    v.check(
-        b.exit_reason.is_discharge_reason(),
-        "exit_reason",
-        "must be dropped_out, discharged, transferred or other",
-    );
+    if !b.exit_reason.is_discharge_reason() {
+        v.add(
+            "exit_reason",
+            format!("must be one of {}", ExitReason::discharge_reasons()),
+        );
+    }
     if b.note.trim().is_empty() {
         v.add("note", "is required");
     } else if let Err(m) = text(&b.note, 5000) {

@@ -80,6 +80,18 @@ async fn demo_practice_loads_once_and_is_served() {
         "one member in a phased exit"
     );
     let r = app
+        .get(Some(&sup), &format!("/groups/{gid}/members?status=active"))
+        .await
+        .expect(200);
+    let rescinded: Vec<_> = r.body["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|m| m["exit_rescinded_at"].is_string())
+        .collect();
+    assert_eq!(rescinded.len(), 1, "one member rescinded an exit notice");
+    assert!(rescinded[0]["exit_rescind_reason"].is_string());
+    let r = app
         .get(Some(&sup), &format!("/groups/{gid}/sessions?limit=200"))
         .await
         .expect(200);

@@ -15,6 +15,7 @@ mod day;
 mod db_errors;
 mod demo;
 mod exits;
+mod exits_v2;
 mod foundation;
 mod groups;
 mod memberships;
