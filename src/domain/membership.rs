@@ -134,9 +134,10 @@ impl ExitReason {
         }
     }
 
-    /// The reason a planned exit ends with.
-    pub fn for_planned_exit(minimum_term_met: bool) -> ExitReason {
-        if minimum_term_met {
+    /// The reason a planned exit ends with, given whether the stay meets the completion
+    /// criteria (`domain::participation::completion_met`).
+    pub fn for_planned_exit(completion_met: bool) -> ExitReason {
+        if completion_met {
             ExitReason::Completed
         } else {
             ExitReason::EarlyExit

@@ -10,6 +10,7 @@ use super::model::MembershipRow;
 use crate::audit::AuditCtx;
 use crate::domain::group::GroupStatus;
 use crate::domain::membership::{ExitReason, MembershipStatus};
+use crate::domain::participation::completion_met;
 use crate::error::{AppError, AppResult, ErrorCode};
 use crate::roster;
 use crate::schema::memberships;
@@ -72,14 +73,16 @@ pub fn close_all_seats(
             ),
             (_, GroupStatus::Completed) => {
                 let held = roster::held_before(conn, m.id, now)?;
-                let term: i32 = crate::schema::groups::table
+                let attended = roster::attended_before(conn, m.id, now)?;
+                let (term, rate): (i32, f64) = crate::schema::groups::table
                     .find(group_id)
-                    .select(crate::schema::groups::min_term_sessions)
+                    .select((
+                        crate::schema::groups::min_term_sessions,
+                        crate::schema::groups::completion_attendance_rate,
+                    ))
                     .first(conn)?;
-                (
-                    ExitReason::for_group_end(true, held >= term),
-                    "group completed",
-                )
+                let met = completion_met(held >= term, attended as i64, held as i64, rate);
+                (ExitReason::for_group_end(true, met), "group completed")
             }
             _ => (ExitReason::for_group_end(false, false), "group cancelled"),
         };

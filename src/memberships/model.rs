@@ -8,6 +8,7 @@ use uuid::Uuid;
 
 use crate::clients::model::{summaries, ClientSummary};
 use crate::domain::membership::{ExitReason, MembershipStatus};
+use crate::domain::participation::{at_risk as streak_at_risk, attendance_rate};
 use crate::error::{AppError, AppResult};
 use crate::roster;
 use crate::schema::memberships;
@@ -64,6 +65,15 @@ pub struct MembershipView {
     pub joined_on: Option<NaiveDate>,
     pub sessions_held_since_join: i32,
     pub minimum_term_met: bool,
+    /// Sessions attended (present, late, left early) (v2).
+    pub sessions_attended: i32,
+    /// sessions_attended / sessions_held_since_join, 4 decimals; null while none was held (v2).
+    pub attendance_rate: Option<f64>,
+    /// Consecutive unexcused absences, newest first; excused absences are skipped (v2).
+    pub absence_streak: i32,
+    /// Local date of the last session attended (v2).
+    pub last_attended_on: Option<NaiveDate>,
+    /// A seated member whose `absence_streak` reached the group's `absence_alert_threshold`.
     pub at_risk: bool,
     pub exit_notice_reason: Option<String>,
     pub announced_at: Option<DateTime<Utc>>,
@@ -94,22 +104,27 @@ pub fn load_views(
         .into_iter()
         .map(|p| (p.membership_id, p))
         .collect();
-    let risk: HashMap<Uuid, bool> = roster::at_risk(conn, &ids)?
-        .into_iter()
-        .map(|r| (r.membership_id, r.at_risk))
-        .collect();
+    let participation = roster::participation(conn, &ids)?;
     Ok(rows
         .into_iter()
         .filter_map(|r| {
             let p = progress.get(&r.id)?;
+            let part = participation.get(&r.id).copied().unwrap_or_default();
             let status = r.status();
             Some(MembershipView {
                 client: clients.get(&r.client_id)?.clone(),
                 sessions_held_since_join: p.sessions_held_since_join,
                 minimum_term_met: p.minimum_term_met(),
+                sessions_attended: part.sessions_attended,
+                attendance_rate: attendance_rate(
+                    part.sessions_attended as i64,
+                    p.sessions_held_since_join as i64,
+                ),
+                absence_streak: part.absence_streak,
+                last_attended_on: part.last_attended_on,
                 // Only a seated member can be at risk.
                 at_risk: matches!(status, MembershipStatus::Active | MembershipStatus::Exiting)
-                    && risk.get(&r.id).copied().unwrap_or(false),
+                    && streak_at_risk(part.absence_streak, p.absence_alert_threshold),
                 id: r.id,
                 group_id: r.group_id,
                 client_id: r.client_id,

@@ -21,6 +21,7 @@ mod groups;
 mod memberships;
 mod notes;
 mod openapi;
+mod participation;
 mod records;
 mod reports;
 mod reports_retention;
