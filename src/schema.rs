@@ -188,6 +188,18 @@ diesel::table! {
 }
 
 diesel::table! {
+    membership_signatures (id) {
+        id -> Uuid,
+        membership_id -> Uuid,
+        contract_id -> Uuid,
+        signed_at -> Timestamptz,
+        signature_name -> Text,
+        witness_id -> Uuid,
+        created_at -> Timestamptz,
+    }
+}
+
+diesel::table! {
     memberships (id) {
         id -> Uuid,
         group_id -> Uuid,
@@ -302,6 +314,9 @@ diesel::joinable!(group_notes -> sessions (session_id));
 diesel::joinable!(groups -> users (lead_therapist_id));
 diesel::joinable!(member_notes -> memberships (membership_id));
 diesel::joinable!(member_notes -> sessions (session_id));
+diesel::joinable!(membership_signatures -> contracts (contract_id));
+diesel::joinable!(membership_signatures -> memberships (membership_id));
+diesel::joinable!(membership_signatures -> users (witness_id));
 diesel::joinable!(memberships -> clients (client_id));
 diesel::joinable!(memberships -> contracts (contract_id));
 diesel::joinable!(memberships -> groups (group_id));
@@ -325,6 +340,7 @@ diesel::allow_tables_to_appear_in_same_query!(
     groups,
     login_attempts,
     member_notes,
+    membership_signatures,
     memberships,
     note_addenda,
     refresh_tokens,

@@ -1,5 +1,6 @@
 //! Pure rules of the practice, unit-tested without a database.
 
+pub mod agreement;
 pub mod attendance;
 pub mod client;
 pub mod consent;

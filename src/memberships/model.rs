@@ -6,7 +6,9 @@ use serde::Serialize;
 use utoipa::ToSchema;
 use uuid::Uuid;
 
+use super::signatures::Signature;
 use crate::clients::model::{summaries, ClientSummary};
+use crate::domain::agreement::contract_current;
 use crate::domain::membership::{ExitReason, MembershipStatus};
 use crate::domain::participation::{at_risk as streak_at_risk, attendance_rate};
 use crate::error::{AppError, AppResult};
@@ -63,6 +65,11 @@ pub struct MembershipView {
     pub signature_name: Option<String>,
     pub witness_id: Option<Uuid>,
     pub joined_on: Option<NaiveDate>,
+    /// Every signature of the agreement, oldest first (v2). `contract_id`, `signed_at`,
+    /// `signature_name` and `witness_id` above are the admission's.
+    pub signatures: Vec<Signature>,
+    /// The member signed the group's current agreement version (v2); false while pending.
+    pub contract_current: bool,
     pub sessions_held_since_join: i32,
     pub minimum_term_met: bool,
     /// Sessions attended (present, late, left early) (v2).
@@ -105,13 +112,20 @@ pub fn load_views(
         .map(|p| (p.membership_id, p))
         .collect();
     let participation = roster::participation(conn, &ids)?;
+    let mut signatures = super::signatures::load(conn, &rows)?;
+    let group_ids: Vec<Uuid> = rows.iter().map(|r| r.group_id).collect();
+    let current = super::signatures::current_versions(conn, &group_ids)?;
     Ok(rows
         .into_iter()
         .filter_map(|r| {
             let p = progress.get(&r.id)?;
             let part = participation.get(&r.id).copied().unwrap_or_default();
             let status = r.status();
+            let signed = signatures.remove(&r.id).unwrap_or_default();
+            let held: Vec<i32> = signed.iter().map(|s| s.version).collect();
             Some(MembershipView {
+                contract_current: contract_current(&held, current.get(&r.group_id).copied()),
+                signatures: signed,
                 client: clients.get(&r.client_id)?.clone(),
                 sessions_held_since_join: p.sessions_held_since_join,
                 minimum_term_met: p.minimum_term_met(),

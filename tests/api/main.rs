@@ -25,6 +25,7 @@ mod participation;
 mod records;
 mod reports;
 mod reports_retention;
+mod resign;
 mod roster;
 mod rotation;
 mod screenings;

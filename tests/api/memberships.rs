@@ -89,7 +89,7 @@ async fn admission_sign_and_fields() {
     );
     assert_eq!(r.body["witness_id"], intake.id.to_string());
     assert_eq!(r.body["minimum_term_met"], false);
-    // signing twice is a conflict
+    // signing the same version twice: already signed (v2)
     s.app
         .post(
             Some(&intake),
@@ -97,7 +97,7 @@ async fn admission_sign_and_fields() {
             json!({"contract_id": s.contract, "signature_name": "Cand C"}),
         )
         .await
-        .expect_problem(409, "conflict");
+        .expect_problem(409, "already_signed");
     assert_eq!(s.app.audit_actions("membership.admit").len(), 1);
     assert_eq!(s.app.audit_actions("membership.sign").len(), 1);
 }
