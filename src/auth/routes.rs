@@ -61,18 +61,20 @@ fn issue_tokens(
     family: Option<Uuid>,
 ) -> AppResult<TokenResponse> {
     let (refresh_token, hash) = new_refresh_token();
+    // The family is the login: the access tokens carry it as `sid`.
+    let family = family.unwrap_or_else(Uuid::new_v4);
     diesel::insert_into(rt::table)
         .values((
             rt::id.eq(Uuid::new_v4()),
             rt::user_id.eq(user.id),
-            rt::family_id.eq(family.unwrap_or_else(Uuid::new_v4)),
+            rt::family_id.eq(family),
             rt::token_hash.eq(hash),
             rt::expires_at.eq(Utc::now() + Duration::days(REFRESH_TTL_DAYS)),
         ))
         .execute(conn)?;
     let access_token = state
         .tokens
-        .issue(user.id, &user.role, user.token_version)?;
+        .issue(user.id, &user.role, user.token_version, family)?;
     Ok(TokenResponse {
         access_token,
         token_type: "Bearer",
