@@ -120,6 +120,7 @@ pub fn api_routes(cfg: &mut web::ServiceConfig) {
         .service(memberships::routes::discharge)
         .service(memberships::routes::withdraw)
         .service(exits::routes::exit_notice)
+        .service(exits::rescind::rescind_exit)
         .service(sessions::routes::generate)
         .service(sessions::routes::list_sessions)
         .service(sessions::routes::cancel_session)

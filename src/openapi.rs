@@ -184,6 +184,7 @@ impl Modify for ProblemResponses {
         crate::memberships::routes::discharge,
         crate::memberships::routes::withdraw,
         crate::exits::routes::exit_notice,
+        crate::exits::rescind::rescind_exit,
         crate::sessions::routes::generate,
         crate::sessions::routes::list_sessions,
         crate::sessions::routes::cancel_session,
