@@ -32,4 +32,5 @@ mod screenings;
 mod security;
 mod sessions;
 mod users;
+mod void_notes;
 mod waitlist;
