@@ -14,6 +14,7 @@ mod console;
 mod day;
 mod db_errors;
 mod demo;
+mod effective_dates;
 mod exits;
 mod exits_v2;
 mod foundation;
