@@ -248,6 +248,19 @@ diesel::table! {
 }
 
 diesel::table! {
+    password_reset_tokens (id) {
+        id -> Uuid,
+        user_id -> Uuid,
+        token_hash -> Bytea,
+        issued_by -> Uuid,
+        issued_at -> Timestamptz,
+        expires_at -> Timestamptz,
+        used_at -> Nullable<Timestamptz>,
+        revoked_at -> Nullable<Timestamptz>,
+    }
+}
+
+diesel::table! {
     refresh_tokens (id) {
         id -> Uuid,
         user_id -> Uuid,
@@ -304,6 +317,11 @@ diesel::table! {
         version -> Int4,
         created_at -> Timestamptz,
         updated_at -> Timestamptz,
+        approval -> Text,
+        approval_requested_by -> Nullable<Uuid>,
+        approval_requested_at -> Nullable<Timestamptz>,
+        approved_by -> Nullable<Uuid>,
+        approved_at -> Nullable<Timestamptz>,
     }
 }
 
@@ -349,6 +367,7 @@ diesel::allow_tables_to_appear_in_same_query!(
     membership_signatures,
     memberships,
     note_addenda,
+    password_reset_tokens,
     refresh_tokens,
     screenings,
     sessions,

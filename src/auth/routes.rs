@@ -123,12 +123,15 @@ fn still_valid(
         q.for_share().first(conn).optional()?
     };
     Ok(now.filter(|u| {
-        u.active && u.token_version == seen.token_version && u.password_hash == seen.password_hash
+        u.may_sign_in()
+            && u.token_version == seen.token_version
+            && u.password_hash == seen.password_hash
     }))
 }
 
 /// Exchanges email and password for an access token and a refresh token. A wrong password, an
-/// unknown email and a disabled account get the same answer after the same argon2 work.
+/// unknown email, a disabled account and one awaiting a supervisor's approval get the same
+/// answer after the same argon2 work.
 #[utoipa::path(tag = "auth", request_body = LoginRequest,
     responses((status = 200, body = TokenResponse), (status = 401), (status = 422),
         (status = 429, description = "rate_limited, with Retry-After")))]
@@ -185,7 +188,7 @@ pub async fn login(
         .db
         .tx(move |conn| {
             let granted = match &user {
-                Some(u) if verified && u.active => still_valid(conn, u, false)?,
+                Some(u) if verified && u.may_sign_in() => still_valid(conn, u, false)?,
                 _ => None,
             };
             match granted {
@@ -294,7 +297,7 @@ pub async fn refresh(
                 )?;
                 return Ok(RefreshOutcome::Refused);
             }
-            if revoked_at.is_some() || expires_at <= Utc::now() || !user.active {
+            if revoked_at.is_some() || expires_at <= Utc::now() || !user.may_sign_in() {
                 return Ok(RefreshOutcome::Refused);
             }
             diesel::update(rt::table.find(id))

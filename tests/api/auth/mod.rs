@@ -7,6 +7,7 @@ mod login_end;
 mod request_ids;
 mod revocation;
 mod scope;
+mod separation;
 mod therapist_scope;
 mod throttle;
 mod tokens;
