@@ -18,6 +18,7 @@ pub mod error;
 pub mod exits;
 pub mod groups;
 pub mod health;
+pub mod housekeeping;
 pub mod http;
 pub mod memberships;
 pub mod notes;
