@@ -130,6 +130,8 @@ fn serve() -> anyhow::Result<()> {
             state.clone(),
             groupwork::sessions::horizon::SWEEP_EVERY,
         );
+        // Old login attempts and expired tokens go; safe with several instances.
+        groupwork::housekeeping::spawn(state.clone(), groupwork::housekeeping::EVERY);
         groupwork::app::run(state, listener, workers)?.await?;
         Ok(())
     })

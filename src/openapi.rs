@@ -31,7 +31,12 @@ impl Modify for BearerAuth {
 }
 
 /// Operations that take no access token (they exchange credentials or a refresh token).
-const PUBLIC_OPERATIONS: &[&str] = &["/auth/login", "/auth/refresh", "/auth/logout"];
+const PUBLIC_OPERATIONS: &[&str] = &[
+    "/auth/login",
+    "/auth/refresh",
+    "/auth/logout",
+    "/auth/password-reset",
+];
 
 /// What each error status means across the API; every one is a `Problem`.
 fn problem_description(status: &str) -> &'static str {
@@ -142,11 +147,15 @@ impl Modify for ProblemResponses {
         crate::auth::routes::logout,
         crate::auth::routes::me,
         crate::auth::routes::change_password,
+        crate::auth::reset::redeem_password_reset,
         crate::users::routes::list_users,
         crate::users::routes::create_user,
         crate::users::routes::get_user,
         crate::users::routes::update_user,
+        crate::auth::reset::issue_password_reset,
         crate::users::directory::list_staff,
+        crate::users::approvals::list_approvals,
+        crate::users::approvals::approve,
         crate::clients::routes::list_clients,
         crate::clients::routes::create_client,
         crate::clients::routes::get_client,
@@ -175,6 +184,7 @@ impl Modify for ProblemResponses {
         crate::memberships::routes::discharge,
         crate::memberships::routes::withdraw,
         crate::exits::routes::exit_notice,
+        crate::exits::rescind::rescind_exit,
         crate::sessions::routes::generate,
         crate::sessions::routes::list_sessions,
         crate::sessions::routes::cancel_session,
@@ -190,15 +200,23 @@ impl Modify for ProblemResponses {
         crate::notes::group_notes::sign_group_note,
         crate::notes::group_notes::cosign_group_note,
         crate::notes::group_notes::add_group_addendum,
+        crate::notes::group_notes::void_group_note,
         crate::notes::member_notes::get_member_note,
         crate::notes::member_notes::put_member_note,
         crate::notes::member_notes::sign_member_note,
         crate::notes::member_notes::cosign_member_note,
         crate::notes::member_notes::add_member_addendum,
+        crate::notes::member_notes::void_member_note,
         crate::records::routes::client_record,
         crate::consents::list::list_consents,
         crate::consents::create::create_consent,
         crate::consents::revoke::revoke_consent,
+        crate::disclosures::list::list_disclosures,
+        crate::disclosures::create::create_disclosure,
+        crate::disclosures::document::disclosure_document,
+        crate::emergency_access::routes::grant_emergency_access,
+        crate::emergency_access::routes::list_emergency_access,
+        crate::emergency_access::routes::review_emergency_access,
         crate::reports::attendance::attendance_report,
         crate::reports::retention::retention_report,
         crate::audit::routes::list_events,

@@ -144,7 +144,8 @@ const CSV_HEADER: &[&str] = &[
 
 /// The audit trail, newest first. Filters combine; `from` is inclusive, `to` exclusive.
 #[utoipa::path(tag = "audit", params(AuditQuery),
-    responses((status = 200, body = Page<AuditEvent>, description = "JSON page, or a CSV attachment with format=csv"),
+    responses((status = 200, description = "JSON page, or a CSV attachment with format=csv",
+               content((Page<AuditEvent> = "application/json"), (String = "text/csv"))),
         (status = 403), (status = 422)))]
 #[get("/audit-events")]
 pub async fn list_events(

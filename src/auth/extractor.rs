@@ -11,9 +11,11 @@ use uuid::Uuid;
 use crate::audit::AuditCtx;
 use crate::auth::policy::{allows, is_scoped, Action, Role};
 use crate::error::{AppError, AppResult};
+use crate::http::client_address::client_address;
 use crate::http::RequestId;
-use crate::schema::users;
+use crate::schema::{refresh_tokens, users};
 use crate::state::AppState;
+use crate::users::model::Approval;
 
 /// Request id and peer address, for audit events and throttling.
 #[derive(Debug, Clone)]
@@ -29,9 +31,20 @@ impl RequestMeta {
             .get::<RequestId>()
             .map(|r| r.0.clone())
             .unwrap_or_else(|| Uuid::new_v4().to_string());
-        // The direct peer only: forwarded headers are client-controlled and would let anyone
-        // dodge the per-address throttle.
-        let ip = req.peer_addr().map(|a| a.ip().to_string());
+        // The TCP peer, or the `X-Forwarded-For` hop written by a trusted proxy (SPEC §3):
+        // a header from anyone else is client-controlled and would let them choose the
+        // address their login failures are counted against.
+        let trusted = req
+            .app_data::<web::Data<AppState>>()
+            .map(|s| s.settings.trusted_proxies.as_slice())
+            .unwrap_or_default();
+        let ip = req.peer_addr().map(|peer| {
+            let forwarded = req
+                .headers()
+                .get_all("x-forwarded-for")
+                .filter_map(|v| v.to_str().ok());
+            client_address(peer.ip(), forwarded, trusted).to_string()
+        });
         RequestMeta { request_id, ip }
     }
 
@@ -99,6 +112,10 @@ impl Staff {
     }
 }
 
+/// id, role, email, display name, active, approval, token version, and whether the token's
+/// login has ended.
+type CallerRow = (Uuid, String, String, String, bool, String, i32, bool);
+
 fn bearer(req: &HttpRequest) -> Option<String> {
     let value = req.headers().get(AUTHORIZATION)?.to_str().ok()?;
     let (scheme, token) = value.split_once(' ')?;
@@ -123,9 +140,17 @@ impl FromRequest for Staff {
             let claims = state.tokens.verify(&token).ok_or(AppError::Unauthorized(
                 "The access token is invalid or expired.",
             ))?;
-            let user: Option<(Uuid, String, String, String, bool, i32)> = state
+            // One query: the account as it is now, and whether this token's login (its
+            // refresh-token family) has ended by logout or by reuse detection (SPEC §3).
+            let sid = claims.sid;
+            let user: Option<CallerRow> = state
                 .db
                 .run(move |conn| {
+                    let login_ended = diesel::dsl::exists(
+                        refresh_tokens::table
+                            .filter(refresh_tokens::family_id.eq(sid))
+                            .filter(refresh_tokens::revoked_at.is_not_null()),
+                    );
                     Ok(users::table
                         .find(claims.sub)
                         .select((
@@ -134,15 +159,20 @@ impl FromRequest for Staff {
                             users::email,
                             users::display_name,
                             users::active,
+                            users::approval,
                             users::token_version,
+                            login_ended,
                         ))
                         .first(conn)
                         .optional()?)
                 })
                 .await?;
             let revoked = AppError::Unauthorized("The access token has been revoked.");
-            let (id, role, email, display_name, active, version) = user.ok_or(revoked)?;
-            if !active || version != claims.ver {
+            let (id, role, email, display_name, active, approval, version, ended) =
+                user.ok_or(revoked)?;
+            // An account awaiting a supervisor's approval cannot act (SPEC §1).
+            let approved = approval == Approval::Approved.as_str();
+            if !active || !approved || version != claims.ver || ended {
                 return Err(AppError::Unauthorized("The access token has been revoked."));
             }
             let role: Role = role

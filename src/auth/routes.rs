@@ -61,18 +61,20 @@ fn issue_tokens(
     family: Option<Uuid>,
 ) -> AppResult<TokenResponse> {
     let (refresh_token, hash) = new_refresh_token();
+    // The family is the login: the access tokens carry it as `sid`.
+    let family = family.unwrap_or_else(Uuid::new_v4);
     diesel::insert_into(rt::table)
         .values((
             rt::id.eq(Uuid::new_v4()),
             rt::user_id.eq(user.id),
-            rt::family_id.eq(family.unwrap_or_else(Uuid::new_v4)),
+            rt::family_id.eq(family),
             rt::token_hash.eq(hash),
             rt::expires_at.eq(Utc::now() + Duration::days(REFRESH_TTL_DAYS)),
         ))
         .execute(conn)?;
     let access_token = state
         .tokens
-        .issue(user.id, &user.role, user.token_version)?;
+        .issue(user.id, &user.role, user.token_version, family)?;
     Ok(TokenResponse {
         access_token,
         token_type: "Bearer",
@@ -121,12 +123,15 @@ fn still_valid(
         q.for_share().first(conn).optional()?
     };
     Ok(now.filter(|u| {
-        u.active && u.token_version == seen.token_version && u.password_hash == seen.password_hash
+        u.may_sign_in()
+            && u.token_version == seen.token_version
+            && u.password_hash == seen.password_hash
     }))
 }
 
 /// Exchanges email and password for an access token and a refresh token. A wrong password, an
-/// unknown email and a disabled account get the same answer after the same argon2 work.
+/// unknown email, a disabled account and one awaiting a supervisor's approval get the same
+/// answer after the same argon2 work.
 #[utoipa::path(tag = "auth", request_body = LoginRequest,
     responses((status = 200, body = TokenResponse), (status = 401), (status = 422),
         (status = 429, description = "rate_limited, with Retry-After")))]
@@ -145,6 +150,7 @@ pub async fn login(
         v.add("password", "is too long");
     }
     v.finish()?;
+    let email_hash = state.login_emails.hash(&email);
     let email_lower = email.trim().to_lowercase();
     let ip = meta.ip.clone().unwrap_or_else(|| "unknown".into());
 
@@ -154,7 +160,7 @@ pub async fn login(
             .db
             .tx(move |conn| {
                 let user = model::find_by_email(conn, &email_lower)?;
-                match throttle::begin(conn, &email_lower, &ip)? {
+                match throttle::begin(conn, &email_hash, &ip, user.is_some())? {
                     throttle::Gate::Throttled(wait) => {
                         meta.anonymous_audit().denied(
                             conn,
@@ -165,12 +171,15 @@ pub async fn login(
                         )?;
                         Ok(Err(wait))
                     }
-                    throttle::Gate::Open(attempt) => Ok(Ok((attempt, user))),
+                    throttle::Gate::Open {
+                        attempt,
+                        address_wait,
+                    } => Ok(Ok((attempt, address_wait, user))),
                 }
             })
             .await?
     };
-    let (attempt, user) =
+    let (attempt, address_wait, user) =
         gate.map_err(|retry_after_secs| AppError::RateLimited { retry_after_secs })?;
 
     // Same argon2 work whether or not the email exists (the dummy hash stands in), or the
@@ -183,7 +192,7 @@ pub async fn login(
         .db
         .tx(move |conn| {
             let granted = match &user {
-                Some(u) if verified && u.active => still_valid(conn, u, false)?,
+                Some(u) if verified && u.may_sign_in() => still_valid(conn, u, false)?,
                 _ => None,
             };
             match granted {
@@ -196,27 +205,36 @@ pub async fn login(
                         Some(u.id),
                         json!({}),
                     )?;
-                    issue_tokens(conn, &state2, &u, None).map(Some)
+                    issue_tokens(conn, &state2, &u, None).map(Ok)
                 }
                 None => {
                     // The attempted email is not stored in the audit trail (it may be a
-                    // password typed into the wrong field); the throttle table keeps it. The
-                    // targeted account, when there is one, is the event's resource.
-                    meta.anonymous_audit().denied(
-                        conn,
-                        "auth.login_failed",
-                        "user",
-                        user.as_ref().map(|u| u.id),
-                        json!({}),
-                    )?;
-                    Ok(None)
+                    // password typed into the wrong field); the throttle table keeps only its
+                    // keyed hash. The targeted account, when there is one, is the event's
+                    // resource.
+                    let target = user.as_ref().map(|u| u.id);
+                    let audit = meta.anonymous_audit();
+                    audit.denied(conn, "auth.login_failed", "user", target, json!({}))?;
+                    if let Some(wait) = address_wait {
+                        // The address is over its limit for unknown accounts: anything but a
+                        // right password answers 429, for known and unknown emails alike.
+                        audit.denied(
+                            conn,
+                            "auth.throttled",
+                            "user",
+                            target,
+                            json!({"retry_after": wait, "limit": "address"}),
+                        )?;
+                    }
+                    Ok(Err(address_wait))
                 }
             }
         })
         .await?;
     match outcome {
-        Some(tokens) => Ok(HttpResponse::Ok().json(tokens)),
-        None => Err(AppError::Unauthorized(BAD_CREDENTIALS)),
+        Ok(tokens) => Ok(HttpResponse::Ok().json(tokens)),
+        Err(Some(retry_after_secs)) => Err(AppError::RateLimited { retry_after_secs }),
+        Err(None) => Err(AppError::Unauthorized(BAD_CREDENTIALS)),
     }
 }
 
@@ -292,7 +310,7 @@ pub async fn refresh(
                 )?;
                 return Ok(RefreshOutcome::Refused);
             }
-            if revoked_at.is_some() || expires_at <= Utc::now() || !user.active {
+            if revoked_at.is_some() || expires_at <= Utc::now() || !user.may_sign_in() {
                 return Ok(RefreshOutcome::Refused);
             }
             diesel::update(rt::table.find(id))
@@ -401,11 +419,14 @@ pub async fn change_password(
     let audit = staff.audit();
     let gate = {
         let audit = audit.clone();
+        let login_emails = state.login_emails.clone();
         state
             .db
             .tx(move |conn| {
                 let row = model::find(conn, id)?.ok_or(AppError::NotFound)?;
-                match throttle::begin(conn, &row.email.to_lowercase(), &ip)? {
+                let email_hash = login_emails.hash(&row.email);
+                // A known account: the address limit for unknown accounts does not apply.
+                match throttle::begin(conn, &email_hash, &ip, true)? {
                     throttle::Gate::Throttled(wait) => {
                         audit.denied(
                             conn,
@@ -416,7 +437,7 @@ pub async fn change_password(
                         )?;
                         Ok(Err(wait))
                     }
-                    throttle::Gate::Open(attempt) => Ok(Ok((attempt, row))),
+                    throttle::Gate::Open { attempt, .. } => Ok(Ok((attempt, row))),
                 }
             })
             .await?

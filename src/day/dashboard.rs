@@ -11,21 +11,22 @@
 //! | `members_at_risk` | `GET /groups/{id}/members?at_risk=true`, over the groups in scope |
 //! | `members_exiting` | `GET /groups/{id}/members?status=exiting`, likewise |
 //! | `pending_signatures` | `GET /groups/{id}/members?status=pending`, likewise (who records signatures) |
-//! | `contracts_to_resign` | active and exiting members whose signed agreement is not the group's current version |
+//! | `contracts_to_resign` | `GET /groups/{id}/members?contract_current=false`, active and exiting members |
 //! | `waitlist` | `GET /waitlist` (who reads it) |
+//! | `approvals_pending` | `GET /staff/approvals` (supervisors) |
 
 use actix_web::{get, web, HttpResponse};
 use chrono::Utc;
 use diesel::prelude::*;
-use diesel::sql_types::{Bool, Uuid as SqlUuid};
 use serde::Serialize;
 use utoipa::ToSchema;
 use uuid::Uuid;
 
 use crate::auth::{scope, Action, Staff};
+use crate::domain::membership::MembershipStatus;
 use crate::error::AppResult;
+use crate::memberships::model::{load_views, MembershipRow, MembershipView};
 use crate::notes::index::{self, NoteSet};
-use crate::roster;
 use crate::sessions::documentation::{self, SessionSet};
 use crate::state::AppState;
 
@@ -55,33 +56,29 @@ pub struct Dashboard {
     pub contracts_to_resign: Option<i64>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub waitlist: Option<i64>,
+    /// Supervisors: clinical accounts awaiting approval.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub approvals_pending: Option<i64>,
 }
 
-#[derive(QueryableByName)]
-struct Seat {
-    #[diesel(sql_type = SqlUuid)]
-    id: Uuid,
-    #[diesel(sql_type = diesel::sql_types::Text)]
-    status: String,
-    #[diesel(sql_type = Bool)]
-    outdated: bool,
-}
-
-/// The seats (pending, active, exiting) of the groups in scope, with whether the agreement
-/// the member signed is the group's current version.
-fn seats(conn: &mut PgConnection, me: Uuid, only_mine: bool) -> QueryResult<Vec<Seat>> {
-    diesel::sql_query(
-        "SELECT m.id, m.status::text AS status,
-                m.contract_id IS DISTINCT FROM (
-                    SELECT c.id FROM contracts c WHERE c.group_id = m.group_id
-                    ORDER BY c.version DESC LIMIT 1) AS outdated
-         FROM memberships m JOIN groups g ON g.id = m.group_id
-         WHERE m.status::text IN ('pending', 'active', 'exiting')
-           AND (NOT $2 OR g.lead_therapist_id = $1 OR $1 = ANY (g.co_therapist_ids))",
-    )
-    .bind::<SqlUuid, _>(me)
-    .bind::<Bool, _>(only_mine)
-    .load(conn)
+/// The seats (pending, active, exiting) of the groups in scope, as the members lists show
+/// them (the same derived `at_risk` and `contract_current`).
+fn seats(conn: &mut PgConnection, me: Uuid, only_mine: bool) -> QueryResult<Vec<MembershipView>> {
+    use crate::schema::{groups, memberships};
+    let mut q = memberships::table
+        .inner_join(groups::table)
+        .filter(memberships::status.eq_any(["pending", "active", "exiting"]))
+        .select(MembershipRow::as_select())
+        .into_boxed();
+    if only_mine {
+        q = q.filter(
+            groups::lead_therapist_id
+                .eq(me)
+                .or(groups::co_therapist_ids.contains(vec![me])),
+        );
+    }
+    let rows = q.load(conn)?;
+    load_views(conn, rows, false)
 }
 
 /// Computes the caller's dashboard (one transaction, a handful of statements).
@@ -119,26 +116,15 @@ pub fn compute(conn: &mut PgConnection, staff: &Staff, due_hours: u32) -> AppRes
     }
     if staff.can(Action::ReadMembers) {
         let seats = seats(conn, staff.id, only_mine)?;
-        let seated: Vec<Uuid> = seats
-            .iter()
-            .filter(|s| s.status != "pending")
-            .map(|s| s.id)
-            .collect();
-        let at_risk = roster::at_risk(conn, &seated)?
-            .into_iter()
-            .filter(|r| r.at_risk)
-            .count();
-        d.members_at_risk = Some(at_risk as i64);
-        d.members_exiting = Some(seats.iter().filter(|s| s.status == "exiting").count() as i64);
+        let count =
+            |f: &dyn Fn(&MembershipView) -> bool| seats.iter().filter(|m| f(m)).count() as i64;
+        d.members_at_risk = Some(count(&|m| m.at_risk));
+        d.members_exiting = Some(count(&|m| m.status == MembershipStatus::Exiting));
         if staff.can(Action::RecordSignature) {
-            d.pending_signatures =
-                Some(seats.iter().filter(|s| s.status == "pending").count() as i64);
-            d.contracts_to_resign = Some(
-                seats
-                    .iter()
-                    .filter(|s| s.status != "pending" && s.outdated)
-                    .count() as i64,
-            );
+            d.pending_signatures = Some(count(&|m| m.status == MembershipStatus::Pending));
+            d.contracts_to_resign = Some(count(&|m| {
+                m.status != MembershipStatus::Pending && !m.contract_current
+            }));
         }
     }
     if staff.can(Action::ReadWaitlist) {
@@ -148,6 +134,15 @@ pub fn compute(conn: &mut PgConnection, staff: &Staff, due_hours: u32) -> AppRes
             None
         };
         d.waitlist = Some(crate::screenings::waitlist::count(conn, scoped)?);
+    }
+    if staff.can(Action::ApproveAccounts) {
+        use crate::schema::users;
+        d.approvals_pending = Some(
+            users::table
+                .filter(users::approval.eq("pending"))
+                .count()
+                .get_result(conn)?,
+        );
     }
     Ok(d)
 }

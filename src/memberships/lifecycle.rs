@@ -10,6 +10,7 @@ use super::model::MembershipRow;
 use crate::audit::AuditCtx;
 use crate::domain::group::GroupStatus;
 use crate::domain::membership::{ExitReason, MembershipStatus};
+use crate::domain::participation::completion_met;
 use crate::error::{AppError, AppResult, ErrorCode};
 use crate::roster;
 use crate::schema::memberships;
@@ -48,9 +49,58 @@ pub fn exit(
     })
 }
 
+/// (v2) After a late-entered discharge or withdrawal effective at `at`: the member held no seat
+/// at sessions that began at or after it, so their attendance there is removed, each record
+/// audited with its old value. The caller holds the group's lock (attendance is recorded under
+/// it too). Returns how many records went.
+pub fn remove_attendance_after(
+    conn: &mut PgConnection,
+    audit: &AuditCtx,
+    membership_id: Uuid,
+    at: DateTime<Utc>,
+) -> AppResult<usize> {
+    use crate::schema::{attendance, sessions};
+    let after: Vec<Uuid> = sessions::table
+        .inner_join(attendance::table)
+        .filter(attendance::membership_id.eq(membership_id))
+        .filter(sessions::scheduled_at.ge(at))
+        .select(sessions::id)
+        .load(conn)?;
+    type Removed = (Uuid, String, Option<i32>, Uuid, DateTime<Utc>);
+    let removed: Vec<Removed> = diesel::delete(
+        attendance::table
+            .filter(attendance::membership_id.eq(membership_id))
+            .filter(attendance::session_id.eq_any(&after)),
+    )
+    .returning((
+        attendance::session_id,
+        attendance::status,
+        attendance::minutes_late,
+        attendance::recorded_by,
+        attendance::recorded_at,
+    ))
+    .get_results(conn)?;
+    for (session_id, status, minutes_late, recorded_by, recorded_at) in &removed {
+        audit.allowed(
+            conn,
+            "attendance.remove",
+            "session",
+            Some(*session_id),
+            json!({
+                "membership_id": membership_id,
+                "from": {"status": status, "minutes_late": minutes_late,
+                         "recorded_by": recorded_by, "recorded_at": recorded_at},
+                "to": null,
+                "cause": "the seat ended before this session (late-entered effective time)",
+            }),
+        )?;
+    }
+    Ok(removed.len())
+}
+
 /// Closes every open seat of a group that completes or is cancelled: pending seats are
-/// withdrawn; members of a completed group finish (`completed` if their minimum term is met,
-/// else `early_exit`); members of a cancelled group exit with `other`. Returns how many.
+/// withdrawn; members of a completed group who meet the completion criteria finish
+/// `completed`; every other seat ends with `group_ended` (v2). Returns how many.
 pub fn close_all_seats(
     conn: &mut PgConnection,
     audit: &AuditCtx,
@@ -72,16 +122,18 @@ pub fn close_all_seats(
             ),
             (_, GroupStatus::Completed) => {
                 let held = roster::held_before(conn, m.id, now)?;
-                let term: i32 = crate::schema::groups::table
+                let attended = roster::attended_before(conn, m.id, now)?;
+                let (term, rate): (i32, f64) = crate::schema::groups::table
                     .find(group_id)
-                    .select(crate::schema::groups::min_term_sessions)
+                    .select((
+                        crate::schema::groups::min_term_sessions,
+                        crate::schema::groups::completion_attendance_rate,
+                    ))
                     .first(conn)?;
-                (
-                    ExitReason::for_planned_exit(held >= term),
-                    "group completed",
-                )
+                let met = completion_met(held >= term, attended as i64, held as i64, rate);
+                (ExitReason::for_group_end(true, met), "group completed")
             }
-            _ => (ExitReason::Other, "group cancelled"),
+            _ => (ExitReason::for_group_end(false, false), "group cancelled"),
         };
         exit(conn, m.id, &[m.status()], reason, Some(note), now)?;
         audit.allowed(

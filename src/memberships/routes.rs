@@ -11,9 +11,11 @@ use uuid::Uuid;
 
 use super::lifecycle;
 use super::model::{load_view, load_views, MembershipRow, MembershipView};
+use super::signatures;
 use crate::auth::{scope, Action, Role, Staff};
+use crate::domain::agreement::{decide_sign, SignKind, SignRefusal};
 use crate::domain::group::GroupStatus;
-use crate::domain::membership::{next, Event, ExitReason, MembershipStatus};
+use crate::domain::membership::{check_effective_at, next, Event, ExitReason, MembershipStatus};
 use crate::domain::screening::{FUTURE_SKEW_SECS, VALIDITY_DAYS};
 use crate::domain::text::{required_line, text};
 use crate::error::{AppError, AppResult, ErrorCode, Validations};
@@ -43,9 +45,13 @@ pub struct Sign {
 
 #[derive(Debug, Deserialize, ToSchema)]
 pub struct Discharge {
-    /// `dropped_out`, `discharged`, `transferred` or `other`.
+    /// `dropped_out`, `discharged`, `against_advice`, `higher_level_of_care`, `hospitalized`,
+    /// `incarcerated`, `relocated`, `transferred` or `other`.
     pub exit_reason: ExitReason,
     pub note: String,
+    /// v2: when the discharge took effect, entered late; defaults to now. Not in the future, not
+    /// before the admission.
+    pub effective_at: Option<DateTime<Utc>>,
 }
 
 /// Loads a membership the caller may see (a therapist: their groups' only), locking it when
@@ -145,6 +151,19 @@ pub async fn admit(
             if seated {
                 return Err(AppError::conflict(ErrorCode::AlreadyMember, "The client already holds a seat in this group."));
             }
+            // v2: a screening admits once. The screening's row lock serialises two admissions
+            // on the same screening into different groups (each holds only its own group's lock).
+            screenings::table.find(b.screening_id).select(screenings::id).for_update().first::<Uuid>(conn)?;
+            let used: bool = diesel::select(diesel::dsl::exists(
+                memberships::table.filter(memberships::screening_id.eq(b.screening_id)),
+            ))
+            .get_result(conn)?;
+            if used {
+                return Err(AppError::conflict(
+                    ErrorCode::ScreeningRequired,
+                    "This screening already admitted the client once; a returning client needs a new screening.",
+                ));
+            }
             let taken = groups::seats(conn, group_id)?.taken();
             if taken >= group.max_size as i64 {
                 return Err(AppError::conflict(ErrorCode::GroupFull, format!("All {} seats are taken.", group.max_size)));
@@ -176,6 +195,9 @@ pub struct MemberQuery {
     #[param(inline)]
     pub status: Option<MembershipStatus>,
     pub at_risk: Option<bool>,
+    /// v2: `false` lists who has yet to re-sign: active and exiting members whose newest
+    /// signature is not of the current agreement; `true`, those who hold the current one.
+    pub contract_current: Option<bool>,
     pub limit: Option<i64>,
     pub cursor: Option<String>,
 }
@@ -223,6 +245,17 @@ pub async fn list_members(
             let views: Vec<_> = views
                 .into_iter()
                 .filter(|v| q.at_risk.is_none_or(|r| v.at_risk == r))
+                .filter(|v| match q.contract_current {
+                    None => true,
+                    Some(true) => v.contract_current,
+                    Some(false) => {
+                        !v.contract_current
+                            && matches!(
+                                v.status,
+                                MembershipStatus::Active | MembershipStatus::Exiting
+                            )
+                    }
+                })
                 .collect();
             let shown = views.iter().take(limit as usize).map(|v| v.client_id);
             crate::audit::bulk::list_read(
@@ -254,7 +287,7 @@ pub async fn get_membership(
     let view = state
         .db
         .run(move |conn| {
-            visible(conn, &staff, id, false)?;
+            scope::ensure_membership_readable(conn, &staff, id)?;
             load_view(conn, id, clinical)
         })
         .await?;
@@ -262,9 +295,12 @@ pub async fn get_membership(
 }
 
 /// Records the client's signature of the group's current agreement: `pending → active`,
-/// `joined_on` = the date of `signed_at` in the group's time zone.
+/// `joined_on` = the date of `signed_at` in the group's time zone. (v2) An `active` or
+/// `exiting` member signs an amended agreement the same way: the signature is added to
+/// `signatures`, nothing else changes. 409 `contract_outdated` for an older version,
+/// `already_signed` for the version the member holds.
 #[utoipa::path(tag = "memberships", request_body = Sign,
-    responses((status = 200, body = MembershipView), (status = 409, description = "contract_outdated or conflict"), (status = 422)))]
+    responses((status = 200, body = MembershipView), (status = 409, description = "contract_outdated, already_signed or conflict"), (status = 422)))]
 #[post("/memberships/{id}/sign")]
 pub async fn sign(
     state: web::Data<AppState>,
@@ -284,9 +320,12 @@ pub async fn sign(
     let view = state
         .db
         .tx(move |conn| {
+            // Lock order: group (a new agreement version takes the same lock, so "current" holds
+            // until commit), then the membership (concurrent signatures of one member queue here).
+            let group_id: Uuid = memberships::table.find(id).select(memberships::group_id).first(conn).optional()?.ok_or(AppError::NotFound)?;
+            scope::ensure_group(conn, &staff, group_id)?;
+            let group = groups::lock(conn, group_id)?;
             let m = visible(conn, &staff, id, true)?;
-            next(m.status(), Event::Sign).map_err(|d| AppError::conflict(ErrorCode::Conflict, d))?;
-            let group = groups::find(conn, m.group_id)?.ok_or(AppError::NotFound)?;
             let version: Option<i32> = contracts::table
                 .find(b.contract_id)
                 .filter(contracts::group_id.eq(m.group_id))
@@ -294,46 +333,70 @@ pub async fn sign(
                 .first(conn)
                 .optional()?;
             let Some(version) = version else {
+                if m.status() == MembershipStatus::Exited {
+                    return Err(AppError::conflict(ErrorCode::Conflict, "An exited membership cannot take a signature."));
+                }
                 return Err(AppError::invalid("contract_id", "is not an agreement of this group"));
             };
             let current = current_version(conn, m.group_id)?.unwrap_or(version);
-            if version != current {
-                return Err(AppError::conflict(
+            let held: Vec<i32> = signatures::load(conn, std::slice::from_ref(&m))?
+                .remove(&id)
+                .unwrap_or_default()
+                .iter()
+                .map(|s| s.version)
+                .collect();
+            let kind = decide_sign(m.status(), version, current, &held).map_err(|r| match r {
+                SignRefusal::NotSignable(s) => AppError::conflict(ErrorCode::Conflict, format!("A {} membership cannot take a signature.", s.as_str())),
+                SignRefusal::Outdated { offered, current } => AppError::conflict(
                     ErrorCode::ContractOutdated,
-                    format!("Version {version} was replaced by version {current}; the member must sign the current agreement."),
-                ));
-            }
+                    format!("Version {offered} was replaced by version {current}; the member must sign the current agreement."),
+                ),
+                SignRefusal::AlreadySigned(v) => AppError::conflict(ErrorCode::AlreadySigned, format!("The member already signed version {v}.")),
+            })?;
             let screened_at: Option<DateTime<Utc>> =
                 screenings::table.find(m.screening_id).select(screenings::completed_at).first(conn)?;
             let mut v = Validations::new();
             v.check(signed_at <= now + Duration::seconds(FUTURE_SKEW_SECS), "signed_at", "must not be in the future");
             v.check(screened_at.is_none_or(|s| signed_at >= s), "signed_at", "must not be before the screening's completion");
+            if kind == SignKind::Resign {
+                v.check(m.signed_at.is_none_or(|first| signed_at >= first), "signed_at", "must not be before the member's first signature");
+            }
             v.finish()?;
-            let joined_on = signed_at.with_timezone(&group.tz()).date_naive();
-            let row: Option<MembershipRow> = diesel::update(memberships::table.find(id).filter(memberships::status.eq("pending")))
-                .set((
-                    memberships::status.eq("active"),
-                    memberships::contract_id.eq(b.contract_id),
-                    memberships::signed_at.eq(signed_at),
-                    memberships::signature_name.eq(&signature_name),
-                    memberships::witness_id.eq(staff.id),
-                    memberships::joined_on.eq(joined_on),
-                    memberships::version.eq(memberships::version + 1),
-                    memberships::updated_at.eq(now),
-                ))
-                .returning(MembershipRow::as_returning())
-                .get_result(conn)
-                .optional()?;
-            let row = row.ok_or_else(|| AppError::conflict(ErrorCode::Conflict, "The membership changed status meanwhile."))?;
-            audit.allowed(conn, "membership.sign", "membership", Some(id), json!({"contract_version": version}))?;
-            load_views(conn, vec![row], clinical)?.pop().ok_or(AppError::NotFound)
+            if kind == SignKind::Admission {
+                let joined_on = signed_at.with_timezone(&group.tz()).date_naive();
+                let changed = diesel::update(memberships::table.find(id).filter(memberships::status.eq("pending")))
+                    .set((
+                        memberships::status.eq("active"),
+                        memberships::contract_id.eq(b.contract_id),
+                        memberships::signed_at.eq(signed_at),
+                        memberships::signature_name.eq(&signature_name),
+                        memberships::witness_id.eq(staff.id),
+                        memberships::joined_on.eq(joined_on),
+                        memberships::version.eq(memberships::version + 1),
+                        memberships::updated_at.eq(now),
+                    ))
+                    .execute(conn)?;
+                if changed == 0 {
+                    return Err(AppError::conflict(ErrorCode::Conflict, "The membership changed status meanwhile."));
+                }
+            } else {
+                diesel::update(memberships::table.find(id))
+                    .set((memberships::version.eq(memberships::version + 1), memberships::updated_at.eq(now)))
+                    .execute(conn)?;
+            }
+            signatures::insert(conn, id, b.contract_id, signed_at, &signature_name, staff.id)?;
+            let action = if kind == SignKind::Admission { "membership.sign" } else { "membership.resign" };
+            audit.allowed(conn, action, "membership", Some(id), json!({"contract_version": version}))?;
+            load_view(conn, id, clinical)
         })
         .await?;
     Ok(ok_with_etag(view.version, &view))
 }
 
 /// Ends a seat at once, unplanned (supervisor, the group's therapists): `active|exiting →
-/// exited` with a reason and a required note.
+/// exited` with a reason and a required note. (v2) `effective_at` enters it late: the member
+/// held no seat at sessions that began after it, and attendance recorded there is removed
+/// (each record audited with its old value).
 #[utoipa::path(tag = "memberships", request_body = Discharge, responses((status = 200, body = MembershipView), (status = 409), (status = 422)))]
 #[post("/memberships/{id}/discharge")]
 pub async fn discharge(
@@ -346,11 +409,12 @@ pub async fn discharge(
     let id = id.into_inner();
     let b = body.into_inner();
     let mut v = Validations::new();
-    v.check(
-        b.exit_reason.is_discharge_reason(),
-        "exit_reason",
-        "must be dropped_out, discharged, transferred or other",
-    );
+    if !b.exit_reason.is_discharge_reason() {
+        v.add(
+            "exit_reason",
+            format!("must be one of {}", ExitReason::discharge_reasons()),
+        );
+    }
     if b.note.trim().is_empty() {
         v.add("note", "is required");
     } else if let Err(m) = text(&b.note, 5000) {
@@ -361,7 +425,7 @@ pub async fn discharge(
     let view = state
         .db
         .tx(move |conn| {
-            let m = visible(conn, &staff, id, true)?;
+            let (m, at) = lock_for_exit(conn, &staff, id, b.effective_at)?;
             next(m.status(), Event::Discharge)
                 .map_err(|d| AppError::conflict(ErrorCode::Conflict, d))?;
             lifecycle::exit(
@@ -370,14 +434,16 @@ pub async fn discharge(
                 &[MembershipStatus::Active, MembershipStatus::Exiting],
                 b.exit_reason,
                 Some(b.note.trim()),
-                Utc::now(),
+                at,
             )?;
+            let removed = lifecycle::remove_attendance_after(conn, &audit, id, at)?;
             audit.allowed(
                 conn,
                 "membership.discharge",
                 "membership",
                 Some(id),
-                json!({"exit_reason": b.exit_reason.as_str()}),
+                json!({"exit_reason": b.exit_reason.as_str(), "effective_at": at,
+                       "late_entry": b.effective_at.is_some(), "attendance_removed": removed}),
             )?;
             load_view(conn, id, true)
         })
@@ -385,21 +451,62 @@ pub async fn discharge(
     Ok(ok_with_etag(view.version, &view))
 }
 
-/// Withdraws a pending admission: `pending → exited` (`withdrawn`).
-#[utoipa::path(tag = "memberships", responses((status = 200, body = MembershipView), (status = 409)))]
+/// Locks the group, then the membership (the lock order of attendance recording), and checks
+/// a late entry's `effective_at` (v2): not in the future, not before the admission. Returns the
+/// membership and the effective time (now when absent).
+fn lock_for_exit(
+    conn: &mut PgConnection,
+    staff: &Staff,
+    id: Uuid,
+    effective_at: Option<DateTime<Utc>>,
+) -> AppResult<(MembershipRow, DateTime<Utc>)> {
+    let group_id: Uuid = memberships::table
+        .find(id)
+        .select(memberships::group_id)
+        .first(conn)
+        .optional()?
+        .ok_or(AppError::NotFound)?;
+    scope::ensure_group(conn, staff, group_id)?;
+    groups::lock(conn, group_id)?;
+    let m = visible(conn, staff, id, true)?;
+    let now = Utc::now();
+    let at = effective_at.unwrap_or(now);
+    let admitted_at = m.signed_at.map_or(m.created_at, |s| s.min(m.created_at));
+    check_effective_at(at, now, admitted_at, Duration::seconds(FUTURE_SKEW_SECS))
+        .map_err(|msg| AppError::invalid("effective_at", msg))?;
+    Ok((m, at))
+}
+
+#[derive(Debug, Default, Deserialize, ToSchema)]
+pub struct Withdraw {
+    /// v2: when the admission was withdrawn, entered late; defaults to now. Not in the future,
+    /// not before the admission.
+    pub effective_at: Option<DateTime<Utc>>,
+}
+
+/// Withdraws a pending admission: `pending → exited` (`withdrawn`), optionally effective at an
+/// earlier time (v2). The body may be omitted.
+#[utoipa::path(tag = "memberships", request_body(content = Option<Withdraw>), responses((status = 200, body = MembershipView), (status = 409), (status = 422)))]
 #[post("/memberships/{id}/withdraw")]
 pub async fn withdraw(
     state: web::Data<AppState>,
     staff: Staff,
     id: web::Path<Uuid>,
+    body: web::Bytes,
 ) -> AppResult<HttpResponse> {
+    // A malformed body is a 400 before anything else, as with every JSON body.
+    let b: Withdraw = if body.iter().all(u8::is_ascii_whitespace) {
+        Withdraw::default()
+    } else {
+        crate::http::extract::parse_json(&body)?
+    };
     staff.require(Action::ManageExit)?;
     let id = id.into_inner();
     let audit = staff.audit();
     let view = state
         .db
         .tx(move |conn| {
-            let m = visible(conn, &staff, id, true)?;
+            let (m, at) = lock_for_exit(conn, &staff, id, b.effective_at)?;
             next(m.status(), Event::Withdraw)
                 .map_err(|d| AppError::conflict(ErrorCode::Conflict, d))?;
             lifecycle::exit(
@@ -408,14 +515,16 @@ pub async fn withdraw(
                 &[MembershipStatus::Pending],
                 ExitReason::Withdrawn,
                 None,
-                Utc::now(),
+                at,
             )?;
+            // A pending member is never seated, so holds no attendance; kept for symmetry.
+            let removed = lifecycle::remove_attendance_after(conn, &audit, id, at)?;
             audit.allowed(
                 conn,
                 "membership.withdraw",
                 "membership",
                 Some(id),
-                json!({}),
+                json!({"effective_at": at, "late_entry": b.effective_at.is_some(), "attendance_removed": removed}),
             )?;
             load_view(conn, id, true)
         })

@@ -54,7 +54,8 @@ pub struct AttendanceReport {
 /// page, a summary per member over the whole window. Admins and supervisors only; every
 /// request is an audit event (`report.attendance`) naming its filters.
 #[utoipa::path(tag = "reports", params(AttendanceQuery),
-    responses((status = 200, body = AttendanceReport, description = "JSON, or text/csv with format=csv"),
+    responses((status = 200, description = "JSON, or text/csv with format=csv",
+               content((AttendanceReport = "application/json"), (String = "text/csv"))),
               (status = 403, description = "not an admin or supervisor"),
               (status = 422, description = "bad filter")))]
 #[get("/reports/attendance")]

@@ -220,7 +220,7 @@ impl TestApp {
             db_url,
             state,
             client: reqwest::Client::new(),
-            check_contract: false,
+            check_contract: true,
         }
     }
 
@@ -250,7 +250,12 @@ impl TestApp {
                 .execute(&mut conn)
                 .unwrap();
         }
-        let token = self.state.tokens.issue(id, role.as_str(), 0).unwrap();
+        // A login of its own (a `sid` no refresh token shares), as if just signed in.
+        let token = self
+            .state
+            .tokens
+            .issue(id, role.as_str(), 0, Uuid::new_v4())
+            .unwrap();
         TestUser {
             id,
             email,
@@ -306,6 +311,22 @@ impl TestApp {
     pub async fn get(&self, user: Option<&TestUser>, path: &str) -> Resp {
         self.send(Self::auth(self.client.get(self.url(path)), user))
             .await
+    }
+
+    /// A GET whose body is binary (e.g. a PDF): status, headers and the bytes.
+    pub async fn get_bytes(
+        &self,
+        user: Option<&TestUser>,
+        path: &str,
+    ) -> (u16, reqwest::header::HeaderMap, Vec<u8>) {
+        let res = Self::auth(self.client.get(self.url(path)), user)
+            .send()
+            .await
+            .expect("request sent");
+        let status = res.status().as_u16();
+        let headers = res.headers().clone();
+        let bytes = res.bytes().await.expect("body read").to_vec();
+        (status, headers, bytes)
     }
 
     pub async fn post(&self, user: Option<&TestUser>, path: &str, body: Value) -> Resp {

@@ -3,9 +3,12 @@
 //! and role changes in `revocation`; the command line in `cli`; a therapist's scope in `scope`.
 
 mod cli;
+mod login_end;
+mod pruning;
 mod request_ids;
 mod revocation;
 mod scope;
+mod separation;
 mod therapist_scope;
 mod throttle;
 mod tokens;

@@ -9,10 +9,10 @@
 #![allow(dead_code)] // helpers shared by the scenarios; not each uses every one
 
 mod admin;
-// mod intake; (needs GET /staff, issue 11)
+mod intake;
 mod serving;
 mod signin;
-// mod supervisor; (needs GET /notes, issue 11)
+mod supervisor;
 mod therapist;
 
 use std::future::Future;

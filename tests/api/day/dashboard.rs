@@ -103,8 +103,13 @@ async fn counts_equal_the_lists() {
                 get("awaiting_cosign"),
                 Some(count(&w, who, "/notes?awaiting_cosign=true").await)
             );
+            assert_eq!(
+                get("approvals_pending"),
+                Some(count(&w, who, "/staff/approvals").await)
+            );
         } else {
             assert!(d.body.get("awaiting_cosign").is_none(), "{role}");
+            assert!(d.body.get("approvals_pending").is_none(), "{role}");
         }
         assert_eq!(
             get("members_at_risk"),
@@ -126,7 +131,14 @@ async fn counts_equal_the_lists() {
                 Some(members(&w, who, "status=pending").await),
                 "{role}"
             );
-            assert_eq!(get("contracts_to_resign"), Some(0), "{role}");
+            assert_eq!(
+                get("contracts_to_resign"),
+                Some(
+                    members(&w, who, "status=active&contract_current=false").await
+                        + members(&w, who, "status=exiting&contract_current=false").await
+                ),
+                "{role}"
+            );
             assert_eq!(
                 get("waitlist"),
                 Some(count(&w, who, "/waitlist").await),
@@ -166,6 +178,9 @@ async fn a_new_agreement_version_is_to_be_re_signed() {
     for who in [&w.intake, &w.ther, &w.sup] {
         let d = w.app.get(Some(who), "/me/dashboard").await.expect(200);
         assert_eq!(d.body["contracts_to_resign"], 4, "{}", d.text);
+        let to_resign = members(&w, who, "status=active&contract_current=false").await
+            + members(&w, who, "status=exiting&contract_current=false").await;
+        assert_eq!(to_resign, 4);
     }
     let d = w
         .app
