@@ -164,10 +164,11 @@ diesel::table! {
 diesel::table! {
     login_attempts (id) {
         id -> Int8,
-        email_lower -> Text,
         ip -> Text,
         succeeded -> Bool,
         attempted_at -> Timestamptz,
+        email_hash -> Bytea,
+        counts_for_address -> Bool,
     }
 }
 

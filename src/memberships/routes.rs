@@ -308,7 +308,7 @@ pub async fn get_membership(
     let view = state
         .db
         .run(move |conn| {
-            visible(conn, &staff, id, false)?;
+            scope::ensure_membership_readable(conn, &staff, id)?;
             load_view(conn, id, clinical)
         })
         .await?;
