@@ -120,12 +120,69 @@ impl Db {
         .map_err(|e| AppError::Internal(anyhow::anyhow!("blocking task failed: {e}")))?
     }
 
-    /// Runs `f` inside one transaction: any error rolls back everything it wrote.
+    /// Runs `f` inside one transaction: any error rolls back everything it wrote. Its audit
+    /// events are appended last, just before the commit (see `audit::buffer`), so the
+    /// chain's lock always comes after the transaction's row locks, which follow one order
+    /// everywhere: group → session → membership → note → audit chain.
+    ///
+    /// When PostgreSQL aborts the transaction as a deadlock victim or for a serialization
+    /// failure, `f` runs again from the start (a fresh transaction, after a short randomised
+    /// pause), at most [`TX_ATTEMPTS`] times in all; only then does the client get 503
+    /// `service_unavailable` with `Retry-After`. Hence `f: Clone`: every attempt starts from
+    /// the request's own values.
     pub async fn tx<T, F>(&self, f: F) -> AppResult<T>
     where
-        F: FnOnce(&mut PgConnection) -> AppResult<T> + Send + 'static,
+        F: FnOnce(&mut PgConnection) -> AppResult<T> + Clone + Send + 'static,
         T: Send + 'static,
     {
-        self.run(move |conn| conn.transaction(f)).await
+        self.run(move |conn| {
+            let mut attempt = 1;
+            loop {
+                match crate::audit::buffer::transaction(conn, f.clone()) {
+                    Err(AppError::TxConflict) if attempt < TX_ATTEMPTS => {
+                        tracing::info!(attempt, "transaction conflict; running it again");
+                        std::thread::sleep(retry_pause(attempt));
+                        attempt += 1;
+                    }
+                    Err(AppError::TxConflict) => {
+                        tracing::warn!(
+                            attempts = attempt,
+                            "transaction conflict outlived its retries"
+                        );
+                        return Err(AppError::TxConflict);
+                    }
+                    done => return done,
+                }
+            }
+        })
+        .await
+    }
+}
+
+/// How many times `Db::tx` runs a transaction that keeps losing to concurrent ones.
+pub const TX_ATTEMPTS: u32 = 4;
+
+/// 5–15 ms, then 10–30 ms, 20–60 ms: enough for the winner to commit, randomised so that
+/// two retrying losers do not meet again in step.
+fn retry_pause(attempt: u32) -> Duration {
+    use rand::Rng;
+    let base = 5u64 << (attempt - 1).min(4);
+    Duration::from_millis(base + rand::thread_rng().gen_range(0..=2 * base))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn retry_pauses_grow_and_stay_short() {
+        for attempt in 1..TX_ATTEMPTS {
+            let p = retry_pause(attempt);
+            let base = 5u64 << (attempt - 1);
+            assert!(
+                p >= Duration::from_millis(base) && p <= Duration::from_millis(3 * base),
+                "{p:?}"
+            );
+        }
     }
 }

@@ -17,6 +17,7 @@ mod demo;
 mod exits;
 mod foundation;
 mod groups;
+mod lock_order;
 mod memberships;
 mod notes;
 mod openapi;
