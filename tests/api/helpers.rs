@@ -181,6 +181,17 @@ impl Resp {
         );
         self
     }
+
+    /// Asserts a 422 `validation_failed` whose `errors` name `field`.
+    #[track_caller]
+    pub fn expect_invalid(self, field: &str) -> Self {
+        let r = self.expect_problem(422, "validation_failed");
+        let named = r.body["errors"]
+            .as_array()
+            .is_some_and(|errors| errors.iter().any(|e| e["field"] == field));
+        assert!(named, "no error naming `{field}`: {}", r.text);
+        r
+    }
 }
 
 impl TestApp {
