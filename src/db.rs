@@ -91,14 +91,23 @@ fn pending(conn: &mut PgConnection) -> anyhow::Result<bool> {
 }
 
 /// The database handle every handler uses.
+///
+/// Requests wait for a connection in arrival order: r2d2's checkout is not first-come,
+/// first-served (a thread that just returned a connection can take it again while another has
+/// waited for seconds), which made the long tails under load. So a request first takes a
+/// permit from a fair (FIFO) async semaphore with one permit per pooled connection — waiting
+/// on the async side, not on a blocking thread — and only then hops to the blocking pool,
+/// where a connection is free for it.
 #[derive(Clone)]
 pub struct Db {
     pool: PgPool,
+    permits: std::sync::Arc<tokio::sync::Semaphore>,
 }
 
 impl Db {
     pub fn new(pool: PgPool) -> Self {
-        Db { pool }
+        let permits = std::sync::Arc::new(tokio::sync::Semaphore::new(pool.max_size() as usize));
+        Db { pool, permits }
     }
 
     pub fn pool(&self) -> &PgPool {
@@ -112,7 +121,14 @@ impl Db {
         T: Send + 'static,
     {
         let pool = self.pool.clone();
+        let permit = tokio::time::timeout(CHECKOUT_TIMEOUT, self.permits.clone().acquire_owned())
+            .await
+            .map_err(|_| {
+                AppError::Unavailable("The database is busy; retry the request shortly.".into())
+            })?
+            .map_err(|e| AppError::Internal(anyhow::anyhow!("connection permits closed: {e}")))?;
         web::block(move || {
+            let _permit = permit;
             let mut conn = pool.get()?;
             f(&mut conn)
         })
