@@ -29,5 +29,6 @@ mod rotation;
 mod screenings;
 mod security;
 mod sessions;
+mod two_instances;
 mod users;
 mod waitlist;
