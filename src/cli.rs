@@ -59,6 +59,8 @@ pub fn create_user(database_url: &str, email: &str, name: &str, role: &str) -> a
                     display_name: &name,
                     role,
                     password_hash: &hash,
+                    // Console access is the bootstrap: no approval needed (SPEC §1).
+                    created_by_admin: None,
                 },
             )?;
             cli_audit().allowed(
@@ -66,7 +68,7 @@ pub fn create_user(database_url: &str, email: &str, name: &str, role: &str) -> a
                 "user.create",
                 "user",
                 Some(row.id),
-                json!({"role": row.role, "via": "cli"}),
+                json!({"role": row.role, "approval": row.approval, "via": "cli"}),
             )?;
             Ok(row)
         })

@@ -31,7 +31,12 @@ impl Modify for BearerAuth {
 }
 
 /// Operations that take no access token (they exchange credentials or a refresh token).
-const PUBLIC_OPERATIONS: &[&str] = &["/auth/login", "/auth/refresh", "/auth/logout"];
+const PUBLIC_OPERATIONS: &[&str] = &[
+    "/auth/login",
+    "/auth/refresh",
+    "/auth/logout",
+    "/auth/password-reset",
+];
 
 /// What each error status means across the API; every one is a `Problem`.
 fn problem_description(status: &str) -> &'static str {
@@ -142,11 +147,15 @@ impl Modify for ProblemResponses {
         crate::auth::routes::logout,
         crate::auth::routes::me,
         crate::auth::routes::change_password,
+        crate::auth::reset::redeem_password_reset,
         crate::users::routes::list_users,
         crate::users::routes::create_user,
         crate::users::routes::get_user,
         crate::users::routes::update_user,
+        crate::auth::reset::issue_password_reset,
         crate::users::directory::list_staff,
+        crate::users::approvals::list_approvals,
+        crate::users::approvals::approve,
         crate::clients::routes::list_clients,
         crate::clients::routes::create_client,
         crate::clients::routes::get_client,
@@ -175,6 +184,7 @@ impl Modify for ProblemResponses {
         crate::memberships::routes::discharge,
         crate::memberships::routes::withdraw,
         crate::exits::routes::exit_notice,
+        crate::exits::rescind::rescind_exit,
         crate::sessions::routes::generate,
         crate::sessions::routes::list_sessions,
         crate::sessions::routes::cancel_session,

@@ -13,10 +13,15 @@
 //! group's timezone) is on or after `joined_on`, and (once exited) that began before
 //! `exited_at`. `minimum_term_met` is `sessions_held_since_join >= min_term_sessions`.
 
-use chrono::{DateTime, Utc};
+use std::collections::HashMap;
+
+use chrono::{DateTime, NaiveDate, Utc};
 use diesel::prelude::*;
-use diesel::sql_types::{Integer, Timestamptz, Uuid as SqlUuid};
+use diesel::sql_types::{Date, Integer, Text, Timestamptz, Uuid as SqlUuid};
 use uuid::Uuid;
+
+use crate::domain::attendance::AttendanceStatus;
+use crate::domain::participation::{absence_streak, at_risk as streak_at_risk};
 
 /// SQL condition (over aliases `m` = memberships, `s` = sessions) for "m is seated at s".
 pub const SEATED_SQL: &str = "m.group_id = s.group_id \
@@ -77,6 +82,8 @@ pub struct Progress {
     pub sessions_held_since_join: i32,
     #[diesel(sql_type = Integer)]
     pub min_term_sessions: i32,
+    #[diesel(sql_type = Integer)]
+    pub absence_alert_threshold: i32,
 }
 
 impl Progress {
@@ -88,7 +95,7 @@ impl Progress {
 /// Term progress of the given memberships.
 pub fn progress(conn: &mut PgConnection, membership_ids: &[Uuid]) -> QueryResult<Vec<Progress>> {
     diesel::sql_query(format!(
-        "SELECT m.id AS membership_id, g.min_term_sessions, \
+        "SELECT m.id AS membership_id, g.min_term_sessions, g.absence_alert_threshold, \
                 (SELECT count(*)::int FROM sessions s WHERE {HELD_SINCE_JOIN_SQL}) AS sessions_held_since_join \
          FROM memberships m JOIN groups g ON g.id = m.group_id \
          WHERE m.id = ANY($1)"
@@ -129,21 +136,100 @@ pub struct Risk {
     pub at_risk: bool,
 }
 
-/// `at_risk` (SPEC §2): the membership's last `absence_alert_threshold` recorded attendances
-/// (by session time) are all `unexcused_absence`. Fewer recorded attendances than the
-/// threshold is never at risk.
-pub fn at_risk(conn: &mut PgConnection, membership_ids: &[Uuid]) -> QueryResult<Vec<Risk>> {
-    diesel::sql_query(
-        "SELECT m.id AS membership_id, \
-                COALESCE(( \
-                  SELECT count(*) = g.absence_alert_threshold AND bool_and(r.status = 'unexcused_absence') \
-                  FROM (SELECT a.status FROM attendance a JOIN sessions s ON s.id = a.session_id \
-                        WHERE a.membership_id = m.id \
-                        ORDER BY s.scheduled_at DESC LIMIT g.absence_alert_threshold) r \
-                ), false) AS at_risk \
-         FROM memberships m JOIN groups g ON g.id = m.group_id \
-         WHERE m.id = ANY($1)",
-    )
+/// What a membership's attendance records add up to (SPEC §2, v2).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Participation {
+    /// Records `present`, `late` or `left_early`.
+    pub sessions_attended: i32,
+    /// Consecutive unexcused absences, newest first (excused ones skipped).
+    pub absence_streak: i32,
+    /// The local date (group's time zone) of the last session attended.
+    pub last_attended_on: Option<NaiveDate>,
+}
+
+#[derive(QueryableByName)]
+struct Record {
+    #[diesel(sql_type = SqlUuid)]
+    membership_id: Uuid,
+    #[diesel(sql_type = Text)]
+    status: String,
+    #[diesel(sql_type = Date)]
+    local_date: NaiveDate,
+}
+
+/// Participation of the given memberships, from their attendance records (one query; a
+/// membership's records are tens, not thousands). The rules are `domain::participation`'s.
+pub fn participation(
+    conn: &mut PgConnection,
+    membership_ids: &[Uuid],
+) -> QueryResult<HashMap<Uuid, Participation>> {
+    let rows: Vec<Record> = diesel::sql_query(format!(
+        "SELECT a.membership_id, a.status, {SESSION_LOCAL_DATE_SQL} AS local_date \
+         FROM attendance a JOIN sessions s ON s.id = a.session_id JOIN groups g ON g.id = s.group_id \
+         WHERE a.membership_id = ANY($1) \
+         ORDER BY a.membership_id, s.scheduled_at DESC, s.id DESC"
+    ))
     .bind::<diesel::sql_types::Array<SqlUuid>, _>(membership_ids)
-    .load(conn)
+    .load(conn)?;
+    let mut by_member: HashMap<Uuid, Vec<(AttendanceStatus, NaiveDate)>> = HashMap::new();
+    for r in rows {
+        // The database CHECK admits only the five statuses.
+        if let Some(s) = AttendanceStatus::parse(&r.status) {
+            by_member
+                .entry(r.membership_id)
+                .or_default()
+                .push((s, r.local_date));
+        }
+    }
+    Ok(membership_ids
+        .iter()
+        .map(|id| {
+            let recs = by_member.get(id).map(Vec::as_slice).unwrap_or(&[]);
+            let p = Participation {
+                sessions_attended: recs.iter().filter(|(s, _)| s.attended()).count() as i32,
+                absence_streak: absence_streak(recs.iter().map(|(s, _)| *s)),
+                last_attended_on: recs.iter().find(|(s, _)| s.attended()).map(|(_, d)| *d),
+            };
+            (*id, p)
+        })
+        .collect())
+}
+
+/// `at_risk` (SPEC §2, v2): the absence streak has reached the group's
+/// `absence_alert_threshold`.
+pub fn at_risk(conn: &mut PgConnection, membership_ids: &[Uuid]) -> QueryResult<Vec<Risk>> {
+    let part = participation(conn, membership_ids)?;
+    Ok(progress(conn, membership_ids)?
+        .into_iter()
+        .map(|p| Risk {
+            membership_id: p.membership_id,
+            at_risk: streak_at_risk(
+                part.get(&p.membership_id).map_or(0, |x| x.absence_streak),
+                p.absence_alert_threshold,
+            ),
+        })
+        .collect())
+}
+
+/// Attended sessions of one membership scheduled no later than `at` (for deciding
+/// `completed`).
+pub fn attended_before(
+    conn: &mut PgConnection,
+    membership_id: Uuid,
+    at: DateTime<Utc>,
+) -> QueryResult<i32> {
+    #[derive(QueryableByName)]
+    struct N {
+        #[diesel(sql_type = Integer)]
+        n: i32,
+    }
+    let row: N = diesel::sql_query(
+        "SELECT count(*)::int AS n FROM attendance a JOIN sessions s ON s.id = a.session_id \
+         WHERE a.membership_id = $1 AND s.scheduled_at <= $2 \
+           AND a.status IN ('present', 'late', 'left_early')",
+    )
+    .bind::<SqlUuid, _>(membership_id)
+    .bind::<Timestamptz, _>(at)
+    .get_result(conn)?;
+    Ok(row.n)
 }

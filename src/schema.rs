@@ -153,6 +153,7 @@ diesel::table! {
         version -> Int4,
         created_at -> Timestamptz,
         updated_at -> Timestamptz,
+        completion_attendance_rate -> Float8,
     }
 }
 
@@ -187,6 +188,18 @@ diesel::table! {
 }
 
 diesel::table! {
+    membership_signatures (id) {
+        id -> Uuid,
+        membership_id -> Uuid,
+        contract_id -> Uuid,
+        signed_at -> Timestamptz,
+        signature_name -> Text,
+        witness_id -> Uuid,
+        created_at -> Timestamptz,
+    }
+}
+
+diesel::table! {
     memberships (id) {
         id -> Uuid,
         group_id -> Uuid,
@@ -209,6 +222,8 @@ diesel::table! {
         version -> Int4,
         created_at -> Timestamptz,
         updated_at -> Timestamptz,
+        exit_rescinded_at -> Nullable<Timestamptz>,
+        exit_rescind_reason -> Nullable<Text>,
     }
 }
 
@@ -223,6 +238,19 @@ diesel::table! {
         nonce -> Bytea,
         ciphertext -> Bytea,
         created_at -> Timestamptz,
+    }
+}
+
+diesel::table! {
+    password_reset_tokens (id) {
+        id -> Uuid,
+        user_id -> Uuid,
+        token_hash -> Bytea,
+        issued_by -> Uuid,
+        issued_at -> Timestamptz,
+        expires_at -> Timestamptz,
+        used_at -> Nullable<Timestamptz>,
+        revoked_at -> Nullable<Timestamptz>,
     }
 }
 
@@ -283,6 +311,11 @@ diesel::table! {
         version -> Int4,
         created_at -> Timestamptz,
         updated_at -> Timestamptz,
+        approval -> Text,
+        approval_requested_by -> Nullable<Uuid>,
+        approval_requested_at -> Nullable<Timestamptz>,
+        approved_by -> Nullable<Uuid>,
+        approved_at -> Nullable<Timestamptz>,
     }
 }
 
@@ -299,6 +332,9 @@ diesel::joinable!(group_notes -> sessions (session_id));
 diesel::joinable!(groups -> users (lead_therapist_id));
 diesel::joinable!(member_notes -> memberships (membership_id));
 diesel::joinable!(member_notes -> sessions (session_id));
+diesel::joinable!(membership_signatures -> contracts (contract_id));
+diesel::joinable!(membership_signatures -> memberships (membership_id));
+diesel::joinable!(membership_signatures -> users (witness_id));
 diesel::joinable!(memberships -> clients (client_id));
 diesel::joinable!(memberships -> contracts (contract_id));
 diesel::joinable!(memberships -> groups (group_id));
@@ -322,8 +358,10 @@ diesel::allow_tables_to_appear_in_same_query!(
     groups,
     login_attempts,
     member_notes,
+    membership_signatures,
     memberships,
     note_addenda,
+    password_reset_tokens,
     refresh_tokens,
     screenings,
     sessions,

@@ -12,8 +12,9 @@ use crate::audit::AuditCtx;
 use crate::auth::policy::{allows, is_scoped, Action, Role};
 use crate::error::{AppError, AppResult};
 use crate::http::RequestId;
-use crate::schema::users;
+use crate::schema::{refresh_tokens, users};
 use crate::state::AppState;
+use crate::users::model::Approval;
 
 /// Request id and peer address, for audit events and throttling.
 #[derive(Debug, Clone)]
@@ -99,6 +100,10 @@ impl Staff {
     }
 }
 
+/// id, role, email, display name, active, approval, token version, and whether the token's
+/// login has ended.
+type CallerRow = (Uuid, String, String, String, bool, String, i32, bool);
+
 fn bearer(req: &HttpRequest) -> Option<String> {
     let value = req.headers().get(AUTHORIZATION)?.to_str().ok()?;
     let (scheme, token) = value.split_once(' ')?;
@@ -123,9 +128,17 @@ impl FromRequest for Staff {
             let claims = state.tokens.verify(&token).ok_or(AppError::Unauthorized(
                 "The access token is invalid or expired.",
             ))?;
-            let user: Option<(Uuid, String, String, String, bool, i32)> = state
+            // One query: the account as it is now, and whether this token's login (its
+            // refresh-token family) has ended by logout or by reuse detection (SPEC §3).
+            let sid = claims.sid;
+            let user: Option<CallerRow> = state
                 .db
                 .run(move |conn| {
+                    let login_ended = diesel::dsl::exists(
+                        refresh_tokens::table
+                            .filter(refresh_tokens::family_id.eq(sid))
+                            .filter(refresh_tokens::revoked_at.is_not_null()),
+                    );
                     Ok(users::table
                         .find(claims.sub)
                         .select((
@@ -134,15 +147,20 @@ impl FromRequest for Staff {
                             users::email,
                             users::display_name,
                             users::active,
+                            users::approval,
                             users::token_version,
+                            login_ended,
                         ))
                         .first(conn)
                         .optional()?)
                 })
                 .await?;
             let revoked = AppError::Unauthorized("The access token has been revoked.");
-            let (id, role, email, display_name, active, version) = user.ok_or(revoked)?;
-            if !active || version != claims.ver {
+            let (id, role, email, display_name, active, approval, version, ended) =
+                user.ok_or(revoked)?;
+            // An account awaiting a supervisor's approval cannot act (SPEC §1).
+            let approved = approval == Approval::Approved.as_str();
+            if !active || !approved || version != claims.ver || ended {
                 return Err(AppError::Unauthorized("The access token has been revoked."));
             }
             let role: Role = role

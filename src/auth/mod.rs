@@ -4,6 +4,7 @@
 pub mod extractor;
 pub mod password;
 pub mod policy;
+pub mod reset;
 pub mod routes;
 pub mod scope;
 pub mod throttle;

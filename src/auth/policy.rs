@@ -94,6 +94,8 @@ pub enum Action {
     /// Break-glass access: a therapist grants it to themself; supervisors review it.
     GrantEmergencyAccess,
     ReviewEmergencyAccess,
+    /// Approving clinical accounts an administrator made (SPEC §1 "Separation of duties").
+    ApproveAccounts,
 }
 
 /// The role table. Deny by default: anything not listed is refused.
@@ -134,6 +136,7 @@ pub fn allows(role: Role, action: Action) -> bool {
         }
         GrantEmergencyAccess => role == Therapist,
         ReviewEmergencyAccess => role == Supervisor,
+        ApproveAccounts => role == Supervisor,
     }
 }
 

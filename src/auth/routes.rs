@@ -61,18 +61,20 @@ fn issue_tokens(
     family: Option<Uuid>,
 ) -> AppResult<TokenResponse> {
     let (refresh_token, hash) = new_refresh_token();
+    // The family is the login: the access tokens carry it as `sid`.
+    let family = family.unwrap_or_else(Uuid::new_v4);
     diesel::insert_into(rt::table)
         .values((
             rt::id.eq(Uuid::new_v4()),
             rt::user_id.eq(user.id),
-            rt::family_id.eq(family.unwrap_or_else(Uuid::new_v4)),
+            rt::family_id.eq(family),
             rt::token_hash.eq(hash),
             rt::expires_at.eq(Utc::now() + Duration::days(REFRESH_TTL_DAYS)),
         ))
         .execute(conn)?;
     let access_token = state
         .tokens
-        .issue(user.id, &user.role, user.token_version)?;
+        .issue(user.id, &user.role, user.token_version, family)?;
     Ok(TokenResponse {
         access_token,
         token_type: "Bearer",
@@ -121,12 +123,15 @@ fn still_valid(
         q.for_share().first(conn).optional()?
     };
     Ok(now.filter(|u| {
-        u.active && u.token_version == seen.token_version && u.password_hash == seen.password_hash
+        u.may_sign_in()
+            && u.token_version == seen.token_version
+            && u.password_hash == seen.password_hash
     }))
 }
 
 /// Exchanges email and password for an access token and a refresh token. A wrong password, an
-/// unknown email and a disabled account get the same answer after the same argon2 work.
+/// unknown email, a disabled account and one awaiting a supervisor's approval get the same
+/// answer after the same argon2 work.
 #[utoipa::path(tag = "auth", request_body = LoginRequest,
     responses((status = 200, body = TokenResponse), (status = 401), (status = 422),
         (status = 429, description = "rate_limited, with Retry-After")))]
@@ -183,7 +188,7 @@ pub async fn login(
         .db
         .tx(move |conn| {
             let granted = match &user {
-                Some(u) if verified && u.active => still_valid(conn, u, false)?,
+                Some(u) if verified && u.may_sign_in() => still_valid(conn, u, false)?,
                 _ => None,
             };
             match granted {
@@ -292,7 +297,7 @@ pub async fn refresh(
                 )?;
                 return Ok(RefreshOutcome::Refused);
             }
-            if revoked_at.is_some() || expires_at <= Utc::now() || !user.active {
+            if revoked_at.is_some() || expires_at <= Utc::now() || !user.may_sign_in() {
                 return Ok(RefreshOutcome::Refused);
             }
             diesel::update(rt::table.find(id))

@@ -23,6 +23,9 @@ pub struct Claims {
     pub role: String,
     /// The user's token version when issued; a mismatch means the token was revoked.
     pub ver: i32,
+    /// The login (session) this token belongs to: its refresh-token family. When that family
+    /// is revoked (logout, refresh-token reuse), the access tokens of the login die with it.
+    pub sid: Uuid,
     pub iss: String,
     pub aud: String,
     pub iat: i64,
@@ -44,12 +47,20 @@ impl TokenKeys {
         }
     }
 
-    pub fn issue(&self, user_id: Uuid, role: &str, token_version: i32) -> anyhow::Result<String> {
+    /// An access token of the login `sid` (the refresh-token family it was issued with).
+    pub fn issue(
+        &self,
+        user_id: Uuid,
+        role: &str,
+        token_version: i32,
+        sid: Uuid,
+    ) -> anyhow::Result<String> {
         let now = Utc::now().timestamp();
         let claims = Claims {
             sub: user_id,
             role: role.to_string(),
             ver: token_version,
+            sid,
             iss: ISSUER.into(),
             aud: AUDIENCE.into(),
             iat: now,
@@ -97,9 +108,10 @@ mod tests {
     fn round_trip_and_wrong_key() {
         let keys = TokenKeys::new(b"0123456789abcdef0123456789abcdef");
         let id = Uuid::new_v4();
-        let t = keys.issue(id, "admin", 3).unwrap();
+        let sid = Uuid::new_v4();
+        let t = keys.issue(id, "admin", 3, sid).unwrap();
         let c = keys.verify(&t).unwrap();
-        assert_eq!((c.sub, c.ver), (id, 3));
+        assert_eq!((c.sub, c.ver, c.sid), (id, 3, sid));
         let other = TokenKeys::new(b"another-secret-another-secret-xx");
         assert!(other.verify(&t).is_none());
     }
@@ -114,7 +126,7 @@ mod tests {
         let keys = TokenKeys::new(key);
         let now = Utc::now().timestamp();
         let claims = |exp: Option<i64>| {
-            let mut c = serde_json::json!({"sub": Uuid::new_v4(), "role": "admin", "ver": 0,
+            let mut c = serde_json::json!({"sub": Uuid::new_v4(), "role": "admin", "ver": 0, "sid": Uuid::new_v4(),
                 "iss": ISSUER, "aud": AUDIENCE, "iat": now - 900, "jti": Uuid::new_v4()});
             if let Some(exp) = exp {
                 c["exp"] = exp.into();
@@ -141,7 +153,9 @@ mod tests {
     fn only_hs256_is_accepted() {
         let key = b"0123456789abcdef0123456789abcdef";
         let keys = TokenKeys::new(key);
-        let t = keys.issue(Uuid::new_v4(), "admin", 0).unwrap();
+        let t = keys
+            .issue(Uuid::new_v4(), "admin", 0, Uuid::new_v4())
+            .unwrap();
         let (_, rest) = t.split_once('.').unwrap();
         let (payload, _) = rest.split_once('.').unwrap();
         for header in [

@@ -135,6 +135,33 @@ pub fn load(
             Some(signed_at),
         )?);
     }
+    // The agreement was amended three weeks ago (phones off in group); most members re-signed
+    // it at the next session, the last two have yet to (v2).
+    let amended = Uuid::new_v4();
+    diesel::insert_into(contracts::table)
+        .values((
+            contracts::id.eq(amended),
+            contracts::group_id.eq(active_group),
+            contracts::version.eq(2),
+            contracts::clauses.eq({
+                let mut c = clauses();
+                c["other"] = serde_json::json!("Phones are switched off during group.");
+                c
+            }),
+            contracts::created_by.eq(staff.supervisor),
+            contracts::created_at.eq(Utc::now() - Duration::days(21)),
+        ))
+        .execute(conn)?;
+    for m in active_members.iter().take(9) {
+        crate::memberships::signatures::insert(
+            conn,
+            *m,
+            amended,
+            Utc::now() - Duration::days(20),
+            "signed in person",
+            staff.intake,
+        )?;
+    }
 
     let mut forming_start = today + Duration::weeks(3);
     while forming_start.weekday() != Weekday::Thu {

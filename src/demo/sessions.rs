@@ -1,6 +1,6 @@
 //! Demo sessions: the active group's weekly sessions since it began, held with realistic
-//! attendance, one member in the middle of a phased exit, one at risk, and a few weeks ahead
-//! still scheduled.
+//! attendance, one member in the middle of a phased exit, one who rescinded an exit notice, one
+//! at risk, and a few weeks ahead still scheduled.
 
 use chrono::{Duration, Utc};
 use diesel::prelude::*;
@@ -107,6 +107,21 @@ pub fn load(
                 memberships::exit_notice_reason.eq("Starting a new job with evening shifts."),
                 memberships::announced_at.eq(announced_at),
                 memberships::planned_last_session_id.eq(plan.id),
+            ))
+            .execute(conn)?;
+    }
+    // Another member gave notice three weeks ago, explored it in the group, and took it back at
+    // the next session (v2: a rescinded exit).
+    if past.len() >= 3 {
+        let (_, noticed) = past[past.len() - 3];
+        let (_, rescinded) = past[past.len() - 2];
+        diesel::update(memberships::table.find(g.active_members[6]))
+            .set((
+                memberships::exit_notice_reason.eq("Feels the group is not helping any more."),
+                memberships::announced_at.eq(noticed + Duration::minutes(80)),
+                memberships::exit_rescinded_at.eq(rescinded + Duration::minutes(85)),
+                memberships::exit_rescind_reason
+                    .eq("Explored the wish to leave with the group; decided to stay."),
             ))
             .execute(conn)?;
     }

@@ -52,6 +52,8 @@ pub fn load(conn: &mut PgConnection, password_hash: &str) -> anyhow::Result<Demo
                 users::display_name.eq(name),
                 users::role.eq(role.as_str()),
                 users::password_hash.eq(password_hash),
+                // Loaded from the console, like `create-user`: no approval awaited.
+                users::approval.eq("approved"),
             ))
             .execute(conn)?;
         ids.push(id);

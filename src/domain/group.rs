@@ -133,6 +133,7 @@ pub struct GroupConfig {
     pub min_term_sessions: i32,
     pub exit_notice_sessions: i32,
     pub absence_alert_threshold: i32,
+    pub completion_attendance_rate: f64,
     pub start_date: NaiveDate,
     pub end_date: Option<NaiveDate>,
 }
@@ -204,6 +205,11 @@ impl GroupConfig {
             "absence_alert_threshold",
             "must be between 1 and 10",
         );
+        v.check(
+            crate::domain::participation::valid_completion_rate(self.completion_attendance_rate),
+            "completion_attendance_rate",
+            "must be between 0 and 1",
+        );
         let earliest = NaiveDate::from_ymd_opt(2000, 1, 1).expect("valid");
         let latest = NaiveDate::from_ymd_opt(2100, 1, 1).expect("valid");
         v.check(
@@ -241,6 +247,7 @@ mod tests {
             min_term_sessions: 12,
             exit_notice_sessions: 3,
             absence_alert_threshold: 3,
+            completion_attendance_rate: 0.75,
             start_date: NaiveDate::from_ymd_opt(2026, 3, 3).unwrap(),
             end_date: None,
         }

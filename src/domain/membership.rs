@@ -3,6 +3,8 @@
 //! ```text
 //! pending ──sign──▶ active ──exit notice──▶ exiting ──planned last session held──▶ exited
 //!    └─withdraw─▶ exited      └──discharge──▶ exited ◀──(discharge)──┘
+//!                             ▲                   │
+//!                             └──rescind exit─────┘   (v2: the member changed their mind)
 //! ```
 //! Exited memberships are history: never reopened.
 
@@ -42,9 +44,16 @@ pub enum ExitReason {
     EarlyExit,
     DroppedOut,
     Discharged,
+    AgainstAdvice,
+    HigherLevelOfCare,
+    Hospitalized,
+    Incarcerated,
+    Relocated,
     Transferred,
     Other,
     Withdrawn,
+    /// The group completed or was cancelled while the seat was held (v2).
+    GroupEnded,
 }
 
 impl ExitReason {
@@ -54,45 +63,99 @@ impl ExitReason {
             ExitReason::EarlyExit => "early_exit",
             ExitReason::DroppedOut => "dropped_out",
             ExitReason::Discharged => "discharged",
+            ExitReason::AgainstAdvice => "against_advice",
+            ExitReason::HigherLevelOfCare => "higher_level_of_care",
+            ExitReason::Hospitalized => "hospitalized",
+            ExitReason::Incarcerated => "incarcerated",
+            ExitReason::Relocated => "relocated",
             ExitReason::Transferred => "transferred",
             ExitReason::Other => "other",
             ExitReason::Withdrawn => "withdrawn",
+            ExitReason::GroupEnded => "group_ended",
         }
     }
 
+    /// Every reason, in the order reports list them.
+    pub const ALL: [ExitReason; 13] = [
+        Self::Completed,
+        Self::EarlyExit,
+        Self::DroppedOut,
+        Self::Discharged,
+        Self::AgainstAdvice,
+        Self::HigherLevelOfCare,
+        Self::Hospitalized,
+        Self::Incarcerated,
+        Self::Relocated,
+        Self::Transferred,
+        Self::Other,
+        Self::Withdrawn,
+        Self::GroupEnded,
+    ];
+
     pub fn parse(s: &str) -> Option<Self> {
-        [
-            Self::Completed,
-            Self::EarlyExit,
-            Self::DroppedOut,
-            Self::Discharged,
-            Self::Transferred,
-            Self::Other,
-            Self::Withdrawn,
-        ]
-        .into_iter()
-        .find(|x| x.as_str() == s)
+        Self::ALL.into_iter().find(|x| x.as_str() == s)
     }
 
-    /// Reasons a staff member may give for an unplanned discharge.
+    /// Reasons a staff member may give for an unplanned discharge (SPEC §2, v2).
     pub fn is_discharge_reason(self) -> bool {
         matches!(
             self,
             ExitReason::DroppedOut
                 | ExitReason::Discharged
+                | ExitReason::AgainstAdvice
+                | ExitReason::HigherLevelOfCare
+                | ExitReason::Hospitalized
+                | ExitReason::Incarcerated
+                | ExitReason::Relocated
                 | ExitReason::Transferred
                 | ExitReason::Other
         )
     }
 
-    /// The reason a planned exit ends with.
-    pub fn for_planned_exit(minimum_term_met: bool) -> ExitReason {
-        if minimum_term_met {
+    /// The discharge reasons, as a 422 message lists them.
+    pub fn discharge_reasons() -> String {
+        Self::ALL
+            .into_iter()
+            .filter(|r| r.is_discharge_reason())
+            .map(|r| r.as_str())
+            .collect::<Vec<_>>()
+            .join(", ")
+    }
+
+    /// The reason a seat held when its group ends closes with (v2): a member of a group that
+    /// completes who meets the completion criteria has `completed` it; everyone else seated
+    /// (any member of a cancelled group) leaves with `group_ended`, never `early_exit`: the
+    /// group, not the member, ended the stay.
+    pub fn for_group_end(group_completed: bool, completion_met: bool) -> ExitReason {
+        if group_completed && completion_met {
+            ExitReason::Completed
+        } else {
+            ExitReason::GroupEnded
+        }
+    }
+
+    /// The reason a planned exit ends with, given whether the stay meets the completion
+    /// criteria (`domain::participation::completion_met`).
+    pub fn for_planned_exit(completion_met: bool) -> ExitReason {
+        if completion_met {
             ExitReason::Completed
         } else {
             ExitReason::EarlyExit
         }
     }
+}
+
+/// Whether an exit notice may be taken back (v2): only while `exiting`, and only until the
+/// planned last session is held (then the member has said goodbye and left).
+pub fn rescind_exit(
+    from: MembershipStatus,
+    farewell_held: bool,
+) -> Result<MembershipStatus, String> {
+    let to = next(from, Event::RescindExit)?;
+    if farewell_held {
+        return Err("The planned last session was held: the member has left.".into());
+    }
+    Ok(to)
 }
 
 /// An event that moves a membership.
@@ -103,6 +166,8 @@ pub enum Event {
     ExitNotice,
     Discharge,
     LastSessionHeld,
+    /// v2: an exiting member stays after all.
+    RescindExit,
 }
 
 /// The status `event` leads to from `from`, or why it cannot happen.
@@ -115,6 +180,7 @@ pub fn next(from: MembershipStatus, event: Event) -> Result<MembershipStatus, St
         (Active, ExitNotice) => Ok(Exiting),
         (Active | Exiting, Discharge) => Ok(Exited),
         (Exiting, LastSessionHeld) => Ok(Exited),
+        (Exiting, RescindExit) => Ok(Active),
         (from, event) => Err(format!(
             "A {} membership cannot take {}.",
             from.as_str(),
@@ -130,6 +196,7 @@ fn describe(e: Event) -> &'static str {
         Event::ExitNotice => "an exit notice (only active memberships can)",
         Event::Discharge => "a discharge (only active or exiting memberships can)",
         Event::LastSessionHeld => "a planned exit",
+        Event::RescindExit => "a rescinded exit notice (only exiting memberships can)",
     }
 }
 
@@ -147,17 +214,35 @@ mod tests {
         assert_eq!(next(Active, Discharge), Ok(Exited));
         assert_eq!(next(Exiting, Discharge), Ok(Exited));
         assert_eq!(next(Exiting, LastSessionHeld), Ok(Exited));
+        assert_eq!(next(Exiting, RescindExit), Ok(Active));
     }
 
     #[test]
     fn exited_is_final_and_other_moves_refused() {
-        for e in [Sign, Withdraw, ExitNotice, Discharge, LastSessionHeld] {
+        for e in [
+            Sign,
+            Withdraw,
+            ExitNotice,
+            Discharge,
+            LastSessionHeld,
+            RescindExit,
+        ] {
             assert!(next(Exited, e).is_err());
         }
         assert!(next(Active, Sign).is_err());
         assert!(next(Active, Withdraw).is_err());
         assert!(next(Pending, Discharge).is_err());
         assert!(next(Exiting, ExitNotice).is_err());
+        assert!(next(Active, RescindExit).is_err());
+        assert!(next(Pending, RescindExit).is_err());
+    }
+
+    #[test]
+    fn rescinding_an_exit_notice() {
+        assert_eq!(rescind_exit(Exiting, false), Ok(Active));
+        assert!(rescind_exit(Exiting, true).is_err());
+        assert!(rescind_exit(Active, false).is_err());
+        assert!(rescind_exit(Exited, false).is_err());
     }
 
     #[test]
@@ -165,7 +250,28 @@ mod tests {
         assert!(ExitReason::DroppedOut.is_discharge_reason());
         assert!(!ExitReason::Completed.is_discharge_reason());
         assert!(!ExitReason::Withdrawn.is_discharge_reason());
+        assert!(!ExitReason::GroupEnded.is_discharge_reason());
+        assert!(ExitReason::HigherLevelOfCare.is_discharge_reason());
+        for r in ExitReason::ALL {
+            assert_eq!(ExitReason::parse(r.as_str()), Some(r));
+        }
+        assert!(
+            ExitReason::discharge_reasons().starts_with("dropped_out, discharged, against_advice")
+        );
         assert_eq!(ExitReason::for_planned_exit(true), ExitReason::Completed);
         assert_eq!(ExitReason::for_planned_exit(false), ExitReason::EarlyExit);
+        assert_eq!(ExitReason::for_group_end(true, true), ExitReason::Completed);
+        assert_eq!(
+            ExitReason::for_group_end(true, false),
+            ExitReason::GroupEnded
+        );
+        assert_eq!(
+            ExitReason::for_group_end(false, true),
+            ExitReason::GroupEnded
+        );
+        assert_eq!(
+            ExitReason::for_group_end(false, false),
+            ExitReason::GroupEnded
+        );
     }
 }

@@ -1,5 +1,6 @@
 //! Pure rules of the practice, unit-tested without a database.
 
+pub mod agreement;
 pub mod attendance;
 pub mod client;
 pub mod consent;
@@ -8,6 +9,7 @@ pub mod emergency_access;
 pub mod group;
 pub mod membership;
 pub mod note;
+pub mod participation;
 pub mod redact;
 pub mod retention;
 pub mod schedule;

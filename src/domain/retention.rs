@@ -39,10 +39,20 @@ pub struct RetentionFigures {
     pub early_exit: i64,
     pub dropped_out: i64,
     pub discharged: i64,
+    pub against_advice: i64,
+    pub higher_level_of_care: i64,
+    pub hospitalized: i64,
+    pub incarcerated: i64,
+    pub relocated: i64,
     pub transferred: i64,
     /// Exited with reason `other` (so that the status and exit-reason columns add up to
     /// `admitted`).
     pub other: i64,
+    /// Pending seats withdrawn; never signed, so never admitted to active: always 0 here, listed
+    /// so that every exit reason of SPEC §2 has its column.
+    pub withdrawn: i64,
+    /// Seats ended by the group completing or being cancelled (v2).
+    pub group_ended: i64,
     pub reached_minimum_term: i64,
     /// reached_minimum_term / admitted; null when nobody was admitted.
     pub minimum_term_rate: Option<f64>,
@@ -81,6 +91,30 @@ pub fn ratio(num: i64, den: i64) -> Option<f64> {
     (den > 0).then(|| (num as f64 / den as f64 * 10_000.0).round() / 10_000.0)
 }
 
+impl RetentionFigures {
+    /// The mutually exclusive buckets every admitted member falls in exactly once: the two
+    /// seated statuses, then one per exit reason (SPEC §5: they add up to `admitted`).
+    pub fn buckets(&self) -> [(&'static str, i64); 15] {
+        [
+            ("still_active", self.still_active),
+            ("exiting", self.exiting),
+            ("completed", self.completed),
+            ("early_exit", self.early_exit),
+            ("dropped_out", self.dropped_out),
+            ("discharged", self.discharged),
+            ("against_advice", self.against_advice),
+            ("higher_level_of_care", self.higher_level_of_care),
+            ("hospitalized", self.hospitalized),
+            ("incarcerated", self.incarcerated),
+            ("relocated", self.relocated),
+            ("transferred", self.transferred),
+            ("other", self.other),
+            ("withdrawn", self.withdrawn),
+            ("group_ended", self.group_ended),
+        ]
+    }
+}
+
 pub fn figures(members: &[MemberOutcome]) -> RetentionFigures {
     let count = |f: &dyn Fn(&MemberOutcome) -> bool| members.iter().filter(|m| f(m)).count() as i64;
     let reason = |r: &'static str| move |m: &MemberOutcome| m.exit_reason.as_deref() == Some(r);
@@ -109,8 +143,15 @@ pub fn figures(members: &[MemberOutcome]) -> RetentionFigures {
         early_exit: count(&reason("early_exit")),
         dropped_out: count(&reason("dropped_out")),
         discharged: count(&reason("discharged")),
+        against_advice: count(&reason("against_advice")),
+        higher_level_of_care: count(&reason("higher_level_of_care")),
+        hospitalized: count(&reason("hospitalized")),
+        incarcerated: count(&reason("incarcerated")),
+        relocated: count(&reason("relocated")),
         transferred: count(&reason("transferred")),
         other: count(&reason("other")),
+        withdrawn: count(&reason("withdrawn")),
+        group_ended: count(&reason("group_ended")),
         reached_minimum_term,
         minimum_term_rate: ratio(reached_minimum_term, admitted),
         median_sessions_attended: median(&mut attended),
@@ -200,28 +241,17 @@ mod tests {
 
     #[test]
     fn statuses_and_exit_reasons_add_up_to_admitted() {
-        let f = figures(&[
-            m("active", None, 1, 1),
-            m("exiting", None, 1, 1),
-            m("exited", Some("completed"), 12, 12),
-            m("exited", Some("early_exit"), 1, 1),
-            m("exited", Some("dropped_out"), 1, 1),
-            m("exited", Some("discharged"), 1, 1),
-            m("exited", Some("transferred"), 1, 1),
-            m("exited", Some("other"), 1, 1),
-        ]);
-        let parts = [
-            f.still_active,
-            f.exiting,
-            f.completed,
-            f.early_exit,
-            f.dropped_out,
-            f.discharged,
-            f.transferred,
-            f.other,
-        ];
-        assert_eq!(parts, [1; 8]);
-        assert_eq!(parts.iter().sum::<i64>(), f.admitted);
+        use crate::domain::membership::ExitReason;
+        let mut members = vec![m("active", None, 1, 1), m("exiting", None, 1, 1)];
+        for r in ExitReason::ALL {
+            let held = if r == ExitReason::Completed { 12 } else { 1 };
+            members.push(m("exited", Some(r.as_str()), held, held));
+        }
+        let f = figures(&members);
+        let parts = f.buckets();
+        assert!(parts.iter().all(|(_, n)| *n == 1), "{parts:?}");
+        assert_eq!(parts.len(), 2 + ExitReason::ALL.len());
+        assert_eq!(parts.iter().map(|(_, n)| n).sum::<i64>(), f.admitted);
         // exactly k held sessions counts as retained at k
         assert_eq!(f.retained_after_sessions[2].reached, 1);
     }

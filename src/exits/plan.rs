@@ -8,6 +8,7 @@ use uuid::Uuid;
 
 use crate::audit::AuditCtx;
 use crate::domain::membership::{ExitReason, MembershipStatus};
+use crate::domain::participation::completion_met;
 use crate::error::{AppError, AppResult, ErrorCode};
 use crate::groups::GroupRow;
 use crate::memberships::lifecycle;
@@ -33,10 +34,16 @@ pub fn complete_exit(
     audit: &AuditCtx,
     membership_id: Uuid,
     last: &SessionRow,
-    min_term: i32,
+    group: &GroupRow,
 ) -> AppResult<()> {
     let held = roster::held_before(conn, membership_id, last.scheduled_at)?;
-    let reason = ExitReason::for_planned_exit(held >= min_term);
+    let attended = roster::attended_before(conn, membership_id, last.scheduled_at)?;
+    let reason = ExitReason::for_planned_exit(completion_met(
+        held >= group.min_term_sessions,
+        attended as i64,
+        held as i64,
+        group.completion_attendance_rate,
+    ));
     // The member left when the farewell session ended, however late its attendance is recorded:
     // seated at that session, not at the next.
     let left_at = last.scheduled_at + chrono::Duration::minutes(last.duration_minutes as i64);
@@ -53,7 +60,7 @@ pub fn complete_exit(
         "membership.exit",
         "membership",
         Some(membership_id),
-        json!({"exit_reason": reason.as_str(), "last_session_id": last.id, "sessions_held": held}),
+        json!({"exit_reason": reason.as_str(), "last_session_id": last.id, "sessions_held": held, "sessions_attended": attended}),
     )
 }
 
@@ -71,7 +78,7 @@ pub fn complete_planned_exits(
         .for_update()
         .load(conn)?;
     for id in &due {
-        complete_exit(conn, audit, *id, session, group.min_term_sessions)?;
+        complete_exit(conn, audit, *id, session, group)?;
     }
     Ok(due.len())
 }
@@ -122,7 +129,7 @@ pub fn move_plans(
             json!({"from": farewell, "to": next.id, "cancelled_session_id": cancelled.id}),
         )?;
         if next.status == "held" {
-            complete_exit(conn, audit, *id, &next, group.min_term_sessions)?;
+            complete_exit(conn, audit, *id, &next, group)?;
         }
     }
     Ok(moved)

@@ -88,7 +88,7 @@ pub async fn exit_notice(
             )?;
             // A notice recorded late may name a session that has already been held.
             if last.status == "held" {
-                complete_exit(conn, &audit, id, &last, group.min_term_sessions)?;
+                complete_exit(conn, &audit, id, &last, &group)?;
             }
             load_view(conn, id, true)
         })

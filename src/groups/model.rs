@@ -30,6 +30,7 @@ pub struct GroupRow {
     pub version: i32,
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
+    pub completion_attendance_rate: f64,
 }
 
 impl GroupRow {
@@ -96,6 +97,9 @@ pub struct Group {
     pub min_term_sessions: i32,
     pub exit_notice_sessions: i32,
     pub absence_alert_threshold: i32,
+    /// Share (0–1) of the sessions held while seated a member must have attended for a
+    /// finished stay to be `completed` (v2).
+    pub completion_attendance_rate: f64,
     pub start_date: NaiveDate,
     pub end_date: Option<NaiveDate>,
     pub status: GroupStatus,
@@ -125,6 +129,7 @@ impl Group {
             min_term_sessions: r.min_term_sessions,
             exit_notice_sessions: r.exit_notice_sessions,
             absence_alert_threshold: r.absence_alert_threshold,
+            completion_attendance_rate: r.completion_attendance_rate,
             start_date: r.start_date,
             end_date: r.end_date,
             status,

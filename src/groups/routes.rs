@@ -41,6 +41,9 @@ fn default_notice() -> i32 {
 fn default_alert() -> i32 {
     3
 }
+fn default_completion_rate() -> f64 {
+    crate::domain::participation::DEFAULT_COMPLETION_RATE
+}
 
 #[derive(Debug, Deserialize, ToSchema)]
 pub struct CreateGroup {
@@ -66,6 +69,9 @@ pub struct CreateGroup {
     pub exit_notice_sessions: i32,
     #[serde(default = "default_alert")]
     pub absence_alert_threshold: i32,
+    /// 0–1, default 0.75 (v2).
+    #[serde(default = "default_completion_rate")]
+    pub completion_attendance_rate: f64,
     pub start_date: NaiveDate,
     pub end_date: Option<NaiveDate>,
 }
@@ -85,6 +91,7 @@ pub struct UpdateGroup {
     pub min_term_sessions: Option<i32>,
     pub exit_notice_sessions: Option<i32>,
     pub absence_alert_threshold: Option<i32>,
+    pub completion_attendance_rate: Option<f64>,
     pub start_date: Option<NaiveDate>,
     #[serde(default, deserialize_with = "nullable")]
     #[schema(value_type = Option<NaiveDate>)]
@@ -134,6 +141,7 @@ struct GroupValues {
     min_term_sessions: i32,
     exit_notice_sessions: i32,
     absence_alert_threshold: i32,
+    completion_attendance_rate: f64,
     start_date: NaiveDate,
     end_date: Option<NaiveDate>,
 }
@@ -154,6 +162,7 @@ fn values(cfg: &GroupConfig) -> AppResult<GroupValues> {
         min_term_sessions: cfg.min_term_sessions,
         exit_notice_sessions: cfg.exit_notice_sessions,
         absence_alert_threshold: cfg.absence_alert_threshold,
+        completion_attendance_rate: cfg.completion_attendance_rate,
         start_date: cfg.start_date,
         end_date: cfg.end_date,
     })
@@ -182,6 +191,7 @@ pub async fn create_group(
         min_term_sessions: b.min_term_sessions,
         exit_notice_sessions: b.exit_notice_sessions,
         absence_alert_threshold: b.absence_alert_threshold,
+        completion_attendance_rate: b.completion_attendance_rate,
         start_date: b.start_date,
         end_date: b.end_date,
     };
@@ -335,6 +345,9 @@ pub async fn update_group(
                 absence_alert_threshold: b
                     .absence_alert_threshold
                     .unwrap_or(cur.absence_alert_threshold),
+                completion_attendance_rate: b
+                    .completion_attendance_rate
+                    .unwrap_or(cur.completion_attendance_rate),
                 start_date: b.start_date.unwrap_or(cur.start_date),
                 end_date: b.end_date.unwrap_or(cur.end_date),
             };

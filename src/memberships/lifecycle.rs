@@ -10,6 +10,7 @@ use super::model::MembershipRow;
 use crate::audit::AuditCtx;
 use crate::domain::group::GroupStatus;
 use crate::domain::membership::{ExitReason, MembershipStatus};
+use crate::domain::participation::completion_met;
 use crate::error::{AppError, AppResult, ErrorCode};
 use crate::roster;
 use crate::schema::memberships;
@@ -49,8 +50,8 @@ pub fn exit(
 }
 
 /// Closes every open seat of a group that completes or is cancelled: pending seats are
-/// withdrawn; members of a completed group finish (`completed` if their minimum term is met,
-/// else `early_exit`); members of a cancelled group exit with `other`. Returns how many.
+/// withdrawn; members of a completed group who meet the completion criteria finish
+/// `completed`; every other seat ends with `group_ended` (v2). Returns how many.
 pub fn close_all_seats(
     conn: &mut PgConnection,
     audit: &AuditCtx,
@@ -72,16 +73,18 @@ pub fn close_all_seats(
             ),
             (_, GroupStatus::Completed) => {
                 let held = roster::held_before(conn, m.id, now)?;
-                let term: i32 = crate::schema::groups::table
+                let attended = roster::attended_before(conn, m.id, now)?;
+                let (term, rate): (i32, f64) = crate::schema::groups::table
                     .find(group_id)
-                    .select(crate::schema::groups::min_term_sessions)
+                    .select((
+                        crate::schema::groups::min_term_sessions,
+                        crate::schema::groups::completion_attendance_rate,
+                    ))
                     .first(conn)?;
-                (
-                    ExitReason::for_planned_exit(held >= term),
-                    "group completed",
-                )
+                let met = completion_met(held >= term, attended as i64, held as i64, rate);
+                (ExitReason::for_group_end(true, met), "group completed")
             }
-            _ => (ExitReason::Other, "group cancelled"),
+            _ => (ExitReason::for_group_end(false, false), "group cancelled"),
         };
         exit(conn, m.id, &[m.status()], reason, Some(note), now)?;
         audit.allowed(

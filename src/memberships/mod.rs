@@ -4,5 +4,6 @@ pub mod lifecycle;
 pub mod model;
 pub mod of_client;
 pub mod routes;
+pub mod signatures;
 
 pub use model::{load_views, MembershipView};

@@ -6,8 +6,11 @@ use serde::Serialize;
 use utoipa::ToSchema;
 use uuid::Uuid;
 
+use super::signatures::Signature;
 use crate::clients::model::{summaries, ClientSummary};
+use crate::domain::agreement::contract_current;
 use crate::domain::membership::{ExitReason, MembershipStatus};
+use crate::domain::participation::{at_risk as streak_at_risk, attendance_rate};
 use crate::error::{AppError, AppResult};
 use crate::roster;
 use crate::schema::memberships;
@@ -36,6 +39,8 @@ pub struct MembershipRow {
     pub version: i32,
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
+    pub exit_rescinded_at: Option<DateTime<Utc>>,
+    pub exit_rescind_reason: Option<String>,
 }
 
 impl MembershipRow {
@@ -60,8 +65,22 @@ pub struct MembershipView {
     pub signature_name: Option<String>,
     pub witness_id: Option<Uuid>,
     pub joined_on: Option<NaiveDate>,
+    /// Every signature of the agreement, oldest first (v2). `contract_id`, `signed_at`,
+    /// `signature_name` and `witness_id` above are the admission's.
+    pub signatures: Vec<Signature>,
+    /// The member signed the group's current agreement version (v2); false while pending.
+    pub contract_current: bool,
     pub sessions_held_since_join: i32,
     pub minimum_term_met: bool,
+    /// Sessions attended (present, late, left early) (v2).
+    pub sessions_attended: i32,
+    /// sessions_attended / sessions_held_since_join, 4 decimals; null while none was held (v2).
+    pub attendance_rate: Option<f64>,
+    /// Consecutive unexcused absences, newest first; excused absences are skipped (v2).
+    pub absence_streak: i32,
+    /// Local date of the last session attended (v2).
+    pub last_attended_on: Option<NaiveDate>,
+    /// A seated member whose `absence_streak` reached the group's `absence_alert_threshold`.
     pub at_risk: bool,
     pub exit_notice_reason: Option<String>,
     pub announced_at: Option<DateTime<Utc>>,
@@ -69,6 +88,10 @@ pub struct MembershipView {
     pub exit_reason: Option<ExitReason>,
     pub exit_note: Option<String>,
     pub exited_at: Option<DateTime<Utc>>,
+    /// When the latest exit notice was rescinded (v2); the member stayed.
+    pub exit_rescinded_at: Option<DateTime<Utc>>,
+    /// Why it was rescinded (clinical roles only).
+    pub exit_rescind_reason: Option<String>,
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
     #[serde(skip)]
@@ -88,22 +111,34 @@ pub fn load_views(
         .into_iter()
         .map(|p| (p.membership_id, p))
         .collect();
-    let risk: HashMap<Uuid, bool> = roster::at_risk(conn, &ids)?
-        .into_iter()
-        .map(|r| (r.membership_id, r.at_risk))
-        .collect();
+    let participation = roster::participation(conn, &ids)?;
+    let mut signatures = super::signatures::load(conn, &rows)?;
+    let group_ids: Vec<Uuid> = rows.iter().map(|r| r.group_id).collect();
+    let current = super::signatures::current_versions(conn, &group_ids)?;
     Ok(rows
         .into_iter()
         .filter_map(|r| {
             let p = progress.get(&r.id)?;
+            let part = participation.get(&r.id).copied().unwrap_or_default();
             let status = r.status();
+            let signed = signatures.remove(&r.id).unwrap_or_default();
+            let held: Vec<i32> = signed.iter().map(|s| s.version).collect();
             Some(MembershipView {
+                contract_current: contract_current(&held, current.get(&r.group_id).copied()),
+                signatures: signed,
                 client: clients.get(&r.client_id)?.clone(),
                 sessions_held_since_join: p.sessions_held_since_join,
                 minimum_term_met: p.minimum_term_met(),
+                sessions_attended: part.sessions_attended,
+                attendance_rate: attendance_rate(
+                    part.sessions_attended as i64,
+                    p.sessions_held_since_join as i64,
+                ),
+                absence_streak: part.absence_streak,
+                last_attended_on: part.last_attended_on,
                 // Only a seated member can be at risk.
                 at_risk: matches!(status, MembershipStatus::Active | MembershipStatus::Exiting)
-                    && risk.get(&r.id).copied().unwrap_or(false),
+                    && streak_at_risk(part.absence_streak, p.absence_alert_threshold),
                 id: r.id,
                 group_id: r.group_id,
                 client_id: r.client_id,
@@ -121,6 +156,8 @@ pub fn load_views(
                 exit_reason: r.exit_reason.as_deref().and_then(ExitReason::parse),
                 exit_note: r.exit_note.filter(|_| clinical),
                 exited_at: r.exited_at,
+                exit_rescinded_at: r.exit_rescinded_at,
+                exit_rescind_reason: r.exit_rescind_reason.filter(|_| clinical),
                 created_at: r.created_at,
                 updated_at: r.updated_at,
                 version: r.version,

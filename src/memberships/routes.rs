@@ -11,7 +11,9 @@ use uuid::Uuid;
 
 use super::lifecycle;
 use super::model::{load_view, load_views, MembershipRow, MembershipView};
+use super::signatures;
 use crate::auth::{scope, Action, Role, Staff};
+use crate::domain::agreement::{decide_sign, SignKind, SignRefusal};
 use crate::domain::group::GroupStatus;
 use crate::domain::membership::{next, Event, ExitReason, MembershipStatus};
 use crate::domain::screening::{FUTURE_SKEW_SECS, VALIDITY_DAYS};
@@ -43,7 +45,8 @@ pub struct Sign {
 
 #[derive(Debug, Deserialize, ToSchema)]
 pub struct Discharge {
-    /// `dropped_out`, `discharged`, `transferred` or `other`.
+    /// `dropped_out`, `discharged`, `against_advice`, `higher_level_of_care`, `hospitalized`,
+    /// `incarcerated`, `relocated`, `transferred` or `other`.
     pub exit_reason: ExitReason,
     pub note: String,
 }
@@ -147,6 +150,19 @@ pub async fn admit(
             if seated {
                 return Err(AppError::conflict(ErrorCode::AlreadyMember, "The client already holds a seat in this group."));
             }
+            // v2: a screening admits once. The screening's row lock serialises two admissions
+            // on the same screening into different groups (each holds only its own group's lock).
+            screenings::table.find(b.screening_id).select(screenings::id).for_update().first::<Uuid>(conn)?;
+            let used: bool = diesel::select(diesel::dsl::exists(
+                memberships::table.filter(memberships::screening_id.eq(b.screening_id)),
+            ))
+            .get_result(conn)?;
+            if used {
+                return Err(AppError::conflict(
+                    ErrorCode::ScreeningRequired,
+                    "This screening already admitted the client once; a returning client needs a new screening.",
+                ));
+            }
             let taken = groups::seats(conn, group_id)?.taken();
             if taken >= group.max_size as i64 {
                 return Err(AppError::conflict(ErrorCode::GroupFull, format!("All {} seats are taken.", group.max_size)));
@@ -178,6 +194,9 @@ pub struct MemberQuery {
     #[param(inline)]
     pub status: Option<MembershipStatus>,
     pub at_risk: Option<bool>,
+    /// v2: `false` lists who has yet to re-sign: active and exiting members whose newest
+    /// signature is not of the current agreement; `true`, those who hold the current one.
+    pub contract_current: Option<bool>,
     pub limit: Option<i64>,
     pub cursor: Option<String>,
 }
@@ -225,6 +244,17 @@ pub async fn list_members(
             let views: Vec<_> = views
                 .into_iter()
                 .filter(|v| q.at_risk.is_none_or(|r| v.at_risk == r))
+                .filter(|v| match q.contract_current {
+                    None => true,
+                    Some(true) => v.contract_current,
+                    Some(false) => {
+                        !v.contract_current
+                            && matches!(
+                                v.status,
+                                MembershipStatus::Active | MembershipStatus::Exiting
+                            )
+                    }
+                })
                 .collect();
             let shown = views.iter().take(limit as usize).map(|v| v.client_id);
             crate::audit::bulk::list_read(
@@ -264,9 +294,12 @@ pub async fn get_membership(
 }
 
 /// Records the client's signature of the group's current agreement: `pending → active`,
-/// `joined_on` = the date of `signed_at` in the group's time zone.
+/// `joined_on` = the date of `signed_at` in the group's time zone. (v2) An `active` or
+/// `exiting` member signs an amended agreement the same way: the signature is added to
+/// `signatures`, nothing else changes. 409 `contract_outdated` for an older version,
+/// `already_signed` for the version the member holds.
 #[utoipa::path(tag = "memberships", request_body = Sign,
-    responses((status = 200, body = MembershipView), (status = 409, description = "contract_outdated or conflict"), (status = 422)))]
+    responses((status = 200, body = MembershipView), (status = 409, description = "contract_outdated, already_signed or conflict"), (status = 422)))]
 #[post("/memberships/{id}/sign")]
 pub async fn sign(
     state: web::Data<AppState>,
@@ -286,9 +319,12 @@ pub async fn sign(
     let view = state
         .db
         .tx(move |conn| {
+            // Lock order: group (a new agreement version takes the same lock, so "current" holds
+            // until commit), then the membership (concurrent signatures of one member queue here).
+            let group_id: Uuid = memberships::table.find(id).select(memberships::group_id).first(conn).optional()?.ok_or(AppError::NotFound)?;
+            scope::ensure_group(conn, &staff, group_id)?;
+            let group = groups::lock(conn, group_id)?;
             let m = visible(conn, &staff, id, true)?;
-            next(m.status(), Event::Sign).map_err(|d| AppError::conflict(ErrorCode::Conflict, d))?;
-            let group = groups::find(conn, m.group_id)?.ok_or(AppError::NotFound)?;
             let version: Option<i32> = contracts::table
                 .find(b.contract_id)
                 .filter(contracts::group_id.eq(m.group_id))
@@ -296,39 +332,61 @@ pub async fn sign(
                 .first(conn)
                 .optional()?;
             let Some(version) = version else {
+                if m.status() == MembershipStatus::Exited {
+                    return Err(AppError::conflict(ErrorCode::Conflict, "An exited membership cannot take a signature."));
+                }
                 return Err(AppError::invalid("contract_id", "is not an agreement of this group"));
             };
             let current = current_version(conn, m.group_id)?.unwrap_or(version);
-            if version != current {
-                return Err(AppError::conflict(
+            let held: Vec<i32> = signatures::load(conn, std::slice::from_ref(&m))?
+                .remove(&id)
+                .unwrap_or_default()
+                .iter()
+                .map(|s| s.version)
+                .collect();
+            let kind = decide_sign(m.status(), version, current, &held).map_err(|r| match r {
+                SignRefusal::NotSignable(s) => AppError::conflict(ErrorCode::Conflict, format!("A {} membership cannot take a signature.", s.as_str())),
+                SignRefusal::Outdated { offered, current } => AppError::conflict(
                     ErrorCode::ContractOutdated,
-                    format!("Version {version} was replaced by version {current}; the member must sign the current agreement."),
-                ));
-            }
+                    format!("Version {offered} was replaced by version {current}; the member must sign the current agreement."),
+                ),
+                SignRefusal::AlreadySigned(v) => AppError::conflict(ErrorCode::AlreadySigned, format!("The member already signed version {v}.")),
+            })?;
             let screened_at: Option<DateTime<Utc>> =
                 screenings::table.find(m.screening_id).select(screenings::completed_at).first(conn)?;
             let mut v = Validations::new();
             v.check(signed_at <= now + Duration::seconds(FUTURE_SKEW_SECS), "signed_at", "must not be in the future");
             v.check(screened_at.is_none_or(|s| signed_at >= s), "signed_at", "must not be before the screening's completion");
+            if kind == SignKind::Resign {
+                v.check(m.signed_at.is_none_or(|first| signed_at >= first), "signed_at", "must not be before the member's first signature");
+            }
             v.finish()?;
-            let joined_on = signed_at.with_timezone(&group.tz()).date_naive();
-            let row: Option<MembershipRow> = diesel::update(memberships::table.find(id).filter(memberships::status.eq("pending")))
-                .set((
-                    memberships::status.eq("active"),
-                    memberships::contract_id.eq(b.contract_id),
-                    memberships::signed_at.eq(signed_at),
-                    memberships::signature_name.eq(&signature_name),
-                    memberships::witness_id.eq(staff.id),
-                    memberships::joined_on.eq(joined_on),
-                    memberships::version.eq(memberships::version + 1),
-                    memberships::updated_at.eq(now),
-                ))
-                .returning(MembershipRow::as_returning())
-                .get_result(conn)
-                .optional()?;
-            let row = row.ok_or_else(|| AppError::conflict(ErrorCode::Conflict, "The membership changed status meanwhile."))?;
-            audit.allowed(conn, "membership.sign", "membership", Some(id), json!({"contract_version": version}))?;
-            load_views(conn, vec![row], clinical)?.pop().ok_or(AppError::NotFound)
+            if kind == SignKind::Admission {
+                let joined_on = signed_at.with_timezone(&group.tz()).date_naive();
+                let changed = diesel::update(memberships::table.find(id).filter(memberships::status.eq("pending")))
+                    .set((
+                        memberships::status.eq("active"),
+                        memberships::contract_id.eq(b.contract_id),
+                        memberships::signed_at.eq(signed_at),
+                        memberships::signature_name.eq(&signature_name),
+                        memberships::witness_id.eq(staff.id),
+                        memberships::joined_on.eq(joined_on),
+                        memberships::version.eq(memberships::version + 1),
+                        memberships::updated_at.eq(now),
+                    ))
+                    .execute(conn)?;
+                if changed == 0 {
+                    return Err(AppError::conflict(ErrorCode::Conflict, "The membership changed status meanwhile."));
+                }
+            } else {
+                diesel::update(memberships::table.find(id))
+                    .set((memberships::version.eq(memberships::version + 1), memberships::updated_at.eq(now)))
+                    .execute(conn)?;
+            }
+            signatures::insert(conn, id, b.contract_id, signed_at, &signature_name, staff.id)?;
+            let action = if kind == SignKind::Admission { "membership.sign" } else { "membership.resign" };
+            audit.allowed(conn, action, "membership", Some(id), json!({"contract_version": version}))?;
+            load_view(conn, id, clinical)
         })
         .await?;
     Ok(ok_with_etag(view.version, &view))
@@ -348,11 +406,12 @@ pub async fn discharge(
     let id = id.into_inner();
     let b = body.into_inner();
     let mut v = Validations::new();
-    v.check(
-        b.exit_reason.is_discharge_reason(),
-        "exit_reason",
-        "must be dropped_out, discharged, transferred or other",
-    );
+    if !b.exit_reason.is_discharge_reason() {
+        v.add(
+            "exit_reason",
+            format!("must be one of {}", ExitReason::discharge_reasons()),
+        );
+    }
     if b.note.trim().is_empty() {
         v.add("note", "is required");
     } else if let Err(m) = text(&b.note, 5000) {

@@ -127,7 +127,7 @@ fn members_sql(q: &RetentionQuery, group_by: GroupBy) -> String {
     )
 }
 
-const CSV_HEADER: [&str; 19] = [
+const CSV_HEADER: [&str; 26] = [
     "bucket",
     "label",
     "admitted",
@@ -137,8 +137,15 @@ const CSV_HEADER: [&str; 19] = [
     "early_exit",
     "dropped_out",
     "discharged",
+    "against_advice",
+    "higher_level_of_care",
+    "hospitalized",
+    "incarcerated",
+    "relocated",
     "transferred",
     "other",
+    "withdrawn",
+    "group_ended",
     "reached_minimum_term",
     "minimum_term_rate",
     "median_sessions_attended",
@@ -213,22 +220,9 @@ pub async fn retention_report(
             .map(|b| {
                 let f = &b.figures;
                 let mut cells = vec![b.key.clone(), b.label.clone()];
-                cells.extend(
-                    [
-                        f.admitted,
-                        f.still_active,
-                        f.exiting,
-                        f.completed,
-                        f.early_exit,
-                        f.dropped_out,
-                        f.discharged,
-                        f.transferred,
-                        f.other,
-                        f.reached_minimum_term,
-                    ]
-                    .iter()
-                    .map(i64::to_string),
-                );
+                cells.push(f.admitted.to_string());
+                cells.extend(f.buckets().iter().map(|(_, n)| n.to_string()));
+                cells.push(f.reached_minimum_term.to_string());
                 cells.push(opt(f.minimum_term_rate));
                 cells.push(opt(f.median_sessions_attended));
                 cells.extend(f.retained_after_sessions.iter().map(|p| opt(p.retained)));

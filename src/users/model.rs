@@ -21,6 +21,43 @@ pub struct UserRow {
     pub version: i32,
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
+    pub approval: String,
+    pub approval_requested_by: Option<Uuid>,
+    pub approval_requested_at: Option<DateTime<Utc>>,
+}
+
+impl UserRow {
+    /// May this account sign in and act? Active, and not awaiting a supervisor's approval
+    /// (SPEC §1 "Separation of duties").
+    pub fn may_sign_in(&self) -> bool {
+        self.active && self.approval == Approval::Approved.as_str()
+    }
+}
+
+/// Whether a supervisor has approved the account (SPEC §1 v2). Accounts an administrator
+/// creates with, or moves to, a clinical role are `pending` until then.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum Approval {
+    Approved,
+    Pending,
+}
+
+impl Approval {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Approval::Approved => "approved",
+            Approval::Pending => "pending",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<Approval> {
+        match s {
+            "approved" => Some(Approval::Approved),
+            "pending" => Some(Approval::Pending),
+            _ => None,
+        }
+    }
 }
 
 /// A staff user as the API shows it: never a hash.
@@ -31,6 +68,8 @@ pub struct User {
     pub display_name: String,
     pub role: Role,
     pub active: bool,
+    /// `pending` until a supervisor approves the account (it cannot sign in meanwhile).
+    pub approval: Approval,
     pub created_at: DateTime<Utc>,
 }
 
@@ -42,6 +81,8 @@ impl From<&UserRow> for User {
             display_name: r.display_name.clone(),
             role: r.role.parse().unwrap_or(Role::Intake),
             active: r.active,
+            // The column's CHECK admits only these two; anything else is not approved.
+            approval: Approval::parse(&r.approval).unwrap_or(Approval::Pending),
             created_at: r.created_at,
         }
     }
@@ -86,9 +127,27 @@ pub struct NewUser<'a> {
     pub display_name: &'a str,
     pub role: Role,
     pub password_hash: &'a str,
+    /// The administrator who made the account through the API: a clinical account then
+    /// waits for a supervisor's approval. `None` from the console (`create-user`): approved.
+    pub created_by_admin: Option<Uuid>,
+}
+
+/// What an administrator's creating or moving an account to `role` means for its approval
+/// (SPEC §1): clinical roles wait for a supervisor; the others need no approval.
+pub fn approval_after_admin_sets(role: Role) -> Approval {
+    if role.is_clinician() {
+        Approval::Pending
+    } else {
+        Approval::Approved
+    }
 }
 
 pub fn insert(conn: &mut PgConnection, u: NewUser<'_>) -> QueryResult<UserRow> {
+    let approval = match u.created_by_admin {
+        Some(_) => approval_after_admin_sets(u.role),
+        None => Approval::Approved,
+    };
+    let requested = (approval == Approval::Pending).then(Utc::now);
     diesel::insert_into(users::table)
         .values((
             users::id.eq(Uuid::new_v4()),
@@ -96,6 +155,9 @@ pub fn insert(conn: &mut PgConnection, u: NewUser<'_>) -> QueryResult<UserRow> {
             users::display_name.eq(u.display_name),
             users::role.eq(u.role.as_str()),
             users::password_hash.eq(u.password_hash),
+            users::approval.eq(approval.as_str()),
+            users::approval_requested_by.eq(requested.and(u.created_by_admin)),
+            users::approval_requested_at.eq(requested),
         ))
         .returning(UserRow::as_returning())
         .get_result(conn)
@@ -154,4 +216,31 @@ pub fn other_active_admins(conn: &mut PgConnection, except: Uuid) -> QueryResult
         .filter(users::id.ne(except))
         .count()
         .get_result(conn)
+}
+
+/// An administrator moves the account to `role` (never their own: the caller checks). A
+/// clinical role waits for a supervisor's approval, and the account's sessions end until then
+/// (SPEC §1 "Separation of duties"); any other role needs no approval.
+pub fn set_role_by_admin(
+    conn: &mut PgConnection,
+    id: Uuid,
+    role: Role,
+    admin_id: Uuid,
+) -> QueryResult<()> {
+    let approval = approval_after_admin_sets(role);
+    let pending = approval == Approval::Pending;
+    diesel::update(users::table.find(id))
+        .set((
+            users::role.eq(role.as_str()),
+            users::approval.eq(approval.as_str()),
+            users::approval_requested_by.eq(pending.then_some(admin_id)),
+            users::approval_requested_at.eq(pending.then(Utc::now)),
+            users::approved_by.eq(None::<Uuid>),
+            users::approved_at.eq(None::<DateTime<Utc>>),
+        ))
+        .execute(conn)?;
+    if pending {
+        revoke_all_tokens(conn, id)?;
+    }
+    Ok(())
 }

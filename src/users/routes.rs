@@ -31,11 +31,15 @@ pub struct CreateUser {
 #[derive(Debug, Deserialize, ToSchema)]
 pub struct UpdateUser {
     pub display_name: Option<String>,
+    /// Never one's own. A move to `therapist` or `supervisor` makes the account wait for a
+    /// supervisor's approval (`approval: "pending"`).
     pub role: Option<Role>,
     pub active: Option<bool>,
     pub email: Option<String>,
-    /// A new password set by the admin; the user's tokens are revoked.
-    pub password: Option<String>,
+    /// Refused (422): an administrator never sets a password (SPEC §1). Issue a one-time
+    /// token with `POST /users/{id}/password-reset` instead.
+    #[schema(value_type = Option<String>, deprecated)]
+    pub password: Option<serde_json::Value>,
 }
 
 /// Validates and normalises the create request, collecting every field error. The password's
@@ -53,7 +57,8 @@ fn validate_create(body: &CreateUser) -> AppResult<(String, String)> {
     Ok((email.unwrap_or_default(), name.unwrap_or_default()))
 }
 
-/// Creates a staff account.
+/// Creates a staff account. A `therapist` or `supervisor` account is `approval: "pending"`
+/// and cannot sign in until a supervisor approves it (`POST /staff/{id}/approve`).
 #[utoipa::path(tag = "users", request_body = CreateUser,
     responses((status = 201, body = User), (status = 403), (status = 409, description = "email_taken"), (status = 422)))]
 #[post("/users")]
@@ -70,6 +75,7 @@ pub async fn create_user(
         .hash_new("password", body.password, vec![email.clone(), name.clone()])
         .await?;
     let audit = staff.audit();
+    let admin_id = staff.id;
     let row = state
         .db
         .tx(move |conn| {
@@ -83,6 +89,7 @@ pub async fn create_user(
                     display_name: &name,
                     role: body.role,
                     password_hash: &hash,
+                    created_by_admin: Some(admin_id),
                 },
             )
             .map_err(model::unique_email)?;
@@ -91,7 +98,7 @@ pub async fn create_user(
                 "user.create",
                 "user",
                 Some(row.id),
-                json!({"role": row.role}),
+                json!({"role": row.role, "approval": row.approval}),
             )?;
             Ok(row)
         })
@@ -150,8 +157,10 @@ pub async fn get_user(
     Ok(ok_with_etag(row.version, &User::from(&row)))
 }
 
-/// Changes a staff account: name, email, role, `active:false` (disables login at once), or a
-/// new password. Honours `If-Match`.
+/// Changes a staff account: name, email, role, `active:false` (disables login at once).
+/// Nobody changes their own role (403). A move to a clinical role makes the account wait for
+/// a supervisor's approval and ends its sessions. `password` is refused (422): see
+/// `POST /users/{id}/password-reset`. Honours `If-Match`.
 #[utoipa::path(tag = "users", request_body = UpdateUser,
     responses((status = 200, body = User), (status = 403), (status = 404), (status = 409), (status = 412), (status = 422)))]
 #[patch("/users/{id}")]
@@ -182,26 +191,16 @@ pub async fn update_user(
         .map_err(|m| v.add("display_name", m))
         .ok()
         .flatten();
-    if let Some(Err(m)) = body.password.as_deref().map(check_length) {
-        v.add("password", m);
+    if body.password.is_some() {
+        // SPEC §1: an administrator never learns or sets another user's password.
+        v.add(
+            "password",
+            "cannot be set by an administrator; issue a one-time reset token (POST /users/{id}/password-reset)",
+        );
     }
     v.finish()?;
-    let new_hash = match body.password {
-        Some(p) => {
-            // Guessable against the account's own email and name, as they will be.
-            let current = state
-                .db
-                .run(move |conn| model::find(conn, id)?.ok_or(AppError::NotFound))
-                .await?;
-            let inputs = vec![
-                email.clone().unwrap_or(current.email),
-                name.clone().unwrap_or(current.display_name),
-            ];
-            Some(state.hasher.hash_new("password", p, inputs).await?)
-        }
-        None => None,
-    };
     let audit = staff.audit();
+    let admin_id = staff.id;
     let row = state
         .db
         .tx(move |conn| {
@@ -210,10 +209,16 @@ pub async fn update_user(
                 .select(UserRow::as_select())
                 .for_update()
                 .first(conn)?;
+            let new_role = body.role.filter(|r| r.as_str() != current.role);
+            // SPEC §1: nobody changes their own role (an admin demoting themselves to
+            // supervisor would read notes with the same token).
+            if new_role.is_some() && id == admin_id {
+                return Err(AppError::Forbidden);
+            }
             if_match.check(current.version)?;
             let losing_admin = current.role == Role::Admin.as_str()
                 && current.active
-                && (body.active == Some(false) || body.role.is_some_and(|r| r != Role::Admin));
+                && (body.active == Some(false) || new_role.is_some_and(|r| r != Role::Admin));
             // Two admins removing each other at once must not both see the other still there.
             if losing_admin && model::other_active_admins_locked(conn, id)? == 0 {
                 return Err(AppError::conflict(
@@ -240,10 +245,8 @@ pub async fn update_user(
                     .execute(conn)?;
                 changed.push("display_name");
             }
-            if let Some(r) = body.role {
-                diesel::update(users::table.find(id))
-                    .set(users::role.eq(r.as_str()))
-                    .execute(conn)?;
+            if let Some(r) = new_role {
+                model::set_role_by_admin(conn, id, r, admin_id)?;
                 changed.push("role");
             }
             if let Some(a) = body.active {
@@ -254,13 +257,6 @@ pub async fn update_user(
                 if !a {
                     model::revoke_all_tokens(conn, id)?;
                 }
-            }
-            if let Some(h) = &new_hash {
-                diesel::update(users::table.find(id))
-                    .set(users::password_hash.eq(h))
-                    .execute(conn)?;
-                model::revoke_all_tokens(conn, id)?;
-                changed.push("password");
             }
             let row: UserRow = diesel::update(users::table.find(id))
                 .set((
@@ -274,7 +270,8 @@ pub async fn update_user(
                 "user.update",
                 "user",
                 Some(id),
-                json!({"changed": changed, "role": row.role, "active": row.active}),
+                json!({"changed": changed, "role": row.role, "active": row.active,
+                       "approval": row.approval}),
             )?;
             Ok(row)
         })

@@ -171,9 +171,10 @@ async fn start_needs_contract_and_minimum_then_closed_lifecycle() {
     assert!(
         items
             .iter()
-            .filter(|m| m["exit_reason"] == "early_exit")
+            .filter(|m| m["exit_reason"] == "group_ended")
             .count()
-            == 7
+            == 7,
+        "the group ended their stay: group_ended, not early_exit"
     );
     app.post(Some(&sup), &format!("/groups/{g}/cancel"), json!({}))
         .await

@@ -284,7 +284,12 @@ impl TestApp {
                 .execute(&mut conn)
                 .unwrap();
         }
-        let token = self.state.tokens.issue(id, role.as_str(), 0).unwrap();
+        // A login of its own (a `sid` no refresh token shares), as if just signed in.
+        let token = self
+            .state
+            .tokens
+            .issue(id, role.as_str(), 0, Uuid::new_v4())
+            .unwrap();
         TestUser {
             id,
             email,

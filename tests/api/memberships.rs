@@ -89,7 +89,7 @@ async fn admission_sign_and_fields() {
     );
     assert_eq!(r.body["witness_id"], intake.id.to_string());
     assert_eq!(r.body["minimum_term_met"], false);
-    // signing twice is a conflict
+    // signing the same version twice: already signed (v2)
     s.app
         .post(
             Some(&intake),
@@ -97,7 +97,7 @@ async fn admission_sign_and_fields() {
             json!({"contract_id": s.contract, "signature_name": "Cand C"}),
         )
         .await
-        .expect_problem(409, "conflict");
+        .expect_problem(409, "already_signed");
     assert_eq!(s.app.audit_actions("membership.admit").len(), 1);
     assert_eq!(s.app.audit_actions("membership.sign").len(), 1);
 }
@@ -397,8 +397,13 @@ async fn discharge_and_withdraw() {
         )
         .await
         .expect_problem(409, "conflict");
-    // the client may be admitted again (a new membership) with a screening
-    admit(&s, &s.sup, c, sc).await.expect(201);
+    // the client may be admitted again (a new membership) after a new screening (v2: the
+    // one used before admits once)
+    admit(&s, &s.sup, c, sc)
+        .await
+        .expect_problem(409, "screening_required");
+    let again = fixtures::accepted_screening(&s.app, c, s.lead.id, Some(s.group), 1);
+    admit(&s, &s.sup, c, again).await.expect(201);
     assert_eq!(s.app.audit_actions("membership.discharge").len(), 1);
     // the discharge note is clinical: admin and intake do not see it
     let admin = s.app.staff(Role::Admin).await;

@@ -20,12 +20,14 @@ async fn admin_creates_lists_reads_and_updates_users() {
     let u = r.body.clone();
     assert_eq!(u["role"], "therapist");
     assert_eq!(u["active"], true);
+    // A clinical account made by an admin waits for a supervisor (SPEC §1).
+    assert_eq!(u["approval"], "pending");
     assert!(u.get("password_hash").is_none() && u.get("password").is_none());
     let keys: Vec<&String> = u.as_object().unwrap().keys().collect();
     assert_eq!(
         keys.len(),
-        6,
-        "{{id, email, display_name, role, active, created_at}}: {keys:?}"
+        7,
+        "{{id, email, display_name, role, active, approval, created_at}}: {keys:?}"
     );
     let mut dup = body.clone();
     dup["email"] = json!("new.therapist@clinic.TEST");
@@ -216,6 +218,7 @@ async fn the_last_admin_cannot_be_removed() {
     )
     .await
     .expect_problem(409, "conflict");
+    // Nobody changes their own role (SPEC §1), the last admin least of all.
     app.patch(
         Some(&admin),
         &format!("/users/{}", admin.id),
@@ -223,7 +226,7 @@ async fn the_last_admin_cannot_be_removed() {
         None,
     )
     .await
-    .expect_problem(409, "conflict");
+    .expect_problem(403, "forbidden");
     let second = app.staff(Role::Admin).await;
     app.patch(
         Some(&admin),

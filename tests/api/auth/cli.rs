@@ -7,7 +7,7 @@ use std::process::{Command, Output, Stdio};
 use crate::auth::login;
 use crate::helpers::TestApp;
 
-fn create_user(app: &TestApp, email: &str, role: &str, stdin: &str) -> Output {
+pub(super) fn create_user(app: &TestApp, email: &str, role: &str, stdin: &str) -> Output {
     let mut child = Command::new(env!("CARGO_BIN_EXE_groupwork"))
         .args([
             "create-user",

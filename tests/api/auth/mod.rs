@@ -3,9 +3,11 @@
 //! and role changes in `revocation`; the command line in `cli`; a therapist's scope in `scope`.
 
 mod cli;
+mod login_end;
 mod request_ids;
 mod revocation;
 mod scope;
+mod separation;
 mod therapist_scope;
 mod throttle;
 mod tokens;

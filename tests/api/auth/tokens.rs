@@ -14,7 +14,7 @@ use crate::helpers::{TestApp, TestUser, JWT_SECRET, PASSWORD};
 
 fn claims(user: &TestUser) -> Value {
     let now = Utc::now().timestamp();
-    json!({"sub": user.id, "role": user.role.as_str(), "ver": 0, "iss": "groupwork",
+    json!({"sub": user.id, "role": user.role.as_str(), "ver": 0, "sid": uuid::Uuid::new_v4(), "iss": "groupwork",
            "aud": "groupwork-api", "iat": now, "exp": now + 600, "jti": uuid::Uuid::new_v4()})
 }
 

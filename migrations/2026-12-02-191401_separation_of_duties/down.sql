@@ -1,0 +1,10 @@
+DROP TABLE password_reset_tokens;
+DROP INDEX users_pending_approval_idx;
+ALTER TABLE users
+    DROP CONSTRAINT users_pending_since,
+    DROP CONSTRAINT users_not_self_approved,
+    DROP COLUMN approved_at,
+    DROP COLUMN approved_by,
+    DROP COLUMN approval_requested_at,
+    DROP COLUMN approval_requested_by,
+    DROP COLUMN approval;

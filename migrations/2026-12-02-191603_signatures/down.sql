@@ -1,0 +1,2 @@
+DROP TABLE membership_signatures;
+DROP FUNCTION membership_signatures_guard();
