@@ -6,6 +6,8 @@ use std::net::SocketAddr;
 
 use base64::Engine;
 
+use crate::http::client_address::{self, Cidr};
+
 /// A configuration problem, naming the variable at fault. Rendered as one line at start-up.
 #[derive(Debug, thiserror::Error)]
 #[error("configuration error: {var} {problem}")]
@@ -38,6 +40,10 @@ pub struct Settings {
     pub schedule_weeks: u32,
     /// Documentation is overdue this many hours after a session ends (SPEC §7).
     pub notes_due_hours: u32,
+    /// The practice's name, printed on every disclosed document (SPEC §8).
+    pub practice_name: String,
+    /// Reverse proxies whose `X-Forwarded-For` hop is believed (SPEC §3 v2).
+    pub trusted_proxies: Vec<Cidr>,
 }
 
 impl fmt::Debug for Settings {
@@ -48,6 +54,8 @@ impl fmt::Debug for Settings {
             .field("cors_origins", &self.cors_origins)
             .field("schedule_weeks", &self.schedule_weeks)
             .field("notes_due_hours", &self.notes_due_hours)
+            .field("practice_name", &self.practice_name)
+            .field("trusted_proxies", &self.trusted_proxies)
             .finish_non_exhaustive()
     }
 }
@@ -151,6 +159,16 @@ impl Settings {
             .unwrap_or_default();
         let schedule_weeks = bounded(env, "GROUPWORK_SCHEDULE_WEEKS", 8, 1..=104)?;
         let notes_due_hours = bounded(env, "GROUPWORK_NOTES_DUE_HOURS", 72, 1..=8760)?;
+        let practice_name = practice_name(env)?;
+        let trusted_proxies = match env.get("GROUPWORK_TRUSTED_PROXIES") {
+            None => Vec::new(),
+            Some(v) => client_address::parse_list(&v).map_err(|bad| {
+                err(
+                    "GROUPWORK_TRUSTED_PROXIES",
+                    format!("must be comma-separated CIDRs like 10.0.0.0/8 (not `{bad}`)"),
+                )
+            })?,
+        };
         Ok(Settings {
             database_url,
             bind,
@@ -163,7 +181,21 @@ impl Settings {
             cors_origins,
             schedule_weeks,
             notes_due_hours,
+            practice_name,
+            trusted_proxies,
         })
+    }
+}
+
+/// The name printed on disclosed documents when `GROUPWORK_PRACTICE_NAME` is unset.
+pub const DEFAULT_PRACTICE_NAME: &str = "Group Therapy Program";
+
+/// `GROUPWORK_PRACTICE_NAME`: one line of at most 200 characters, no control characters.
+pub fn practice_name(env: &impl Env) -> Result<String, ConfigError> {
+    match env.get("GROUPWORK_PRACTICE_NAME") {
+        None => Ok(DEFAULT_PRACTICE_NAME.to_string()),
+        Some(v) => crate::domain::text::required_line(&v, 200)
+            .map_err(|m| err("GROUPWORK_PRACTICE_NAME", m)),
     }
 }
 
@@ -285,8 +317,39 @@ mod tests {
         assert_eq!(s.bind.to_string(), "127.0.0.1:8080");
         assert_eq!(s.cors_origins.len(), 2);
         assert_eq!((s.schedule_weeks, s.notes_due_hours), (8, 72));
+        assert_eq!(s.practice_name, DEFAULT_PRACTICE_NAME);
         assert!(!format!("{s:?}").contains("0123456789abcdef"));
         assert_eq!(s.audit_key[0], 0x20);
+    }
+
+    #[test]
+    fn trusted_proxies_are_cidrs() {
+        let base = [
+            ("DATABASE_URL", "postgres://x"),
+            ("GROUPWORK_JWT_SECRET", "0123456789abcdef0123456789abcdef"),
+            ("GROUPWORK_NOTES_KEY", KEY),
+            ("GROUPWORK_AUDIT_KEY", KEY2),
+            ("GROUPWORK_PSEUDONYM_KEY", KEY2),
+        ];
+        let with = |v: &'static str| {
+            let mut pairs = base.to_vec();
+            pairs.push(("GROUPWORK_TRUSTED_PROXIES", v));
+            Settings::from_env(&env(&pairs))
+        };
+        assert!(Settings::from_env(&env(&base))
+            .unwrap()
+            .trusted_proxies
+            .is_empty());
+        assert_eq!(
+            with("10.0.0.0/8, 192.168.0.1")
+                .unwrap()
+                .trusted_proxies
+                .len(),
+            2
+        );
+        let e = with("10.0.0.0/8, proxy.internal").unwrap_err();
+        assert_eq!(e.var, "GROUPWORK_TRUSTED_PROXIES");
+        assert!(e.problem.contains("proxy.internal"));
     }
 
     #[test]

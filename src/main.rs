@@ -125,6 +125,8 @@ fn serve() -> anyhow::Result<()> {
     let state = web::Data::new(AppState::new(settings.clone()));
     println!("groupwork listening on http://{}", settings.bind);
     actix_web::rt::System::new().block_on(async move {
+        // Old login attempts and expired tokens go; safe with several instances.
+        groupwork::housekeeping::spawn(state.clone(), groupwork::housekeeping::EVERY);
         groupwork::app::run(state, listener, workers)?.await?;
         Ok(())
     })

@@ -129,6 +129,9 @@ diesel::table! {
         created_at -> Timestamptz,
         updated_at -> Timestamptz,
         version -> Int4,
+        voided_at -> Nullable<Timestamptz>,
+        voided_by -> Nullable<Uuid>,
+        void_reason -> Nullable<Text>,
     }
 }
 
@@ -160,10 +163,11 @@ diesel::table! {
 diesel::table! {
     login_attempts (id) {
         id -> Int8,
-        email_lower -> Text,
         ip -> Text,
         succeeded -> Bool,
         attempted_at -> Timestamptz,
+        email_hash -> Bytea,
+        counts_for_address -> Bool,
     }
 }
 
@@ -184,6 +188,9 @@ diesel::table! {
         created_at -> Timestamptz,
         updated_at -> Timestamptz,
         version -> Int4,
+        voided_at -> Nullable<Timestamptz>,
+        voided_by -> Nullable<Uuid>,
+        void_reason -> Nullable<Text>,
     }
 }
 

@@ -3,6 +3,7 @@
 use std::sync::Arc;
 
 use crate::auth::password::Hasher;
+use crate::auth::throttle::EmailKey;
 use crate::auth::tokens::TokenKeys;
 use crate::config::Settings;
 use crate::db::{build_pool, Db};
@@ -17,6 +18,8 @@ pub struct AppState {
     pub notes: NotesCipher,
     /// Seals list cursors (SPEC §3 v2: opaque, bound to the list and the caller).
     pub cursors: CursorKey,
+    /// Keys the hash under which attempted emails are kept for throttling.
+    pub login_emails: EmailKey,
 }
 
 impl AppState {
@@ -29,6 +32,7 @@ impl AppState {
             notes: NotesCipher::new(&settings.notes_key, settings.notes_key_previous.as_ref()),
             tokens: TokenKeys::new(&settings.jwt_secret),
             cursors: CursorKey::derive(&settings.jwt_secret),
+            login_emails: EmailKey::derive(&settings.jwt_secret),
             // One core is left to everything else, and the hashing threads run at the lowest
             // priority: a login storm cannot starve other requests (see benches/auth_storm.rs).
             hasher: Hasher::new(cores.saturating_sub(1).max(1)),

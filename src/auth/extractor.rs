@@ -11,6 +11,7 @@ use uuid::Uuid;
 use crate::audit::AuditCtx;
 use crate::auth::policy::{allows, is_scoped, Action, Role};
 use crate::error::{AppError, AppResult};
+use crate::http::client_address::client_address;
 use crate::http::RequestId;
 use crate::schema::{refresh_tokens, users};
 use crate::state::AppState;
@@ -30,9 +31,20 @@ impl RequestMeta {
             .get::<RequestId>()
             .map(|r| r.0.clone())
             .unwrap_or_else(|| Uuid::new_v4().to_string());
-        // The direct peer only: forwarded headers are client-controlled and would let anyone
-        // dodge the per-address throttle.
-        let ip = req.peer_addr().map(|a| a.ip().to_string());
+        // The TCP peer, or the `X-Forwarded-For` hop written by a trusted proxy (SPEC §3):
+        // a header from anyone else is client-controlled and would let them choose the
+        // address their login failures are counted against.
+        let trusted = req
+            .app_data::<web::Data<AppState>>()
+            .map(|s| s.settings.trusted_proxies.as_slice())
+            .unwrap_or_default();
+        let ip = req.peer_addr().map(|peer| {
+            let forwarded = req
+                .headers()
+                .get_all("x-forwarded-for")
+                .filter_map(|v| v.to_str().ok());
+            client_address(peer.ip(), forwarded, trusted).to_string()
+        });
         RequestMeta { request_id, ip }
     }
 

@@ -150,6 +150,7 @@ pub async fn login(
         v.add("password", "is too long");
     }
     v.finish()?;
+    let email_hash = state.login_emails.hash(&email);
     let email_lower = email.trim().to_lowercase();
     let ip = meta.ip.clone().unwrap_or_else(|| "unknown".into());
 
@@ -159,7 +160,7 @@ pub async fn login(
             .db
             .tx(move |conn| {
                 let user = model::find_by_email(conn, &email_lower)?;
-                match throttle::begin(conn, &email_lower, &ip)? {
+                match throttle::begin(conn, &email_hash, &ip, user.is_some())? {
                     throttle::Gate::Throttled(wait) => {
                         meta.anonymous_audit().denied(
                             conn,
@@ -170,12 +171,15 @@ pub async fn login(
                         )?;
                         Ok(Err(wait))
                     }
-                    throttle::Gate::Open(attempt) => Ok(Ok((attempt, user))),
+                    throttle::Gate::Open {
+                        attempt,
+                        address_wait,
+                    } => Ok(Ok((attempt, address_wait, user))),
                 }
             })
             .await?
     };
-    let (attempt, user) =
+    let (attempt, address_wait, user) =
         gate.map_err(|retry_after_secs| AppError::RateLimited { retry_after_secs })?;
 
     // Same argon2 work whether or not the email exists (the dummy hash stands in), or the
@@ -201,27 +205,36 @@ pub async fn login(
                         Some(u.id),
                         json!({}),
                     )?;
-                    issue_tokens(conn, &state2, &u, None).map(Some)
+                    issue_tokens(conn, &state2, &u, None).map(Ok)
                 }
                 None => {
                     // The attempted email is not stored in the audit trail (it may be a
-                    // password typed into the wrong field); the throttle table keeps it. The
-                    // targeted account, when there is one, is the event's resource.
-                    meta.anonymous_audit().denied(
-                        conn,
-                        "auth.login_failed",
-                        "user",
-                        user.as_ref().map(|u| u.id),
-                        json!({}),
-                    )?;
-                    Ok(None)
+                    // password typed into the wrong field); the throttle table keeps only its
+                    // keyed hash. The targeted account, when there is one, is the event's
+                    // resource.
+                    let target = user.as_ref().map(|u| u.id);
+                    let audit = meta.anonymous_audit();
+                    audit.denied(conn, "auth.login_failed", "user", target, json!({}))?;
+                    if let Some(wait) = address_wait {
+                        // The address is over its limit for unknown accounts: anything but a
+                        // right password answers 429, for known and unknown emails alike.
+                        audit.denied(
+                            conn,
+                            "auth.throttled",
+                            "user",
+                            target,
+                            json!({"retry_after": wait, "limit": "address"}),
+                        )?;
+                    }
+                    Ok(Err(address_wait))
                 }
             }
         })
         .await?;
     match outcome {
-        Some(tokens) => Ok(HttpResponse::Ok().json(tokens)),
-        None => Err(AppError::Unauthorized(BAD_CREDENTIALS)),
+        Ok(tokens) => Ok(HttpResponse::Ok().json(tokens)),
+        Err(Some(retry_after_secs)) => Err(AppError::RateLimited { retry_after_secs }),
+        Err(None) => Err(AppError::Unauthorized(BAD_CREDENTIALS)),
     }
 }
 
@@ -408,11 +421,14 @@ pub async fn change_password(
     let audit = staff.audit();
     let gate = {
         let audit = audit.clone();
+        let login_emails = state.login_emails.clone();
         state
             .db
             .tx(move |conn| {
                 let row = model::find(conn, id)?.ok_or(AppError::NotFound)?;
-                match throttle::begin(conn, &row.email.to_lowercase(), &ip)? {
+                let email_hash = login_emails.hash(&row.email);
+                // A known account: the address limit for unknown accounts does not apply.
+                match throttle::begin(conn, &email_hash, &ip, true)? {
                     throttle::Gate::Throttled(wait) => {
                         audit.denied(
                             conn,
@@ -423,7 +439,7 @@ pub async fn change_password(
                         )?;
                         Ok(Err(wait))
                     }
-                    throttle::Gate::Open(attempt) => Ok(Ok((attempt, row))),
+                    throttle::Gate::Open { attempt, .. } => Ok(Ok((attempt, row))),
                 }
             })
             .await?

@@ -32,22 +32,45 @@ macro_rules! groups_sql {
 /// (a) as a statement returning `id`.
 const GROUPS_SQL: &str = groups_sql!();
 
+/// (f) The clients a therapist holds a live emergency access to (SPEC §8): a grant ends at its
+/// `expires_at`, reviewed or not, at once.
+macro_rules! emergency_clients_sql {
+    () => {
+        "SELECT e.client_id FROM emergency_access e WHERE e.granted_to = $1 AND e.expires_at > now()"
+    };
+}
+
+/// The clients of a therapist's care team, (b), (c) and (e): what they may write for (consents,
+/// disclosures, scheduling a screening). An emergency access (f) reads, never writes.
+macro_rules! care_team_clients_sql {
+    () => {
+        concat!(
+            // (b) a seat of any status, now or in the past, in one of their groups
+            "SELECT m.client_id FROM memberships m WHERE m.group_id IN (",
+            groups_sql!(),
+            ")",
+            // (c) the clients of screenings they interview (or interviewed)
+            " UNION SELECT s.client_id FROM screenings s WHERE s.interviewer_id = $1",
+            // (d) adds no client: a member admitted on a screening is seated, so already in (b)
+            // (e) their candidates: completed, accepted screenings naming one of their groups
+            " UNION SELECT s.client_id FROM screenings s WHERE s.status = 'completed'",
+            " AND s.outcome = 'accepted' AND s.group_id IN (",
+            groups_sql!(),
+            ")",
+        )
+    };
+}
+
+const CARE_TEAM_SQL: &str = care_team_clients_sql!();
+
+const EMERGENCY_SQL: &str = emergency_clients_sql!();
+
 /// The clients in a therapist's scope, as a statement returning `client_id`.
 const CLIENTS_SQL: &str = concat!(
-    // (b) a seat of any status, now or in the past, in one of their groups
-    "SELECT m.client_id FROM memberships m WHERE m.group_id IN (",
-    groups_sql!(),
-    ")",
-    // (c) the clients of screenings they interview (or interviewed)
-    " UNION SELECT s.client_id FROM screenings s WHERE s.interviewer_id = $1",
-    // (d) adds no client: a member admitted on a screening is seated, so already in (b)
-    // (e) their candidates: completed, accepted screenings naming one of their groups
-    " UNION SELECT s.client_id FROM screenings s WHERE s.status = 'completed'",
-    " AND s.outcome = 'accepted' AND s.group_id IN (",
-    groups_sql!(),
-    ")",
-    // (f) emergency access (SPEC §8) goes here as one more branch, e.g.
-    // " UNION SELECT e.client_id FROM emergency_access e WHERE e.user_id = $1 AND <active>",
+    care_team_clients_sql!(),
+    // (f) a live emergency access
+    " UNION ",
+    emergency_clients_sql!(),
 );
 
 /// The screenings in a therapist's scope, as a statement returning `id`.
@@ -62,6 +85,10 @@ const SCREENINGS_SQL: &str = concat!(
     " UNION SELECT s.id FROM screenings s WHERE s.status = 'completed'",
     " AND s.outcome = 'accepted' AND s.group_id IN (",
     groups_sql!(),
+    ")",
+    // (f) the screenings of a client they hold a live emergency access to
+    " UNION SELECT s.id FROM screenings s WHERE s.client_id IN (",
+    emergency_clients_sql!(),
     ")",
 );
 
@@ -121,17 +148,37 @@ pub fn is_client_in_therapist_scope(
     contains(conn, CLIENTS_SQL, user_id, client_id)
 }
 
+/// (b), (c), (e): true when the client is in the therapist's care team, the clients they may
+/// act for (an emergency access only reads).
+pub fn is_client_in_care_team(
+    conn: &mut PgConnection,
+    user_id: Uuid,
+    client_id: Uuid,
+) -> QueryResult<bool> {
+    contains(conn, CARE_TEAM_SQL, user_id, client_id)
+}
+
+/// (f): true while the therapist holds a live emergency access to the client. Such a therapist
+/// reads the client's whole chart (every seat, not only their own groups').
+pub fn has_emergency_access(
+    conn: &mut PgConnection,
+    user_id: Uuid,
+    client_id: Uuid,
+) -> QueryResult<bool> {
+    contains(conn, EMERGENCY_SQL, user_id, client_id)
+}
+
 /// (b), (c), (e), (f): ids of every client in the therapist's scope, sorted.
 pub fn therapist_client_ids(conn: &mut PgConnection, user_id: Uuid) -> QueryResult<Vec<Uuid>> {
     ids(conn, CLIENTS_SQL, user_id)
 }
 
-/// (c), (d), (e): ids of every screening in the therapist's scope, sorted.
+/// (c), (d), (e), (f): ids of every screening in the therapist's scope, sorted.
 pub fn therapist_screening_ids(conn: &mut PgConnection, user_id: Uuid) -> QueryResult<Vec<Uuid>> {
     ids(conn, SCREENINGS_SQL, user_id)
 }
 
-/// (c), (d), (e): true when the screening is in the therapist's scope.
+/// (c), (d), (e), (f): true when the screening is in the therapist's scope.
 pub fn is_screening_in_therapist_scope(
     conn: &mut PgConnection,
     user_id: Uuid,
@@ -151,6 +198,28 @@ pub fn ensure_group(conn: &mut PgConnection, staff: &Staff, group_id: Uuid) -> A
         .get_result(conn)?
     };
     visible.then_some(()).ok_or(AppError::NotFound)
+}
+
+/// 404 unless the staff member may read this membership: a therapist, those of their groups
+/// and (f) every seat of a client they hold a live emergency access to. Changes to a seat keep
+/// to the groups (`ensure_group`).
+pub fn ensure_membership_readable(
+    conn: &mut PgConnection,
+    staff: &Staff,
+    membership_id: Uuid,
+) -> AppResult<()> {
+    use crate::schema::memberships;
+    let (group_id, client_id): (Uuid, Uuid) = memberships::table
+        .find(membership_id)
+        .select((memberships::group_id, memberships::client_id))
+        .first(conn)
+        .optional()?
+        .ok_or(AppError::NotFound)?;
+    let in_group = ensure_group(conn, staff, group_id);
+    if in_group.is_err() && staff.is_scoped() && has_emergency_access(conn, staff.id, client_id)? {
+        return Ok(());
+    }
+    in_group
 }
 
 /// 404 unless the staff member may see this client.

@@ -127,8 +127,7 @@ pub fn ensure_care_team(
     if crate::clients::model::find(conn, client_id)?.is_none() {
         return Err(Failure::App(AppError::NotFound));
     }
-    if staff.is_scoped()
-        && !crate::auth::scope::is_client_in_therapist_scope(conn, staff.id, client_id)?
+    if staff.is_scoped() && !crate::auth::scope::is_client_in_care_team(conn, staff.id, client_id)?
     {
         return Err(Failure::OutOfScope);
     }

@@ -4,6 +4,7 @@
 mod clients;
 mod groups;
 mod notes;
+mod part2;
 pub mod scale;
 mod sessions;
 mod staff;
@@ -37,6 +38,7 @@ pub fn run(database_url: &str, cipher: &crate::notes::crypto::NotesCipher) -> an
         let groups = groups::load(conn, &staff, &clients)?;
         let sessions = sessions::load(conn, &staff, &groups)?;
         notes::load(conn, cipher, &staff, &sessions)?;
+        part2::load(conn, cipher, &staff, &groups)?;
         Ok(())
     })?;
     println!("Loaded the demo practice.");

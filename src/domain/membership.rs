@@ -158,6 +158,24 @@ pub fn rescind_exit(
     Ok(to)
 }
 
+/// (v2) A discharge or withdrawal entered late takes effect at `effective`: not in the future
+/// (beyond `skew`), not before the admission (`admitted_at`: the earlier of the admission and the
+/// agreement's signature).
+pub fn check_effective_at(
+    effective: chrono::DateTime<chrono::Utc>,
+    now: chrono::DateTime<chrono::Utc>,
+    admitted_at: chrono::DateTime<chrono::Utc>,
+    skew: chrono::Duration,
+) -> Result<(), &'static str> {
+    if effective > now + skew {
+        return Err("must not be in the future");
+    }
+    if effective < admitted_at {
+        return Err("must not be before the admission");
+    }
+    Ok(())
+}
+
 /// An event that moves a membership.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Event {
@@ -235,6 +253,25 @@ mod tests {
         assert!(next(Exiting, ExitNotice).is_err());
         assert!(next(Active, RescindExit).is_err());
         assert!(next(Pending, RescindExit).is_err());
+    }
+
+    #[test]
+    fn effective_dates() {
+        use chrono::{Duration, TimeZone, Utc};
+        let now = Utc.with_ymd_and_hms(2026, 5, 1, 12, 0, 0).unwrap();
+        let admitted = now - Duration::days(30);
+        let skew = Duration::seconds(60);
+        assert!(check_effective_at(now - Duration::days(3), now, admitted, skew).is_ok());
+        assert!(check_effective_at(now + Duration::seconds(30), now, admitted, skew).is_ok());
+        assert!(check_effective_at(admitted, now, admitted, skew).is_ok());
+        assert_eq!(
+            check_effective_at(now + Duration::hours(1), now, admitted, skew),
+            Err("must not be in the future")
+        );
+        assert_eq!(
+            check_effective_at(admitted - Duration::seconds(1), now, admitted, skew),
+            Err("must not be before the admission")
+        );
     }
 
     #[test]

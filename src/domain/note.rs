@@ -14,6 +14,8 @@ pub enum NoteStatus {
     Draft,
     Signed,
     Cosigned,
+    /// v2: entered in error; kept for supervisors, never exported, not documentation.
+    Voided,
 }
 
 impl NoteStatus {
@@ -22,11 +24,12 @@ impl NoteStatus {
             NoteStatus::Draft => "draft",
             NoteStatus::Signed => "signed",
             NoteStatus::Cosigned => "cosigned",
+            NoteStatus::Voided => "voided",
         }
     }
 
     pub fn parse(s: &str) -> Option<Self> {
-        [Self::Draft, Self::Signed, Self::Cosigned]
+        [Self::Draft, Self::Signed, Self::Cosigned, Self::Voided]
             .into_iter()
             .find(|x| x.as_str() == s)
     }
@@ -158,6 +161,7 @@ pub type Refusal = (ErrorCode, &'static str);
 pub fn can_edit(status: NoteStatus) -> Result<(), Refusal> {
     match status {
         NoteStatus::Draft => Ok(()),
+        NoteStatus::Voided => Err(VOIDED),
         _ => Err((
             ErrorCode::NoteSigned,
             "The note is signed and can no longer change; add an addendum instead.",
@@ -177,6 +181,7 @@ pub fn can_cosign(status: NoteStatus) -> Result<(), Refusal> {
             "The note must be signed by its author before it is co-signed.",
         )),
         NoteStatus::Cosigned => Err((ErrorCode::Conflict, "The note is already co-signed.")),
+        NoteStatus::Voided => Err(VOIDED),
     }
 }
 
@@ -186,7 +191,56 @@ pub fn can_add_addendum(status: NoteStatus) -> Result<(), Refusal> {
             ErrorCode::Conflict,
             "The note is still a draft: edit it instead of adding an addendum.",
         )),
+        NoteStatus::Voided => Err(VOIDED),
         _ => Ok(()),
+    }
+}
+
+const VOIDED: Refusal = (
+    ErrorCode::Conflict,
+    "The note was voided (entered in error).",
+);
+
+/// A note entered in error is voided (v2) by its author or a supervisor, from any status but
+/// `voided`, with a reason.
+pub fn can_void(
+    status: NoteStatus,
+    is_author: bool,
+    is_supervisor: bool,
+) -> Result<(), VoidRefusal> {
+    if !(is_author || is_supervisor) {
+        return Err(VoidRefusal::NotAllowed);
+    }
+    if status == NoteStatus::Voided {
+        return Err(VoidRefusal::Refused(VOIDED));
+    }
+    Ok(())
+}
+
+#[derive(Debug, PartialEq, Eq)]
+pub enum VoidRefusal {
+    /// Neither the author nor a supervisor: 403.
+    NotAllowed,
+    Refused(Refusal),
+}
+
+/// The body of `…/void`.
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema, PartialEq, Eq)]
+#[serde(deny_unknown_fields)]
+pub struct VoidNote {
+    /// Why the note was entered in error (e.g. written on the wrong member).
+    pub reason: String,
+}
+
+impl VoidNote {
+    pub fn validate(&self) -> Validations {
+        let mut v = Validations::new();
+        match crate::domain::text::text(self.reason.trim(), 2000) {
+            Ok(r) if r.is_empty() => v.add("reason", "is required"),
+            Ok(_) => {}
+            Err(m) => v.add("reason", m),
+        }
+        v
     }
 }
 
@@ -205,6 +259,26 @@ mod tests {
         assert!(can_cosign(Cosigned).is_err());
         assert!(can_add_addendum(Draft).is_err());
         assert!(can_add_addendum(Signed).is_ok() && can_add_addendum(Cosigned).is_ok());
+        assert!(can_edit(Voided).is_err() && can_cosign(Voided).is_err());
+        assert!(can_add_addendum(Voided).is_err());
+    }
+
+    #[test]
+    fn voiding() {
+        assert!(can_void(Draft, true, false).is_ok());
+        assert!(can_void(Cosigned, false, true).is_ok());
+        assert_eq!(can_void(Signed, false, false), Err(VoidRefusal::NotAllowed));
+        assert!(matches!(
+            can_void(Voided, true, true),
+            Err(VoidRefusal::Refused(_))
+        ));
+        assert!(VoidNote { reason: " ".into() }.validate().finish().is_err());
+        assert!(VoidNote {
+            reason: "wrong member".into()
+        }
+        .validate()
+        .finish()
+        .is_ok());
     }
 
     #[test]

@@ -467,7 +467,8 @@ pub async fn start_group(
 }
 
 /// Completes an active group. Remaining seats close: pending → `withdrawn`, members →
-/// `completed` (minimum term met) or `early_exit`.
+/// `completed` (minimum term met and the group's `completion_attendance_rate` attended) or
+/// `group_ended`.
 #[utoipa::path(tag = "groups", responses((status = 200, body = Group), (status = 409)))]
 #[post("/groups/{id}/complete")]
 pub async fn complete_group(
@@ -479,7 +480,7 @@ pub async fn complete_group(
 }
 
 /// Cancels a forming or active group. Remaining seats close: pending → `withdrawn`, members →
-/// `other` with the note "group cancelled".
+/// `group_ended` with the note "group cancelled".
 #[utoipa::path(tag = "groups", responses((status = 200, body = Group), (status = 409)))]
 #[post("/groups/{id}/cancel")]
 pub async fn cancel_group(

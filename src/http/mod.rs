@@ -1,6 +1,7 @@
 //! HTTP plumbing shared by every resource: JSON and query extraction with uniform errors,
 //! request ids and request logs, ETags, pagination.
 
+pub mod client_address;
 pub mod csv;
 pub mod etag;
 pub mod extract;

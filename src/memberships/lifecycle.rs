@@ -49,6 +49,55 @@ pub fn exit(
     })
 }
 
+/// (v2) After a late-entered discharge or withdrawal effective at `at`: the member held no seat
+/// at sessions that began at or after it, so their attendance there is removed, each record
+/// audited with its old value. The caller holds the group's lock (attendance is recorded under
+/// it too). Returns how many records went.
+pub fn remove_attendance_after(
+    conn: &mut PgConnection,
+    audit: &AuditCtx,
+    membership_id: Uuid,
+    at: DateTime<Utc>,
+) -> AppResult<usize> {
+    use crate::schema::{attendance, sessions};
+    let after: Vec<Uuid> = sessions::table
+        .inner_join(attendance::table)
+        .filter(attendance::membership_id.eq(membership_id))
+        .filter(sessions::scheduled_at.ge(at))
+        .select(sessions::id)
+        .load(conn)?;
+    type Removed = (Uuid, String, Option<i32>, Uuid, DateTime<Utc>);
+    let removed: Vec<Removed> = diesel::delete(
+        attendance::table
+            .filter(attendance::membership_id.eq(membership_id))
+            .filter(attendance::session_id.eq_any(&after)),
+    )
+    .returning((
+        attendance::session_id,
+        attendance::status,
+        attendance::minutes_late,
+        attendance::recorded_by,
+        attendance::recorded_at,
+    ))
+    .get_results(conn)?;
+    for (session_id, status, minutes_late, recorded_by, recorded_at) in &removed {
+        audit.allowed(
+            conn,
+            "attendance.remove",
+            "session",
+            Some(*session_id),
+            json!({
+                "membership_id": membership_id,
+                "from": {"status": status, "minutes_late": minutes_late,
+                         "recorded_by": recorded_by, "recorded_at": recorded_at},
+                "to": null,
+                "cause": "the seat ended before this session (late-entered effective time)",
+            }),
+        )?;
+    }
+    Ok(removed.len())
+}
+
 /// Closes every open seat of a group that completes or is cancelled: pending seats are
 /// withdrawn; members of a completed group who meet the completion criteria finish
 /// `completed`; every other seat ends with `group_ended` (v2). Returns how many.

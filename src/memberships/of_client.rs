@@ -65,7 +65,8 @@ pub async fn client_memberships(
                 .filter(memberships::client_id.eq(client_id))
                 .select(MembershipRow::as_select())
                 .into_boxed();
-            if staff.is_scoped() {
+            // (f) an emergency access reads every seat of the client
+            if staff.is_scoped() && !scope::has_emergency_access(conn, staff.id, client_id)? {
                 let mine = scope::therapist_group_ids(conn, staff.id)?;
                 query = query.filter(memberships::group_id.eq_any(mine));
             }

@@ -15,7 +15,7 @@ use super::signatures;
 use crate::auth::{scope, Action, Role, Staff};
 use crate::domain::agreement::{decide_sign, SignKind, SignRefusal};
 use crate::domain::group::GroupStatus;
-use crate::domain::membership::{next, Event, ExitReason, MembershipStatus};
+use crate::domain::membership::{check_effective_at, next, Event, ExitReason, MembershipStatus};
 use crate::domain::screening::{FUTURE_SKEW_SECS, VALIDITY_DAYS};
 use crate::domain::text::{required_line, text};
 use crate::error::{AppError, AppResult, ErrorCode, Validations};
@@ -49,6 +49,9 @@ pub struct Discharge {
     /// `incarcerated`, `relocated`, `transferred` or `other`.
     pub exit_reason: ExitReason,
     pub note: String,
+    /// v2: when the discharge took effect, entered late; defaults to now. Not in the future, not
+    /// before the admission.
+    pub effective_at: Option<DateTime<Utc>>,
 }
 
 /// Loads a membership the caller may see (a therapist: their groups' only). With `lock`, a
@@ -286,7 +289,7 @@ pub async fn get_membership(
     let view = state
         .db
         .run(move |conn| {
-            visible(conn, &staff, id, false)?;
+            scope::ensure_membership_readable(conn, &staff, id)?;
             load_view(conn, id, clinical)
         })
         .await?;
@@ -393,7 +396,9 @@ pub async fn sign(
 }
 
 /// Ends a seat at once, unplanned (supervisor, the group's therapists): `active|exiting →
-/// exited` with a reason and a required note.
+/// exited` with a reason and a required note. (v2) `effective_at` enters it late: the member
+/// held no seat at sessions that began after it, and attendance recorded there is removed
+/// (each record audited with its old value).
 #[utoipa::path(tag = "memberships", request_body = Discharge, responses((status = 200, body = MembershipView), (status = 409), (status = 422)))]
 #[post("/memberships/{id}/discharge")]
 pub async fn discharge(
@@ -422,7 +427,7 @@ pub async fn discharge(
     let view = state
         .db
         .tx(move |conn| {
-            let m = visible(conn, &staff, id, true)?;
+            let (m, at) = lock_for_exit(conn, &staff, id, b.effective_at)?;
             next(m.status(), Event::Discharge)
                 .map_err(|d| AppError::conflict(ErrorCode::Conflict, d))?;
             lifecycle::exit(
@@ -431,14 +436,16 @@ pub async fn discharge(
                 &[MembershipStatus::Active, MembershipStatus::Exiting],
                 b.exit_reason,
                 Some(b.note.trim()),
-                Utc::now(),
+                at,
             )?;
+            let removed = lifecycle::remove_attendance_after(conn, &audit, id, at)?;
             audit.allowed(
                 conn,
                 "membership.discharge",
                 "membership",
                 Some(id),
-                json!({"exit_reason": b.exit_reason.as_str()}),
+                json!({"exit_reason": b.exit_reason.as_str(), "effective_at": at,
+                       "late_entry": b.effective_at.is_some(), "attendance_removed": removed}),
             )?;
             load_view(conn, id, true)
         })
@@ -446,21 +453,62 @@ pub async fn discharge(
     Ok(ok_with_etag(view.version, &view))
 }
 
-/// Withdraws a pending admission: `pending → exited` (`withdrawn`).
-#[utoipa::path(tag = "memberships", responses((status = 200, body = MembershipView), (status = 409)))]
+/// Locks the group, then the membership (the lock order of attendance recording), and checks
+/// a late entry's `effective_at` (v2): not in the future, not before the admission. Returns the
+/// membership and the effective time (now when absent).
+fn lock_for_exit(
+    conn: &mut PgConnection,
+    staff: &Staff,
+    id: Uuid,
+    effective_at: Option<DateTime<Utc>>,
+) -> AppResult<(MembershipRow, DateTime<Utc>)> {
+    let group_id: Uuid = memberships::table
+        .find(id)
+        .select(memberships::group_id)
+        .first(conn)
+        .optional()?
+        .ok_or(AppError::NotFound)?;
+    scope::ensure_group(conn, staff, group_id)?;
+    groups::lock(conn, group_id)?;
+    let m = visible(conn, staff, id, true)?;
+    let now = Utc::now();
+    let at = effective_at.unwrap_or(now);
+    let admitted_at = m.signed_at.map_or(m.created_at, |s| s.min(m.created_at));
+    check_effective_at(at, now, admitted_at, Duration::seconds(FUTURE_SKEW_SECS))
+        .map_err(|msg| AppError::invalid("effective_at", msg))?;
+    Ok((m, at))
+}
+
+#[derive(Debug, Default, Deserialize, ToSchema)]
+pub struct Withdraw {
+    /// v2: when the admission was withdrawn, entered late; defaults to now. Not in the future,
+    /// not before the admission.
+    pub effective_at: Option<DateTime<Utc>>,
+}
+
+/// Withdraws a pending admission: `pending → exited` (`withdrawn`), optionally effective at an
+/// earlier time (v2). The body may be omitted.
+#[utoipa::path(tag = "memberships", request_body(content = Option<Withdraw>), responses((status = 200, body = MembershipView), (status = 409), (status = 422)))]
 #[post("/memberships/{id}/withdraw")]
 pub async fn withdraw(
     state: web::Data<AppState>,
     staff: Staff,
     id: web::Path<Uuid>,
+    body: web::Bytes,
 ) -> AppResult<HttpResponse> {
+    // A malformed body is a 400 before anything else, as with every JSON body.
+    let b: Withdraw = if body.iter().all(u8::is_ascii_whitespace) {
+        Withdraw::default()
+    } else {
+        crate::http::extract::parse_json(&body)?
+    };
     staff.require(Action::ManageExit)?;
     let id = id.into_inner();
     let audit = staff.audit();
     let view = state
         .db
         .tx(move |conn| {
-            let m = visible(conn, &staff, id, true)?;
+            let (m, at) = lock_for_exit(conn, &staff, id, b.effective_at)?;
             next(m.status(), Event::Withdraw)
                 .map_err(|d| AppError::conflict(ErrorCode::Conflict, d))?;
             lifecycle::exit(
@@ -469,14 +517,16 @@ pub async fn withdraw(
                 &[MembershipStatus::Pending],
                 ExitReason::Withdrawn,
                 None,
-                Utc::now(),
+                at,
             )?;
+            // A pending member is never seated, so holds no attendance; kept for symmetry.
+            let removed = lifecycle::remove_attendance_after(conn, &audit, id, at)?;
             audit.allowed(
                 conn,
                 "membership.withdraw",
                 "membership",
                 Some(id),
-                json!({}),
+                json!({"effective_at": at, "late_entry": b.effective_at.is_some(), "attendance_removed": removed}),
             )?;
             load_view(conn, id, true)
         })

@@ -14,9 +14,10 @@ use uuid::Uuid;
 use super::addenda;
 use super::failure::{audited, Attempt, Failure};
 use super::model::{self, NoteRow, Target};
-use crate::auth::{scope, Action, Staff};
+use crate::auth::{scope, Action, Role, Staff};
 use crate::domain::note::{
-    can_add_addendum, can_cosign, can_edit, can_sign, AddendumContent, NoteStatus, Refusal,
+    can_add_addendum, can_cosign, can_edit, can_sign, can_void, AddendumContent, NoteStatus,
+    Refusal, VoidNote, VoidRefusal,
 };
 use crate::error::{AppError, AppResult, ErrorCode};
 use crate::http::etag::{etag, IfMatch};
@@ -92,20 +93,73 @@ async fn perform(
         .json(note))
 }
 
+/// The live note; with none, a supervisor reads the note last voided there (v2: notes entered
+/// in error are kept for supervisors), anyone else finds nothing.
 pub(super) async fn read(
     state: web::Data<AppState>,
     staff: Staff,
     target: Target,
 ) -> AppResult<HttpResponse> {
+    let supervisor = staff.role == Role::Supervisor;
     perform(
         state,
         staff,
         target,
         ("note.read", Action::ReadNotes),
         move |conn, _| {
+            let note = match model::find(conn, target, false)? {
+                Some(n) => n,
+                None if supervisor => {
+                    model::find_voided(conn, target)?.ok_or(AppError::NotFound)?
+                }
+                None => return Err(AppError::NotFound.into()),
+            };
             Ok(Done {
                 status: StatusCode::OK,
-                note: reread(conn, target)?,
+                note,
+                addendum_id: None,
+            })
+        },
+    )
+    .await
+}
+
+/// Marks the note entered in error (v2): the author or a supervisor, with a reason. The note is
+/// kept (a supervisor can still read it), leaves record exports and documentation, and a
+/// replacement may be written.
+pub(super) async fn void(
+    state: web::Data<AppState>,
+    staff: Staff,
+    target: Target,
+    body: VoidNote,
+) -> AppResult<HttpResponse> {
+    let who = staff.id;
+    let supervisor = staff.role == Role::Supervisor;
+    perform(
+        state,
+        staff,
+        target,
+        ("note.void", Action::WriteNotes),
+        move |conn, _| {
+            body.validate().finish()?;
+            let note = match model::find(conn, target, true)? {
+                Some(n) => n,
+                // Only a voided one here: already entered in error.
+                None => model::find_voided(conn, target)?.ok_or(AppError::NotFound)?,
+            };
+            can_void(note.status(), note.author_id == who, supervisor).map_err(|r| match r {
+                VoidRefusal::NotAllowed => Failure::App(AppError::Forbidden),
+                VoidRefusal::Refused(r) => refuse(r),
+            })?;
+            if model::void(conn, &note, who, body.reason.trim())? == 0 {
+                return Err(
+                    AppError::conflict(ErrorCode::Conflict, "The note changed meanwhile.").into(),
+                );
+            }
+            let voided = model::find_voided(conn, target)?.ok_or(AppError::NotFound)?;
+            Ok(Done {
+                status: StatusCode::OK,
+                note: voided,
                 addendum_id: None,
             })
         },

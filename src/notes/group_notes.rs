@@ -7,7 +7,7 @@ use uuid::Uuid;
 use super::actions;
 use super::model::{Note, Target};
 use crate::auth::Staff;
-use crate::domain::note::{AddendumContent, GroupNoteContent};
+use crate::domain::note::{AddendumContent, GroupNoteContent, VoidNote};
 use crate::error::AppResult;
 use crate::http::etag::IfMatch;
 use crate::http::Json;
@@ -80,4 +80,18 @@ pub async fn add_group_addendum(
     body: Json<AddendumContent>,
 ) -> AppResult<HttpResponse> {
     actions::add_addendum(state, staff, target(id), body.into_inner()).await
+}
+
+/// Marks the group note entered in error (v2): its author or a supervisor, with a reason. The
+/// note is kept for supervisors and no longer counts as documentation; a replacement may follow.
+#[utoipa::path(tag = "notes", request_body = VoidNote,
+    responses((status = 200, body = Note), (status = 403), (status = 404), (status = 409), (status = 422)))]
+#[post("/sessions/{id}/group-note/void")]
+pub async fn void_group_note(
+    state: web::Data<AppState>,
+    staff: Staff,
+    id: web::Path<Uuid>,
+    body: Json<VoidNote>,
+) -> AppResult<HttpResponse> {
+    actions::void(state, staff, target(id), body.into_inner()).await
 }

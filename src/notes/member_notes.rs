@@ -8,7 +8,7 @@ use uuid::Uuid;
 use super::actions;
 use super::model::{Note, Target};
 use crate::auth::Staff;
-use crate::domain::note::{AddendumContent, MemberNoteContent};
+use crate::domain::note::{AddendumContent, MemberNoteContent, VoidNote};
 use crate::error::AppResult;
 use crate::http::etag::IfMatch;
 use crate::http::Json;
@@ -84,4 +84,18 @@ pub async fn add_member_addendum(
     body: Json<AddendumContent>,
 ) -> AppResult<HttpResponse> {
     actions::add_addendum(state, staff, target(path), body.into_inner()).await
+}
+
+/// Marks the member note entered in error (v2): its author or a supervisor, with a reason. The
+/// note is kept for supervisors, never exported, not documentation; a replacement may follow.
+#[utoipa::path(tag = "notes", request_body = VoidNote,
+    responses((status = 200, body = Note), (status = 403), (status = 404), (status = 409), (status = 422)))]
+#[post("/sessions/{id}/member-notes/{membership_id}/void")]
+pub async fn void_member_note(
+    state: web::Data<AppState>,
+    staff: Staff,
+    path: web::Path<(Uuid, Uuid)>,
+    body: Json<VoidNote>,
+) -> AppResult<HttpResponse> {
+    actions::void(state, staff, target(path), body.into_inner()).await
 }

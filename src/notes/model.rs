@@ -89,7 +89,8 @@ impl Kind {
     fn select(self) -> String {
         format!(
             "SELECT id, session_id, {}, author_id, status, key_id, nonce, ciphertext, signed_by, \
-             signed_at, cosigned_by, cosigned_at, version, created_at, updated_at FROM {}",
+             signed_at, cosigned_by, cosigned_at, version, created_at, updated_at, voided_at, \
+             voided_by, void_reason FROM {}",
             self.membership_column(),
             self.table()
         )
@@ -128,6 +129,12 @@ pub struct NoteRow {
     pub created_at: DateTime<Utc>,
     #[diesel(sql_type = Timestamptz)]
     pub updated_at: DateTime<Utc>,
+    #[diesel(sql_type = Nullable<Timestamptz>)]
+    pub voided_at: Option<DateTime<Utc>>,
+    #[diesel(sql_type = Nullable<SqlUuid>)]
+    pub voided_by: Option<Uuid>,
+    #[diesel(sql_type = Nullable<Text>)]
+    pub void_reason: Option<String>,
 }
 
 impl NoteRow {
@@ -175,12 +182,33 @@ pub fn note_aad(target: Target, note_id: Uuid) -> Vec<u8> {
 
 /// The note at `target`, if written; locked for the transaction when `lock`.
 pub fn find(conn: &mut PgConnection, target: Target, lock: bool) -> QueryResult<Option<NoteRow>> {
+    find_where(conn, target, "status <> 'voided'", lock)
+}
+
+/// The most recently voided note at `target` (v2: kept for supervisors).
+pub fn find_voided(conn: &mut PgConnection, target: Target) -> QueryResult<Option<NoteRow>> {
+    find_where(
+        conn,
+        target,
+        "status = 'voided' ORDER BY voided_at DESC, id LIMIT 1",
+        false,
+    )
+}
+
+/// The live (not voided) note at `target` — there is at most one — or, with `also`, the
+/// rows `also` selects.
+fn find_where(
+    conn: &mut PgConnection,
+    target: Target,
+    also: &str,
+    lock: bool,
+) -> QueryResult<Option<NoteRow>> {
     let filter = match target {
         Target::Group { .. } => "session_id = $1",
         Target::Member { .. } => "session_id = $1 AND membership_id = $2",
     };
     let sql = format!(
-        "{} WHERE {filter}{}",
+        "{} WHERE {filter} AND {also}{}",
         target.kind().select(),
         if lock { " FOR UPDATE" } else { "" }
     );
@@ -313,6 +341,24 @@ pub fn advance(
     .execute(conn)
 }
 
+/// Marks a note entered in error (v2); guarded on it not being voided already.
+pub fn void(
+    conn: &mut PgConnection,
+    note: &NoteRow,
+    who: Uuid,
+    reason: &str,
+) -> QueryResult<usize> {
+    diesel::sql_query(format!(
+        "UPDATE {} SET status = 'voided', voided_at = now(), voided_by = $2, void_reason = $3, \
+         updated_at = now(), version = version + 1 WHERE id = $1 AND status <> 'voided'",
+        note.target().kind().table()
+    ))
+    .bind::<SqlUuid, _>(note.id)
+    .bind::<SqlUuid, _>(who)
+    .bind::<Text, _>(reason)
+    .execute(conn)
+}
+
 /// A new version of the note as shown (an addendum was appended), for its ETag.
 pub fn bump_version(conn: &mut PgConnection, note: &NoteRow) -> QueryResult<()> {
     diesel::sql_query(format!(
@@ -342,6 +388,10 @@ pub struct Note {
     pub cosigned_at: Option<DateTime<Utc>>,
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
+    /// v2: when and by whom the note was marked entered in error, and why.
+    pub voided_at: Option<DateTime<Utc>>,
+    pub voided_by: Option<Uuid>,
+    pub void_reason: Option<String>,
     #[serde(flatten)]
     #[schema(value_type = Object)]
     pub fields: Value,
@@ -378,6 +428,9 @@ pub fn view(conn: &mut PgConnection, cipher: &NotesCipher, note: NoteRow) -> Res
         cosigned_at: note.cosigned_at,
         created_at: note.created_at,
         updated_at: note.updated_at,
+        voided_at: note.voided_at,
+        voided_by: note.voided_by,
+        void_reason: note.void_reason,
         fields,
         addenda,
         version: note.version,
@@ -385,14 +438,16 @@ pub fn view(conn: &mut PgConnection, cipher: &NotesCipher, note: NoteRow) -> Res
 }
 
 /// The signed (or co-signed) member notes of these memberships, in session order: what a
-/// client record export holds (SPEC §2: never drafts, never group notes).
+/// client record export holds (SPEC §2: never drafts, never group notes, never notes voided as
+/// entered in error).
 pub fn signed_member_notes(
     conn: &mut PgConnection,
     membership_ids: &[Uuid],
 ) -> QueryResult<Vec<NoteRow>> {
     diesel::sql_query(format!(
         "SELECT n.* FROM ({}) n JOIN sessions s ON s.id = n.session_id \
-         WHERE n.membership_id = ANY($1) AND n.status <> 'draft' ORDER BY s.scheduled_at, n.id",
+         WHERE n.membership_id = ANY($1) AND n.status IN ('signed', 'cosigned') \
+         ORDER BY s.scheduled_at, n.id",
         Kind::Member.select()
     ))
     .bind::<diesel::sql_types::Array<SqlUuid>, _>(membership_ids)

@@ -10,12 +10,15 @@ use super::addenda;
 use super::crypto::{keys_from_env, NotesCipher};
 use super::model::{self, Kind};
 use crate::config::{Env, Settings};
-use crate::schema::{group_notes, member_notes, note_addenda};
+use crate::disclosures::model as disclosures_model;
+use crate::schema::{disclosures, group_notes, member_notes, note_addenda};
 
 const BATCH: i64 = 500;
 
 #[derive(Debug, Default, PartialEq, Eq)]
 pub struct Rotated {
+    /// Documents released by disclosures (SPEC §8), sealed under the notes key too.
+    pub disclosures: usize,
     pub group_notes: usize,
     pub member_notes: usize,
     pub addenda: usize,
@@ -24,10 +27,14 @@ pub struct Rotated {
 }
 
 fn already_current(conn: &mut PgConnection, key_id: &str) -> QueryResult<i64> {
-    Ok(group_notes::table
-        .filter(group_notes::key_id.eq(key_id))
+    Ok(disclosures::table
+        .filter(disclosures::key_id.eq(key_id))
         .count()
         .get_result::<i64>(conn)?
+        + group_notes::table
+            .filter(group_notes::key_id.eq(key_id))
+            .count()
+            .get_result::<i64>(conn)?
         + member_notes::table
             .filter(member_notes::key_id.eq(key_id))
             .count()
@@ -77,11 +84,31 @@ fn rotate_addenda(conn: &mut PgConnection, cipher: &NotesCipher) -> anyhow::Resu
     }
 }
 
+/// The documents released by disclosures (SPEC §8), each opened (and checked against its
+/// recorded digest) then sealed again under the current key.
+fn rotate_disclosures(conn: &mut PgConnection, cipher: &NotesCipher) -> anyhow::Result<usize> {
+    let mut n = 0;
+    loop {
+        let batch = disclosures_model::under_other_key(conn, cipher.current_key_id(), BATCH)?;
+        if batch.is_empty() {
+            return Ok(n);
+        }
+        for row in &batch {
+            let pdf = row
+                .document(cipher)
+                .map_err(|e| anyhow::anyhow!("disclosure {}: {e}", row.id))?;
+            disclosures_model::reseal(conn, cipher, row, &pdf)?;
+        }
+        n += batch.len();
+    }
+}
+
 /// Moves every row to the cipher's current key, in one transaction.
 pub fn rotate(conn: &mut PgConnection, cipher: &NotesCipher) -> anyhow::Result<Rotated> {
     conn.transaction(|conn| {
         let skipped = already_current(conn, cipher.current_key_id())?;
         Ok(Rotated {
+            disclosures: rotate_disclosures(conn, cipher)?,
             group_notes: rotate_notes(conn, cipher, Kind::Group)?,
             member_notes: rotate_notes(conn, cipher, Kind::Member)?,
             addenda: rotate_addenda(conn, cipher)?,
@@ -115,6 +142,11 @@ pub fn run(env: &impl Env) -> anyhow::Result<()> {
         r.addenda,
         cipher.current_key_id(),
         r.already_current
+    );
+    println!(
+        "re-encrypted {} disclosed documents under key {}",
+        r.disclosures,
+        cipher.current_key_id()
     );
     Ok(())
 }

@@ -50,6 +50,9 @@ pub struct ClientRecord {
     pub attendance: Vec<RecordAttendance>,
     /// Signed and co-signed member notes of this client, in session order.
     pub member_notes: Vec<RecordNote>,
+    /// The accounting of disclosures (42 CFR §2.24): every disclosure of the client's
+    /// information, newest first.
+    pub disclosures: Vec<crate::disclosures::Disclosure>,
 }
 
 /// Free-text fields of a member note; the others are enums.
@@ -75,7 +78,12 @@ fn build(
         if !scope::is_client_in_therapist_scope(conn, staff.id, client_id)? {
             return Err(Failure::OutOfScope);
         }
-        Some(scope::therapist_group_ids(conn, staff.id)?)
+        // (f) an emergency access reads the whole chart, every seat
+        if scope::has_emergency_access(conn, staff.id, client_id)? {
+            None
+        } else {
+            Some(scope::therapist_group_ids(conn, staff.id)?)
+        }
     } else {
         None
     };
@@ -111,11 +119,13 @@ fn build(
                 .collect(),
         });
     }
+    let disclosures = crate::disclosures::model::of_client(conn, client_id)?;
     Ok(ClientRecord {
         client: client.into(),
         memberships,
         attendance,
         member_notes,
+        disclosures,
     })
 }
 

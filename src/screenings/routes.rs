@@ -75,7 +75,8 @@ pub async fn schedule_screening(
             if !client_exists {
                 return Ok(Err(AppError::NotFound));
             }
-            if staff.is_scoped() && !scope::is_client_in_therapist_scope(conn, staff.id, client_id)? {
+            // An emergency access (SPEC §8) reads the chart; it does not open scheduling.
+            if staff.is_scoped() && !scope::is_client_in_care_team(conn, staff.id, client_id)? {
                 audit.denied(conn, "screening.schedule", "client", Some(client_id), json!({"reason": "out_of_scope"}))?;
                 return Ok(Err(AppError::NotFound));
             }

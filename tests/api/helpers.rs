@@ -347,6 +347,22 @@ impl TestApp {
             .await
     }
 
+    /// A GET whose body is binary (e.g. a PDF): status, headers and the bytes.
+    pub async fn get_bytes(
+        &self,
+        user: Option<&TestUser>,
+        path: &str,
+    ) -> (u16, reqwest::header::HeaderMap, Vec<u8>) {
+        let res = Self::auth(self.client.get(self.url(path)), user)
+            .send()
+            .await
+            .expect("request sent");
+        let status = res.status().as_u16();
+        let headers = res.headers().clone();
+        let bytes = res.bytes().await.expect("body read").to_vec();
+        (status, headers, bytes)
+    }
+
     pub async fn post(&self, user: Option<&TestUser>, path: &str, body: Value) -> Resp {
         self.send(Self::auth(
             self.client.post(self.url(path)).json(&body),

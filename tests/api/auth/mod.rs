@@ -4,6 +4,7 @@
 
 mod cli;
 mod login_end;
+mod pruning;
 mod request_ids;
 mod revocation;
 mod scope;
