@@ -45,6 +45,7 @@ diesel::table! {
         version -> Int4,
         created_at -> Timestamptz,
         updated_at -> Timestamptz,
+        gender -> Nullable<Text>,
     }
 }
 

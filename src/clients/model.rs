@@ -9,7 +9,7 @@ use serde::Serialize;
 use utoipa::ToSchema;
 use uuid::Uuid;
 
-use crate::domain::client::ReferralSource;
+use crate::domain::client::{Gender, ReferralSource};
 use crate::schema::clients;
 
 #[derive(Debug, Clone, Queryable, Selectable)]
@@ -28,6 +28,7 @@ pub struct ClientRow {
     pub version: i32,
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
+    pub gender: Option<String>,
 }
 
 /// A client as the API shows it (SPEC §2).
@@ -43,6 +44,8 @@ pub struct Client {
     pub referral_source: ReferralSource,
     /// Involuntary participation, e.g. court-ordered.
     pub mandated: bool,
+    /// v2, optional: what group composition looks at (TIP 41).
+    pub gender: Option<Gender>,
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
 }
@@ -60,6 +63,7 @@ impl From<ClientRow> for Client {
             referral_source: ReferralSource::parse(&r.referral_source)
                 .unwrap_or(ReferralSource::Other),
             mandated: r.mandated,
+            gender: r.gender.as_deref().and_then(Gender::parse),
             created_at: r.created_at,
             updated_at: r.updated_at,
         }

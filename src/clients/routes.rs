@@ -10,7 +10,7 @@ use uuid::Uuid;
 
 use super::model::{self, like_pattern, Client, ClientRow};
 use crate::auth::{scope, Action, Staff};
-use crate::domain::client::{check_birth_date, parse_phone, ReferralSource};
+use crate::domain::client::{check_birth_date, parse_phone, Gender, ReferralSource};
 use crate::domain::email::parse_email;
 use crate::domain::text::{optional_line, required_line, search_key};
 use crate::error::{AppError, AppResult, Validations};
@@ -35,6 +35,8 @@ pub struct CreateClient {
     pub referral_source: ReferralSource,
     #[serde(default)]
     pub mandated: bool,
+    /// v2: `woman`, `man`, `nonbinary`, `other` or `undisclosed`; optional.
+    pub gender: Option<Gender>,
 }
 
 /// Absent fields are left alone; `null` clears an optional field and is refused (422) for a
@@ -65,6 +67,10 @@ pub struct UpdateClient {
     #[serde(default, deserialize_with = "nullable")]
     #[schema(value_type = Option<bool>)]
     pub mandated: Option<Option<bool>>,
+    /// `null` clears it.
+    #[serde(default, deserialize_with = "nullable")]
+    #[schema(value_type = Option<Gender>)]
+    pub gender: Option<Option<Gender>>,
 }
 
 impl UpdateClient {
@@ -79,6 +85,7 @@ impl UpdateClient {
             ("email", self.email.is_some()),
             ("referral_source", self.referral_source.is_some()),
             ("mandated", self.mandated.is_some()),
+            ("gender", self.gender.is_some()),
         ]
         .into_iter()
         .filter_map(|(name, present)| present.then_some(name))
@@ -117,6 +124,7 @@ struct Fields {
     email: Option<String>,
     referral_source: ReferralSource,
     mandated: bool,
+    gender: Option<Gender>,
 }
 
 impl Fields {
@@ -191,6 +199,7 @@ pub async fn create_client(
         email: b.email,
         referral_source: b.referral_source,
         mandated: b.mandated,
+        gender: b.gender,
     }
     .validate()?;
     let audit = staff.audit();
@@ -208,6 +217,7 @@ pub async fn create_client(
                     clients::email.eq(&f.email),
                     clients::referral_source.eq(f.referral_source.as_str()),
                     clients::mandated.eq(f.mandated),
+                    clients::gender.eq(f.gender.map(Gender::as_str)),
                     clients::search_text.eq(f.search_text()),
                 ))
                 .returning(ClientRow::as_returning())
@@ -364,6 +374,10 @@ pub async fn update_client(
                     .or_else(|| ReferralSource::parse(&current.referral_source))
                     .unwrap_or(ReferralSource::Other),
                 mandated: b.mandated.flatten().unwrap_or(current.mandated),
+                gender: match b.gender {
+                    Some(g) => g,
+                    None => current.gender.as_deref().and_then(Gender::parse),
+                },
             }
             .validate()?;
             let row: ClientRow = diesel::update(clients::table.find(id))
@@ -376,6 +390,7 @@ pub async fn update_client(
                     clients::email.eq(&f.email),
                     clients::referral_source.eq(f.referral_source.as_str()),
                     clients::mandated.eq(f.mandated),
+                    clients::gender.eq(f.gender.map(Gender::as_str)),
                     clients::search_text.eq(f.search_text()),
                     clients::version.eq(clients::version + 1),
                     clients::updated_at.eq(Utc::now()),

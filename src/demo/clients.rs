@@ -64,6 +64,44 @@ const SOURCES: &[(&str, bool)] = &[
     ("treatment_program", false),
 ];
 
+/// Gender by position in `FIRST` (v2): a mix, with one nonbinary client and one who did not
+/// disclose, so that groups show composition warnings (TIP 41).
+const GENDERS: &[&str] = &[
+    "woman",
+    "man",
+    "man",
+    "woman",
+    "man",
+    "woman",
+    "man",
+    "woman",
+    "woman",
+    "man",
+    "woman",
+    "man",
+    "woman",
+    "man",
+    "woman",
+    "man",
+    "woman",
+    "man",
+    "woman",
+    "man",
+    "woman",
+    "man",
+    "woman",
+    "man",
+    "woman",
+    "man",
+    "woman",
+    "man",
+    "nonbinary",
+    "man",
+    "woman",
+    "man",
+    "undisclosed",
+];
+
 pub struct DemoClients {
     /// Clients with a recent accepted screening: (client, screening), oldest screening first.
     pub accepted: Vec<(Uuid, Uuid)>,
@@ -93,6 +131,7 @@ pub fn load(conn: &mut PgConnection, staff: &DemoStaff) -> anyhow::Result<DemoCl
                 clients::email.eq((i % 3 != 0).then(|| format!("client{i}@example.org"))),
                 clients::referral_source.eq(source),
                 clients::mandated.eq(mandated),
+                clients::gender.eq(GENDERS.get(i).copied()),
                 clients::search_text.eq(search_text(first, last, preferred.as_deref())),
                 clients::created_at.eq(now - Duration::days(200 - i as i64)),
             ))

@@ -45,6 +45,42 @@ impl ReferralSource {
     }
 }
 
+/// A client's gender (v2), optional; `undisclosed` is an answer, not a value composition
+/// counts.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum Gender {
+    Woman,
+    Man,
+    Nonbinary,
+    Other,
+    Undisclosed,
+}
+
+impl Gender {
+    pub const ALL: [Gender; 5] = [
+        Gender::Woman,
+        Gender::Man,
+        Gender::Nonbinary,
+        Gender::Other,
+        Gender::Undisclosed,
+    ];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Gender::Woman => "woman",
+            Gender::Man => "man",
+            Gender::Nonbinary => "nonbinary",
+            Gender::Other => "other",
+            Gender::Undisclosed => "undisclosed",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<Self> {
+        Self::ALL.into_iter().find(|g| g.as_str() == s)
+    }
+}
+
 /// A birth date must lie between 1900-01-01 and today.
 pub fn check_birth_date(d: NaiveDate) -> Result<(), &'static str> {
     let earliest = NaiveDate::from_ymd_opt(1900, 1, 1).expect("valid date");

@@ -3,6 +3,7 @@
 pub mod agreement;
 pub mod attendance;
 pub mod client;
+pub mod composition;
 pub mod consent;
 pub mod email;
 pub mod emergency_access;

@@ -4,9 +4,11 @@ use serde::Serialize;
 use utoipa::ToSchema;
 use uuid::Uuid;
 
+use crate::domain::client::{Gender, ReferralSource};
+use crate::domain::composition::{warnings, CompositionWarning, Traits};
 use crate::domain::group::{format_meeting_time, GroupStatus, MeetingDay};
 use crate::error::{AppError, AppResult};
-use crate::schema::{groups, memberships};
+use crate::schema::{clients, groups, memberships};
 
 #[derive(Debug, Clone, Queryable, Selectable)]
 #[diesel(table_name = groups)]
@@ -106,6 +108,10 @@ pub struct Group {
     /// Active seats (active + exiting) below `min_size` while the group is active.
     pub below_minimum: bool,
     pub seats: Seats,
+    /// v2 (clinical roles and admins): one entry per value of `gender`, `mandated` or
+    /// `referral_source` held by exactly one seated member, once at least three are seated.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub composition_warnings: Option<Vec<CompositionWarning>>,
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
 }
@@ -134,6 +140,7 @@ impl Group {
             end_date: r.end_date,
             status,
             seats,
+            composition_warnings: None,
             created_at: r.created_at,
             updated_at: r.updated_at,
         }
@@ -160,8 +167,50 @@ pub fn lock(conn: &mut PgConnection, id: Uuid) -> AppResult<GroupRow> {
         .ok_or(AppError::NotFound)
 }
 
-/// The group as the API shows it, with seats.
-pub fn view(conn: &mut PgConnection, row: GroupRow) -> QueryResult<Group> {
+/// The group as the API shows it, with seats and, when `composition`, its composition
+/// warnings.
+pub fn view(conn: &mut PgConnection, row: GroupRow, composition: bool) -> QueryResult<Group> {
     let s = seats(conn, row.id)?;
-    Ok(Group::from_row(row, s))
+    let id = row.id;
+    let mut g = Group::from_row(row, s);
+    if composition {
+        g.composition_warnings = Some(composition_warnings(conn, id, None)?);
+    }
+    Ok(g)
+}
+
+/// The traits of the members holding a seat (pending, active, exiting) in the group, leaving
+/// out the seat `without` when given.
+pub fn seated_traits(
+    conn: &mut PgConnection,
+    group_id: Uuid,
+    without: Option<Uuid>,
+) -> QueryResult<Vec<Traits>> {
+    let mut q = memberships::table
+        .inner_join(clients::table)
+        .filter(memberships::group_id.eq(group_id))
+        .filter(memberships::status.eq_any(["pending", "active", "exiting"]))
+        .select((clients::gender, clients::mandated, clients::referral_source))
+        .into_boxed();
+    if let Some(m) = without {
+        q = q.filter(memberships::id.ne(m));
+    }
+    let rows: Vec<(Option<String>, bool, String)> = q.load(conn)?;
+    Ok(rows
+        .into_iter()
+        .map(|(g, mandated, source)| Traits {
+            gender: g.as_deref().and_then(Gender::parse),
+            mandated,
+            referral_source: ReferralSource::parse(&source).unwrap_or(ReferralSource::Other),
+        })
+        .collect())
+}
+
+/// The group's composition warnings (SPEC §2); with `without`, as if that seat were not held.
+pub fn composition_warnings(
+    conn: &mut PgConnection,
+    group_id: Uuid,
+    without: Option<Uuid>,
+) -> QueryResult<Vec<CompositionWarning>> {
+    Ok(warnings(&seated_traits(conn, group_id, without)?))
 }

@@ -98,6 +98,11 @@ pub struct UpdateGroup {
     pub end_date: Option<Option<NaiveDate>>,
 }
 
+/// `composition_warnings` are shown to clinical roles and admins, not to intake (SPEC §2).
+fn shows_composition(staff: &Staff) -> bool {
+    staff.role != Role::Intake
+}
+
 /// The lead and co-therapists must be active therapists or supervisors.
 fn check_clinicians(conn: &mut PgConnection, cfg: &GroupConfig) -> AppResult<()> {
     let mut ids = cfg.co_therapist_ids.clone();
@@ -177,6 +182,7 @@ pub async fn create_group(
     body: Json<CreateGroup>,
 ) -> AppResult<HttpResponse> {
     staff.require(Action::WriteGroups)?;
+    let composition = shows_composition(&staff);
     let b = body.into_inner();
     let cfg = GroupConfig {
         name: b.name,
@@ -207,7 +213,7 @@ pub async fn create_group(
                 .returning(GroupRow::as_returning())
                 .get_result(conn)?;
             audit.allowed(conn, "group.create", "group", Some(id), json!({}))?;
-            Ok(model::view(conn, row)?)
+            Ok(model::view(conn, row, composition)?)
         })
         .await?;
     Ok(created_with_etag(1, &group))
@@ -232,6 +238,7 @@ pub async fn list_groups(
     cursor: ListCursor,
 ) -> AppResult<HttpResponse> {
     staff.require(Action::ReadGroups)?;
+    let composition = shows_composition(&staff);
     let q = q.into_inner();
     let limit = pagination::limit(q.limit)?;
     let after: Option<(String, Uuid)> = cursor.open()?;
@@ -259,7 +266,7 @@ pub async fn list_groups(
                 .load(conn)?;
             let mut items = Vec::with_capacity(rows.len());
             for r in rows {
-                items.push((r.name.clone(), r.id, model::view(conn, r)?));
+                items.push((r.name.clone(), r.id, model::view(conn, r, composition)?));
             }
             Ok(cursor.page(items, limit, |(n, id, _)| (n.clone(), *id), |(_, _, g)| g))
         })
@@ -276,13 +283,14 @@ pub async fn get_group(
     id: web::Path<Uuid>,
 ) -> AppResult<HttpResponse> {
     staff.require(Action::ReadGroups)?;
+    let composition = shows_composition(&staff);
     let id = id.into_inner();
     let (version, group) = state
         .db
         .run(move |conn| {
             scope::ensure_group(conn, &staff, id)?;
             let row = model::find(conn, id)?.ok_or(AppError::NotFound)?;
-            Ok((row.version, model::view(conn, row)?))
+            Ok((row.version, model::view(conn, row, composition)?))
         })
         .await?;
     Ok(ok_with_etag(version, &group))
@@ -302,6 +310,7 @@ pub async fn update_group(
     body: Json<UpdateGroup>,
 ) -> AppResult<HttpResponse> {
     staff.require(Action::WriteGroups)?;
+    let composition = shows_composition(&staff);
     let id = id.into_inner();
     let b = body.into_inner();
     let audit = staff.audit();
@@ -369,7 +378,7 @@ pub async fn update_group(
                 .returning(GroupRow::as_returning())
                 .get_result(conn)?;
             audit.allowed(conn, "group.update", "group", Some(id), json!({}))?;
-            Ok((row.version, model::view(conn, row)?))
+            Ok((row.version, model::view(conn, row, composition)?))
         })
         .await?;
     Ok(ok_with_etag(version, &group))
@@ -384,6 +393,7 @@ async fn change_status(
     to: GroupStatus,
 ) -> AppResult<HttpResponse> {
     staff.require(Action::WriteGroups)?;
+    let composition = shows_composition(&staff);
     let audit = staff.audit();
     let (version, group) = state
         .db
@@ -449,7 +459,7 @@ async fn change_status(
                 Some(id),
                 json!({"from": from.as_str(), "seats_closed": closed}),
             )?;
-            Ok((row.version, model::view(conn, row)?))
+            Ok((row.version, model::view(conn, row, composition)?))
         })
         .await?;
     Ok(ok_with_etag(version, &group))

@@ -4,7 +4,7 @@
 use actix_web::{get, post, web, HttpResponse};
 use chrono::{DateTime, Duration, Utc};
 use diesel::prelude::*;
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
 use serde_json::json;
 use utoipa::{IntoParams, ToSchema};
 use uuid::Uuid;
@@ -14,6 +14,7 @@ use super::model::{load_view, load_views, MembershipRow, MembershipView};
 use super::signatures;
 use crate::auth::{scope, Action, Role, Staff};
 use crate::domain::agreement::{decide_sign, SignKind, SignRefusal};
+use crate::domain::composition::{self, CompositionWarning};
 use crate::domain::group::GroupStatus;
 use crate::domain::membership::{check_effective_at, next, Event, ExitReason, MembershipStatus};
 use crate::domain::screening::{FUTURE_SKEW_SECS, VALIDITY_DAYS};
@@ -54,6 +55,17 @@ pub struct Discharge {
     pub effective_at: Option<DateTime<Utc>>,
 }
 
+/// The answer to an admission: the new membership, and (v2) the group's composition warnings
+/// with the new seat counted, with those the seat created and those it resolved.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct Admission {
+    #[serde(flatten)]
+    pub membership: MembershipView,
+    pub composition_warnings: Vec<CompositionWarning>,
+    pub composition_warnings_created: Vec<CompositionWarning>,
+    pub composition_warnings_resolved: Vec<CompositionWarning>,
+}
+
 /// Loads a membership the caller may see (a therapist: their groups' only). With `lock`, a
 /// transition follows the one lock order (group → session → membership → audit chain): the
 /// group's row first — so a transition and a group start, completion or attendance of the
@@ -80,7 +92,7 @@ fn visible(
 /// Admits a client to a group as `pending` (supervisor, the group's therapists). Needs a valid
 /// accepted screening; the group's row lock makes capacity hold under concurrent admissions.
 #[utoipa::path(tag = "memberships", request_body = Admit,
-    responses((status = 201, body = MembershipView), (status = 409, description = "enrollment_closed, screening_required, already_member, group_full")))]
+    responses((status = 201, body = Admission), (status = 409, description = "enrollment_closed, screening_required, already_member, group_full")))]
 #[post("/groups/{id}/members")]
 pub async fn admit(
     state: web::Data<AppState>,
@@ -185,10 +197,19 @@ pub async fn admit(
             if override_reason.is_some() {
                 audit.allowed(conn, "membership.enrollment_override", "membership", Some(row.id), json!({"group_id": group_id}))?;
             }
-            load_views(conn, vec![row], clinical)?.pop().ok_or(AppError::NotFound)
+            let after = groups::composition_warnings(conn, group_id, None)?;
+            let before = groups::composition_warnings(conn, group_id, Some(row.id))?;
+            let (created, resolved) = composition::changes(&before, &after);
+            let membership = load_views(conn, vec![row], clinical)?.pop().ok_or(AppError::NotFound)?;
+            Ok(Admission {
+                membership,
+                composition_warnings: after,
+                composition_warnings_created: created,
+                composition_warnings_resolved: resolved,
+            })
         })
         .await?;
-    Ok(created_with_etag(view.version, &view))
+    Ok(created_with_etag(view.membership.version, &view))
 }
 
 #[derive(Debug, Deserialize, IntoParams)]

@@ -117,6 +117,19 @@ async fn demo_practice_loads_once_and_is_served() {
         2,
         "a re-signed member"
     );
+    // the active group shows composition warnings (a lone member of their kind)
+    let g = app
+        .get(Some(&sup), &format!("/groups/{gid}"))
+        .await
+        .expect(200);
+    assert!(
+        !g.body["composition_warnings"]
+            .as_array()
+            .unwrap()
+            .is_empty(),
+        "{}",
+        g.text
+    );
     let r = app
         .get(Some(&sup), &format!("/groups/{gid}/sessions?limit=200"))
         .await

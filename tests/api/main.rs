@@ -9,6 +9,7 @@ mod audit;
 mod audit_chain;
 mod auth;
 mod clients;
+mod composition;
 mod consents;
 mod console;
 mod day;
