@@ -126,6 +126,7 @@ pub fn api_routes(cfg: &mut web::ServiceConfig) {
         .service(sessions::routes::cancel_session)
         .service(sessions::list::list_all_sessions)
         .service(sessions::get::get_session)
+        .service(sessions::reschedule::reschedule_session)
         .service(sessions::attendance::get_attendance)
         .service(sessions::attendance::put_attendance)
         .service(notes::group_notes::get_group_note)

@@ -190,6 +190,7 @@ impl Modify for ProblemResponses {
         crate::sessions::routes::cancel_session,
         crate::sessions::list::list_all_sessions,
         crate::sessions::get::get_session,
+        crate::sessions::reschedule::reschedule_session,
         crate::sessions::attendance::get_attendance,
         crate::sessions::attendance::put_attendance,
         crate::notes::group_notes::get_group_note,

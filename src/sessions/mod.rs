@@ -6,6 +6,7 @@ pub mod documentation;
 pub mod get;
 pub mod list;
 pub mod model;
+pub mod reschedule;
 pub mod routes;
 
 pub use model::{Session, SessionRow};

@@ -30,6 +30,7 @@ mod participation;
 mod records;
 mod reports;
 mod reports_retention;
+mod reschedule;
 mod resign;
 mod roster;
 mod rotation;
