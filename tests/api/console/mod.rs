@@ -9,6 +9,7 @@
 #![allow(dead_code)] // helpers shared by the scenarios; not each uses every one
 
 mod admin;
+mod part2;
 // mod intake; (needs GET /staff, issue 11)
 mod serving;
 mod signin;
