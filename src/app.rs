@@ -129,6 +129,7 @@ pub fn api_routes(cfg: &mut web::ServiceConfig) {
         .service(day::agenda::agenda)
         .service(day::dashboard::dashboard)
         .service(notes::index::list_notes)
+        .service(sessions::reschedule::reschedule_session)
         .service(sessions::attendance::get_attendance)
         .service(sessions::attendance::put_attendance)
         .service(notes::group_notes::get_group_note)

@@ -91,14 +91,23 @@ fn pending(conn: &mut PgConnection) -> anyhow::Result<bool> {
 }
 
 /// The database handle every handler uses.
+///
+/// Requests wait for a connection in arrival order: r2d2's checkout is not first-come,
+/// first-served (a thread that just returned a connection can take it again while another has
+/// waited for seconds), which made the long tails under load. So a request first takes a
+/// permit from a fair (FIFO) async semaphore with one permit per pooled connection — waiting
+/// on the async side, not on a blocking thread — and only then hops to the blocking pool,
+/// where a connection is free for it.
 #[derive(Clone)]
 pub struct Db {
     pool: PgPool,
+    permits: std::sync::Arc<tokio::sync::Semaphore>,
 }
 
 impl Db {
     pub fn new(pool: PgPool) -> Self {
-        Db { pool }
+        let permits = std::sync::Arc::new(tokio::sync::Semaphore::new(pool.max_size() as usize));
+        Db { pool, permits }
     }
 
     pub fn pool(&self) -> &PgPool {
@@ -112,7 +121,14 @@ impl Db {
         T: Send + 'static,
     {
         let pool = self.pool.clone();
+        let permit = tokio::time::timeout(CHECKOUT_TIMEOUT, self.permits.clone().acquire_owned())
+            .await
+            .map_err(|_| {
+                AppError::Unavailable("The database is busy; retry the request shortly.".into())
+            })?
+            .map_err(|e| AppError::Internal(anyhow::anyhow!("connection permits closed: {e}")))?;
         web::block(move || {
+            let _permit = permit;
             let mut conn = pool.get()?;
             f(&mut conn)
         })
@@ -120,12 +136,69 @@ impl Db {
         .map_err(|e| AppError::Internal(anyhow::anyhow!("blocking task failed: {e}")))?
     }
 
-    /// Runs `f` inside one transaction: any error rolls back everything it wrote.
+    /// Runs `f` inside one transaction: any error rolls back everything it wrote. Its audit
+    /// events are appended last, just before the commit (see `audit::buffer`), so the
+    /// chain's lock always comes after the transaction's row locks, which follow one order
+    /// everywhere: group → session → membership → note → audit chain.
+    ///
+    /// When PostgreSQL aborts the transaction as a deadlock victim or for a serialization
+    /// failure, `f` runs again from the start (a fresh transaction, after a short randomised
+    /// pause), at most [`TX_ATTEMPTS`] times in all; only then does the client get 503
+    /// `service_unavailable` with `Retry-After`. Hence `f: Clone`: every attempt starts from
+    /// the request's own values.
     pub async fn tx<T, F>(&self, f: F) -> AppResult<T>
     where
-        F: FnOnce(&mut PgConnection) -> AppResult<T> + Send + 'static,
+        F: FnOnce(&mut PgConnection) -> AppResult<T> + Clone + Send + 'static,
         T: Send + 'static,
     {
-        self.run(move |conn| conn.transaction(f)).await
+        self.run(move |conn| {
+            let mut attempt = 1;
+            loop {
+                match crate::audit::buffer::transaction(conn, f.clone()) {
+                    Err(AppError::TxConflict) if attempt < TX_ATTEMPTS => {
+                        tracing::info!(attempt, "transaction conflict; running it again");
+                        std::thread::sleep(retry_pause(attempt));
+                        attempt += 1;
+                    }
+                    Err(AppError::TxConflict) => {
+                        tracing::warn!(
+                            attempts = attempt,
+                            "transaction conflict outlived its retries"
+                        );
+                        return Err(AppError::TxConflict);
+                    }
+                    done => return done,
+                }
+            }
+        })
+        .await
+    }
+}
+
+/// How many times `Db::tx` runs a transaction that keeps losing to concurrent ones.
+pub const TX_ATTEMPTS: u32 = 4;
+
+/// 5–15 ms, then 10–30 ms, 20–60 ms: enough for the winner to commit, randomised so that
+/// two retrying losers do not meet again in step.
+fn retry_pause(attempt: u32) -> Duration {
+    use rand::Rng;
+    let base = 5u64 << (attempt - 1).min(4);
+    Duration::from_millis(base + rand::thread_rng().gen_range(0..=2 * base))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn retry_pauses_grow_and_stay_short() {
+        for attempt in 1..TX_ATTEMPTS {
+            let p = retry_pause(attempt);
+            let base = 5u64 << (attempt - 1);
+            assert!(
+                p >= Duration::from_millis(base) && p <= Duration::from_millis(3 * base),
+                "{p:?}"
+            );
+        }
     }
 }

@@ -159,6 +159,10 @@ pub enum AppError {
     RateLimited { retry_after_secs: u64 },
     #[error("service unavailable: {0}")]
     Unavailable(String),
+    /// A deadlock or serialization failure: `Db::tx` runs the transaction again (a few times)
+    /// before this reaches the client as a 503.
+    #[error("transaction conflict")]
+    TxConflict,
     #[error(transparent)]
     Internal(#[from] anyhow::Error),
 }
@@ -207,7 +211,7 @@ impl AppError {
             AppError::PayloadTooLarge => ErrorCode::PayloadTooLarge,
             AppError::UnsupportedMediaType => ErrorCode::UnsupportedMediaType,
             AppError::RateLimited { .. } => ErrorCode::RateLimited,
-            AppError::Unavailable(_) => ErrorCode::ServiceUnavailable,
+            AppError::Unavailable(_) | AppError::TxConflict => ErrorCode::ServiceUnavailable,
             AppError::Internal(_) => ErrorCode::InternalError,
         }
     }
@@ -225,7 +229,7 @@ impl AppError {
             AppError::PayloadTooLarge => "Request body too large",
             AppError::UnsupportedMediaType => "Unsupported media type",
             AppError::RateLimited { .. } => "Too many attempts",
-            AppError::Unavailable(_) => "Service temporarily unavailable",
+            AppError::Unavailable(_) | AppError::TxConflict => "Service temporarily unavailable",
             AppError::Internal(_) => "Internal error",
         }
     }
@@ -249,6 +253,9 @@ impl AppError {
                 format!("Too many failed attempts; try again in {retry_after_secs} seconds.")
             }
             AppError::Unavailable(detail) => detail.clone(),
+            AppError::TxConflict => {
+                "A concurrent change kept interfering; retry the request.".into()
+            }
             AppError::Internal(_) => "An unexpected error occurred.".into(),
         }
     }
@@ -283,7 +290,7 @@ impl ResponseError for AppError {
             AppError::PayloadTooLarge => StatusCode::PAYLOAD_TOO_LARGE,
             AppError::UnsupportedMediaType => StatusCode::UNSUPPORTED_MEDIA_TYPE,
             AppError::RateLimited { .. } => StatusCode::TOO_MANY_REQUESTS,
-            AppError::Unavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
+            AppError::Unavailable(_) | AppError::TxConflict => StatusCode::SERVICE_UNAVAILABLE,
             AppError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
         }
     }
@@ -310,7 +317,7 @@ impl ResponseError for AppError {
             AppError::RateLimited { retry_after_secs } => {
                 res.insert_header((header::RETRY_AFTER, retry_after_secs.to_string()));
             }
-            AppError::Unavailable(_) => {
+            AppError::Unavailable(_) | AppError::TxConflict => {
                 res.insert_header((
                     header::RETRY_AFTER,
                     UNAVAILABLE_RETRY_AFTER_SECS.to_string(),
@@ -348,10 +355,8 @@ impl From<DieselError> for AppError {
         };
         match failure {
             DbFailure::Deadlock | DbFailure::Serialization => {
-                tracing::warn!(?failure, "transaction conflict outlived its retries");
-                AppError::Unavailable(
-                    "A concurrent change kept interfering; retry the request.".into(),
-                )
+                tracing::info!(?failure, "transaction conflict");
+                AppError::TxConflict
             }
             DbFailure::LockTimeout | DbFailure::StatementTimeout => {
                 tracing::warn!(?failure, error = %e, "database timeout");

@@ -193,6 +193,7 @@ impl Modify for ProblemResponses {
         crate::day::agenda::agenda,
         crate::day::dashboard::dashboard,
         crate::notes::index::list_notes,
+        crate::sessions::reschedule::reschedule_session,
         crate::sessions::attendance::get_attendance,
         crate::sessions::attendance::put_attendance,
         crate::notes::group_notes::get_group_note,

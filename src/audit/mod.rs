@@ -8,6 +8,7 @@
 //! later hashes cannot be recomputed. Removing the newest events leaves a shorter chain that
 //! is intact; a checkpoint kept outside the database (`checkpoint`) catches that.
 
+pub mod buffer;
 pub mod bulk;
 pub mod checkpoint;
 pub mod routes;
@@ -209,9 +210,10 @@ impl AuditRow {
 }
 
 impl AuditCtx {
-    /// Appends one event in the caller's transaction. (Called outside one, it opens its own:
-    /// the chain lock must be held until the row is committed, or two writers could chain to
-    /// the same predecessor.)
+    /// Records one event in the caller's transaction: at its end when that transaction is a
+    /// [`buffer::transaction`] (every `Db::tx`), else at once. (Called outside a transaction,
+    /// it opens its own: the chain lock must be held until the row is committed, or two
+    /// writers could chain to the same predecessor.)
     pub fn record(
         &self,
         conn: &mut PgConnection,
@@ -226,7 +228,26 @@ impl AuditCtx {
             .transaction_depth()
             .is_ok_and(|depth| depth.is_some());
         if in_transaction {
-            self.append(conn, action, resource_type, resource_id, outcome, &details)
+            // Inside `buffer::transaction` the event waits for the end of the transaction.
+            let pending = buffer::Pending {
+                ctx: self.clone(),
+                action: action.to_owned(),
+                resource_type: resource_type.to_owned(),
+                resource_id,
+                outcome,
+                details,
+            };
+            match buffer::defer(pending) {
+                None => Ok(()),
+                Some(p) => self.append(
+                    conn,
+                    action,
+                    resource_type,
+                    resource_id,
+                    outcome,
+                    &p.details,
+                ),
+            }
         } else {
             conn.transaction(|conn| {
                 self.append(conn, action, resource_type, resource_id, outcome, &details)
@@ -234,7 +255,7 @@ impl AuditCtx {
         }
     }
 
-    fn append(
+    pub(crate) fn append(
         &self,
         conn: &mut PgConnection,
         action: &str,

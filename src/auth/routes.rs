@@ -380,9 +380,11 @@ pub async fn me(state: web::Data<AppState>, staff: Staff) -> AppResult<HttpRespo
 }
 
 /// What the hashing threads concluded about a password change.
+#[derive(Clone)]
 enum Checked {
     WrongCurrent,
-    Refused(AppError),
+    /// The new password was refused (the reason travels beside it).
+    Refused,
     Hashed(String),
 }
 
@@ -450,19 +452,19 @@ pub async fn change_password(
         row.password_hash.clone(),
         vec![row.email.clone(), row.display_name.clone()],
     );
-    let checked = state
+    let (checked, refusal) = state
         .hasher
         .run(move || {
             if !verify_password_blocking(&current_password, &stored) {
-                return Checked::WrongCurrent;
+                return (Checked::WrongCurrent, None);
             }
             let inputs: Vec<&str> = inputs.iter().map(String::as_str).collect();
             if let Err(e) = check_strength("new_password", &new_password, &inputs) {
-                return Checked::Refused(e);
+                return (Checked::Refused, Some(e));
             }
             match hash_password_blocking(&new_password) {
-                Ok(h) => Checked::Hashed(h),
-                Err(e) => Checked::Refused(AppError::Internal(e)),
+                Ok(h) => (Checked::Hashed(h), None),
+                Err(e) => (Checked::Refused, Some(AppError::Internal(e))),
             }
         })
         .await?;
@@ -480,11 +482,14 @@ pub async fn change_password(
                     Some(id),
                     json!({"reason": "current_password"}),
                 )?;
-                Ok(Err(AppError::invalid("current_password", "is incorrect")))
+                Ok(Some(Err(AppError::invalid(
+                    "current_password",
+                    "is incorrect",
+                ))))
             }
-            Checked::Refused(e) => {
+            Checked::Refused => {
                 throttle::succeeded(conn, attempt)?;
-                Ok(Err(e))
+                Ok(None)
             }
             Checked::Hashed(hash) => {
                 // Changed meanwhile (another change, an admin reset, a deactivation): the
@@ -506,9 +511,14 @@ pub async fn change_password(
                 model::revoke_all_tokens(conn, id)?;
                 audit.allowed(conn, "auth.password_change", "user", Some(id), json!({}))?;
                 let row = model::find(conn, id)?.ok_or(AppError::NotFound)?;
-                issue_tokens(conn, &state2, &row, None).map(Ok)
+                issue_tokens(conn, &state2, &row, None).map(|t| Some(Ok(t)))
             }
         })
         .await?;
-    Ok(HttpResponse::Ok().json(result?))
+    match result {
+        Some(tokens) => Ok(HttpResponse::Ok().json(tokens?)),
+        None => Err(refusal.unwrap_or_else(|| {
+            AppError::Internal(anyhow::anyhow!("password refused without a reason"))
+        })),
+    }
 }

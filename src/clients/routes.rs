@@ -114,6 +114,7 @@ impl UpdateClient {
 }
 
 /// Validated values of every field, as stored.
+#[derive(Clone)]
 struct Fields {
     first_name: String,
     last_name: String,

@@ -40,6 +40,7 @@ assets!(
     "js/cosign.js",
     "js/docs.js",
     "js/dom.js",
+    "js/emergency.js",
     "js/format.js",
     "js/forms.js",
     "js/groups.js",

@@ -15,9 +15,10 @@ use crate::domain::consent::{InformationKind, RecipientKind};
 use crate::schema::{attendance, clients, groups, memberships, screenings, sessions};
 
 /// 42 CFR §2.32(a)(1) as amended in 2024 (89 FR 12472), the statement that must accompany
-/// every disclosure made with the patient's written consent, in full.
+/// every disclosure made with the patient's written consent, in full (its first sentence in the
+/// words SPEC §8 quotes).
 pub const REDISCLOSURE_NOTICE: [&str; 5] = [
-    "This record which has been disclosed to you is protected by Federal confidentiality rules \
+    "This record which has been disclosed to you is protected by federal confidentiality rules \
      (42 CFR part 2). These rules prohibit you from using or disclosing this record, or \
      testimony that describes the information contained in this record, in any civil, \
      criminal, administrative, or legislative proceedings by any Federal, State, or local \

@@ -12,6 +12,7 @@ pub mod membership;
 pub mod note;
 pub mod participation;
 pub mod redact;
+pub mod reschedule;
 pub mod retention;
 pub mod schedule;
 pub mod screening;

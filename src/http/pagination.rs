@@ -99,6 +99,7 @@ impl CursorKey {
 /// The `?cursor=` of a list request, with what it is bound to: the caller (the bearer
 /// token's subject) and the list (the path and its filters other than `limit` and `format`).
 /// A handler opens it for the position to start after and seals the next page's position.
+#[derive(Clone)]
 pub struct ListCursor {
     key: CursorKey,
     binding: Vec<u8>,

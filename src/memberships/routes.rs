@@ -66,8 +66,10 @@ pub struct Admission {
     pub composition_warnings_resolved: Vec<CompositionWarning>,
 }
 
-/// Loads a membership the caller may see (a therapist: their groups' only), locking it when
-/// `lock` so that a transition sees the current status.
+/// Loads a membership the caller may see (a therapist: their groups' only). With `lock`, a
+/// transition follows the one lock order (group → session → membership → audit chain): the
+/// group's row first — so a transition and a group start, completion or attendance of the
+/// same group run one after the other — then the membership's, so it sees the current status.
 fn visible(
     conn: &mut PgConnection,
     staff: &Staff,
@@ -77,14 +79,14 @@ fn visible(
     let q = memberships::table
         .find(id)
         .select(MembershipRow::as_select());
-    let row = if lock {
-        q.for_update().first(conn).optional()?
-    } else {
-        q.first(conn).optional()?
-    };
-    let row = row.ok_or(AppError::NotFound)?;
+    let row = q.first(conn).optional()?.ok_or(AppError::NotFound)?;
     scope::ensure_group(conn, staff, row.group_id)?;
-    Ok(row)
+    if !lock {
+        return Ok(row);
+    }
+    groups::lock(conn, row.group_id)?;
+    // A seat never changes group, so the row locked is the one just checked.
+    q.for_update().first(conn).map_err(AppError::from)
 }
 
 /// Admits a client to a group as `pending` (supervisor, the group's therapists). Needs a valid

@@ -29,7 +29,7 @@ use crate::roster::seated_at_session;
 use crate::schema::{attendance, memberships, sessions};
 use crate::state::AppState;
 
-#[derive(Debug, Deserialize, ToSchema)]
+#[derive(Debug, Clone, Deserialize, ToSchema)]
 pub struct RecordIn {
     pub membership_id: Uuid,
     pub status: AttendanceStatus,

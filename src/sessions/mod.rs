@@ -7,6 +7,7 @@ pub mod get;
 pub mod horizon;
 pub mod list;
 pub mod model;
+pub mod reschedule;
 pub mod routes;
 
 pub use model::{Session, SessionRow};

@@ -23,11 +23,14 @@ async fn readyz_is_503_when_the_database_is_unreachable() {
         s.database_url = format!("postgres://postgres@127.0.0.1:{port}/none");
     })
     .await;
-    let started = std::time::Instant::now();
-    app.get(None, "/readyz")
+    let r = app
+        .get(None, "/readyz")
         .await
         .expect_problem(503, "service_unavailable");
-    assert!(started.elapsed() < std::time::Duration::from_secs(5));
+    assert!(
+        r.header("retry-after").is_some(),
+        "a 503 says when to retry"
+    );
     app.get(None, "/healthz").await.expect(200);
 }
 
@@ -150,37 +153,45 @@ async fn missing_token_is_401_problem() {
 }
 
 #[actix_web::test]
-async fn extreme_dates_are_4xx_not_500() {
+async fn extreme_dates_are_422_naming_the_field() {
     let app = TestApp::spawn().await;
     let admin = app.staff(groupwork::auth::Role::Admin).await;
     let sup = app.staff(groupwork::auth::Role::Supervisor).await;
     let ther = app.staff(groupwork::auth::Role::Therapist).await;
     let g = crate::fixtures::group(&app, ther.id).create();
-    for (user, path) in [
+    for (user, path, field) in [
         (
             &admin,
             "/audit-events?from=-200000-01-01T00:00:00Z".to_string(),
+            "from",
         ),
         (
             &admin,
             "/audit-events?to=%2B200000-01-01T00:00:00Z".to_string(),
+            "to",
         ),
-        (&sup, format!("/groups/{g}/sessions?from=-200000-01-01")),
-        (&sup, format!("/groups/{g}/sessions?to=200000-01-01")),
-        (&sup, "/reports/attendance?from=-200000-01-01".to_string()),
-        (&sup, "/reports/retention?to=200000-12-31".to_string()),
+        (
+            &sup,
+            format!("/groups/{g}/sessions?from=-200000-01-01"),
+            "from",
+        ),
+        (&sup, format!("/groups/{g}/sessions?to=200000-01-01"), "to"),
+        (
+            &sup,
+            "/reports/attendance?from=-200000-01-01".to_string(),
+            "from",
+        ),
+        (&sup, "/reports/retention?to=200000-12-31".to_string(), "to"),
     ] {
-        let r = app.get(Some(user), &path).await;
-        assert!(r.status < 500, "{path}: {} {}", r.status, r.text);
+        app.get(Some(user), &path).await.expect_invalid(field);
     }
-    let r = app
-        .post(
-            Some(&sup),
-            &format!("/groups/{g}/sessions/generate"),
-            json!({"through": "-200000-01-01"}),
-        )
-        .await;
-    assert!(r.status < 500, "{}", r.text);
+    app.post(
+        Some(&sup),
+        &format!("/groups/{g}/sessions/generate"),
+        json!({"through": "-200000-01-01"}),
+    )
+    .await
+    .expect_invalid("through");
 }
 
 #[actix_web::test]

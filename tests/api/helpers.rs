@@ -119,6 +119,8 @@ pub struct TestApp {
     pub db_url: String,
     pub state: web::Data<AppState>,
     pub client: reqwest::Client,
+    /// Whether dropping this handle drops the database (not for a second instance over it).
+    pub owns_db: bool,
     /// Every response of an `/api/v1` operation is checked against the OpenAPI document
     /// (status documented, content type, body valid against its schema). On in
     /// `tests/api/openapi.rs`; to be switched on for the whole suite once every module passes.
@@ -181,6 +183,17 @@ impl Resp {
         );
         self
     }
+
+    /// Asserts a 422 `validation_failed` whose `errors` name `field`.
+    #[track_caller]
+    pub fn expect_invalid(self, field: &str) -> Self {
+        let r = self.expect_problem(422, "validation_failed");
+        let named = r.body["errors"]
+            .as_array()
+            .is_some_and(|errors| errors.iter().any(|e| e["field"] == field));
+        assert!(named, "no error naming `{field}`: {}", r.text);
+        r
+    }
 }
 
 impl TestApp {
@@ -220,7 +233,28 @@ impl TestApp {
             db_url,
             state,
             client: reqwest::Client::new(),
+            owns_db: true,
             check_contract: true,
+        }
+    }
+
+    /// A second `serve` instance over the same database (its own pool, its own process
+    /// state), as behind a load balancer.
+    pub async fn another_instance(&self) -> TestApp {
+        let settings = (*self.state.settings).clone();
+        let state = web::Data::new(AppState::new(settings));
+        let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+        let base = format!("http://{}", listener.local_addr().unwrap());
+        let server = groupwork::app::run(state.clone(), listener, 2).unwrap();
+        actix_web::rt::spawn(server);
+        TestApp {
+            base,
+            db_name: self.db_name.clone(),
+            db_url: self.db_url.clone(),
+            state,
+            client: reqwest::Client::new(),
+            owns_db: false,
+            check_contract: self.check_contract,
         }
     }
 
@@ -373,6 +407,9 @@ impl TestApp {
 
 impl Drop for TestApp {
     fn drop(&mut self) {
+        if !self.owns_db {
+            return;
+        }
         if let Ok(mut conn) = PgConnection::establish(&admin_url()) {
             let _ = diesel::sql_query(format!(
                 "DROP DATABASE IF EXISTS {} WITH (FORCE)",

@@ -179,8 +179,8 @@ export async function all(path, query = {}) {
 }
 
 /// Saves a response body as a file (report downloads).
-export async function download(path, query, fallbackName) {
-  const { res } = await call('GET', path, { query, raw: true, headers: { accept: 'text/csv' } });
+export async function download(path, query, fallbackName, accept = 'text/csv') {
+  const { res } = await call('GET', path, { query, raw: true, headers: { accept } });
   const blob = await res.blob();
   const cd = res.headers.get('content-disposition') || '';
   const m = /filename="?([^";]+)"?/.exec(cd);

@@ -4,8 +4,8 @@ import { h, put, announce } from './dom.js';
 import * as api from './api.js';
 
 const NAV = {
-  therapist: [['#/', 'Home'], ['#/sessions', 'Sessions'], ['#/groups', 'Groups'], ['#/clients', 'Clients'], ['#/screenings', 'Screenings'], ['#/waitlist', 'Waitlist']],
-  supervisor: [['#/', 'Home'], ['#/cosign', 'Co-sign queue'], ['#/sessions', 'Sessions'], ['#/groups', 'Groups'], ['#/clients', 'Clients'], ['#/screenings', 'Screenings'], ['#/waitlist', 'Waitlist'], ['#/approvals', 'Approvals'], ['#/reports', 'Reports']],
+  therapist: [['#/', 'Home'], ['#/sessions', 'Sessions'], ['#/groups', 'Groups'], ['#/clients', 'Clients'], ['#/screenings', 'Screenings'], ['#/waitlist', 'Waitlist'], ['#/emergency', 'Emergency access']],
+  supervisor: [['#/', 'Home'], ['#/cosign', 'Co-sign queue'], ['#/sessions', 'Sessions'], ['#/groups', 'Groups'], ['#/clients', 'Clients'], ['#/screenings', 'Screenings'], ['#/waitlist', 'Waitlist'], ['#/approvals', 'Approvals'], ['#/emergency', 'Access reviews'], ['#/reports', 'Reports']],
   intake: [['#/', 'Home'], ['#/sessions', 'Sessions'], ['#/clients', 'Clients'], ['#/screenings', 'Screenings'], ['#/waitlist', 'Waitlist'], ['#/groups', 'Groups']],
   admin: [['#/', 'Home'], ['#/groups', 'Groups'], ['#/clients', 'Clients'], ['#/staff', 'Staff'], ['#/reports', 'Reports']],
 };
@@ -29,6 +29,7 @@ const ROUTES = [
   [/^staff$/, './admin.js', 'staff'],
   [/^approvals$/, './admin.js', 'approvals'],
   [/^reports$/, './admin.js', 'reports'],
+  [/^emergency$/, './emergency.js', 'emergency'],
 ];
 
 const main = document.getElementById('main');

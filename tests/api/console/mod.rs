@@ -10,6 +10,7 @@
 
 mod admin;
 mod intake;
+mod part2;
 mod serving;
 mod signin;
 mod supervisor;
