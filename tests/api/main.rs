@@ -38,6 +38,7 @@ mod screenings;
 mod sealed;
 mod security;
 mod sessions;
+mod tls;
 mod two_instances;
 mod users;
 mod void_notes;
