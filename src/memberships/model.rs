@@ -22,7 +22,7 @@ pub struct MembershipRow {
     pub group_id: Uuid,
     pub client_id: Uuid,
     pub screening_id: Uuid,
-    pub status: String,
+    pub status: MembershipStatus,
     pub override_reason: Option<String>,
     pub contract_id: Option<Uuid>,
     pub signed_at: Option<DateTime<Utc>>,
@@ -32,7 +32,7 @@ pub struct MembershipRow {
     pub exit_notice_reason: Option<String>,
     pub announced_at: Option<DateTime<Utc>>,
     pub planned_last_session_id: Option<Uuid>,
-    pub exit_reason: Option<String>,
+    pub exit_reason: Option<ExitReason>,
     pub exit_note: Option<String>,
     pub exited_at: Option<DateTime<Utc>>,
     pub created_by: Uuid,
@@ -45,7 +45,7 @@ pub struct MembershipRow {
 
 impl MembershipRow {
     pub fn status(&self) -> MembershipStatus {
-        MembershipStatus::parse(&self.status).unwrap_or(MembershipStatus::Pending)
+        self.status
     }
 }
 
@@ -153,7 +153,7 @@ pub fn load_views(
                 exit_notice_reason: r.exit_notice_reason.filter(|_| clinical),
                 announced_at: r.announced_at,
                 planned_last_session_id: r.planned_last_session_id,
-                exit_reason: r.exit_reason.as_deref().and_then(ExitReason::parse),
+                exit_reason: r.exit_reason,
                 exit_note: r.exit_note.filter(|_| clinical),
                 exited_at: r.exited_at,
                 exit_rescinded_at: r.exit_rescinded_at,

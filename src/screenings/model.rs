@@ -18,9 +18,9 @@ pub struct ScreeningRow {
     pub interviewer_id: Uuid,
     pub group_id: Option<Uuid>,
     pub scheduled_at: DateTime<Utc>,
-    pub status: String,
+    pub status: ScreeningStatus,
     pub completed_at: Option<DateTime<Utc>>,
-    pub outcome: Option<String>,
+    pub outcome: Option<Outcome>,
     pub assessment: Option<serde_json::Value>,
     pub created_by: Uuid,
     pub version: i32,
@@ -49,12 +49,12 @@ pub struct Screening {
 
 impl ScreeningRow {
     pub fn status(&self) -> ScreeningStatus {
-        ScreeningStatus::parse(&self.status).unwrap_or(ScreeningStatus::Scheduled)
+        self.status
     }
 
     /// The API view; the assessment only when `with_assessment`.
     pub fn view(self, with_assessment: bool) -> Screening {
-        let outcome = self.outcome.as_deref().and_then(Outcome::parse);
+        let outcome = self.outcome;
         Screening {
             id: self.id,
             client_id: self.client_id,

@@ -23,6 +23,7 @@ use uuid::Uuid;
 use super::model::{generate_between, SessionRow};
 use crate::audit::AuditCtx;
 use crate::db::Db;
+use crate::domain::group::GroupStatus;
 use crate::error::AppResult;
 use crate::groups::GroupRow;
 use crate::schema::groups;
@@ -77,7 +78,7 @@ pub fn keep_ahead(
 /// its own transaction, so one failing group does not hold back the others.
 pub fn sweep(conn: &mut PgConnection, weeks: u32) -> AppResult<usize> {
     let active: Vec<Uuid> = groups::table
-        .filter(groups::status.eq("active"))
+        .filter(groups::status.eq(GroupStatus::Active))
         .select(groups::id)
         .order(groups::id)
         .load(conn)?;
@@ -87,7 +88,7 @@ pub fn sweep(conn: &mut PgConnection, weeks: u32) -> AppResult<usize> {
         let done = conn.transaction(|conn| -> AppResult<usize> {
             let group: Option<GroupRow> = groups::table
                 .find(id)
-                .filter(groups::status.eq("active"))
+                .filter(groups::status.eq(GroupStatus::Active))
                 .select(GroupRow::as_select())
                 .for_update()
                 .skip_locked()
