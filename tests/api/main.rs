@@ -38,6 +38,7 @@ mod screenings;
 mod security;
 mod sessions;
 mod two_instances;
+mod typed_statuses;
 mod users;
 mod void_notes;
 mod waitlist;
