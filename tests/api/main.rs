@@ -35,6 +35,7 @@ mod resign;
 mod roster;
 mod rotation;
 mod screenings;
+mod sealed;
 mod security;
 mod sessions;
 mod two_instances;
