@@ -19,7 +19,7 @@ PSQL=(psql "$BASE/postgres" -X -q -v ON_ERROR_STOP=1)
 command -v psql >/dev/null || PSQL=("$(ls -d /usr/lib/postgresql/*/bin | sort -V | tail -n1)/psql" "$BASE/postgres" -X -q -v ON_ERROR_STOP=1)
 
 cargo build -q --release --bin groupwork
-BIN=target/release/groupwork
+BIN=${CARGO_TARGET_DIR:-target}/release/groupwork
 "${PSQL[@]}" -c "CREATE DATABASE $DB"
 export DATABASE_URL="$BASE/$DB"
 export GROUPWORK_JWT_SECRET=bench-secret-bench-secret-bench-secret-0

@@ -33,7 +33,7 @@ if ! command -v wrk >/dev/null; then
 fi
 
 cargo build -q --release --bin groupwork
-BIN=target/release/groupwork
+BIN=${CARGO_TARGET_DIR:-target}/release/groupwork
 "${PSQL[@]}" -c "CREATE DATABASE $DB" -c "CREATE DATABASE $PGB"
 export DATABASE_URL="$BASE/$DB"
 export GROUPWORK_JWT_SECRET=bench-secret-bench-secret-bench-secret-0

@@ -10,6 +10,7 @@
 
 mod admin;
 mod intake;
+mod layout;
 mod part2;
 mod serving;
 mod signin;
