@@ -127,13 +127,14 @@ fn screenings(
     let rows: Vec<(ScreeningRow, String, String, Option<String>)> = q
         .order((screenings::scheduled_at.asc(), screenings::id.asc()))
         .load(conn)?;
-    Ok(rows
-        .into_iter()
-        .map(|(row, first, last, preferred)| AgendaScreening {
-            screening: row.view(false),
-            client_name: client_name(first, last, preferred),
+    rows.into_iter()
+        .map(|(row, first, last, preferred)| {
+            Ok(AgendaScreening {
+                screening: row.view(None)?,
+                client_name: client_name(first, last, preferred),
+            })
         })
-        .collect())
+        .collect()
 }
 
 /// The caller's sessions and screenings between `from` and `to` (default today, UTC), in

@@ -63,7 +63,7 @@ pub struct Dashboard {
 
 /// The seats (pending, active, exiting) of the groups in scope, as the members lists show
 /// them (the same derived `at_risk` and `contract_current`).
-fn seats(conn: &mut PgConnection, me: Uuid, only_mine: bool) -> QueryResult<Vec<MembershipView>> {
+fn seats(conn: &mut PgConnection, me: Uuid, only_mine: bool) -> AppResult<Vec<MembershipView>> {
     use crate::schema::{groups, memberships};
     let mut q = memberships::table
         .inner_join(groups::table)
@@ -78,7 +78,7 @@ fn seats(conn: &mut PgConnection, me: Uuid, only_mine: bool) -> QueryResult<Vec<
         );
     }
     let rows = q.load(conn)?;
-    load_views(conn, rows, false)
+    load_views(conn, rows, None)
 }
 
 /// Computes the caller's dashboard (one transaction, a handful of statements).

@@ -18,6 +18,7 @@ use crate::groups::model as groups;
 use crate::http::etag::ok_with_etag;
 use crate::http::Json;
 use crate::memberships::model::{load_view, MembershipRow, MembershipView};
+use crate::notes::fields::{self, Field};
 use crate::schema::{memberships, sessions};
 use crate::state::AppState;
 
@@ -45,6 +46,7 @@ pub async fn rescind_exit(
         r => text(r, 2000).map_err(|m| AppError::invalid("reason", m))?,
     };
     let audit = staff.audit();
+    let cipher = state.notes.clone();
     let view = state
         .db
         .tx(move |conn| {
@@ -86,7 +88,12 @@ pub async fn rescind_exit(
                 memberships::status.eq("active"),
                 memberships::planned_last_session_id.eq(None::<Uuid>),
                 memberships::exit_rescinded_at.eq(now),
-                memberships::exit_rescind_reason.eq(&reason),
+                memberships::exit_rescind_reason_sealed.eq(fields::seal(
+                    &cipher,
+                    Field::ExitRescindReason,
+                    id,
+                    &reason,
+                )),
                 memberships::version.eq(memberships::version + 1),
                 memberships::updated_at.eq(now),
             ))
@@ -107,7 +114,7 @@ pub async fn rescind_exit(
                     "planned_last_session_id": m.planned_last_session_id,
                 }),
             )?;
-            load_view(conn, id, true)
+            load_view(conn, id, Some(&cipher))
         })
         .await?;
     Ok(ok_with_etag(view.version, &view))

@@ -18,6 +18,7 @@ use crate::groups::model as groups;
 use crate::http::etag::ok_with_etag;
 use crate::http::Json;
 use crate::memberships::model::{load_view, MembershipRow, MembershipView};
+use crate::notes::fields::{self, Field};
 use crate::schema::memberships;
 use crate::state::AppState;
 
@@ -50,6 +51,7 @@ pub async fn exit_notice(
         r => text(r, 2000).map_err(|m| AppError::invalid("reason", m))?,
     };
     let audit = staff.audit();
+    let cipher = state.notes.clone();
     let view = state
         .db
         .tx(move |conn| {
@@ -72,7 +74,7 @@ pub async fn exit_notice(
             diesel::update(memberships::table.find(id).filter(memberships::status.eq("active")))
                 .set((
                     memberships::status.eq("exiting"),
-                    memberships::exit_notice_reason.eq(&reason),
+                    memberships::exit_notice_reason_sealed.eq(fields::seal(&cipher, Field::ExitNoticeReason, id, &reason)),
                     memberships::announced_at.eq(announced_at),
                     memberships::planned_last_session_id.eq(last.id),
                     memberships::version.eq(memberships::version + 1),
@@ -90,7 +92,7 @@ pub async fn exit_notice(
             if last.status == "held" {
                 complete_exit(conn, &audit, id, &last, &group)?;
             }
-            load_view(conn, id, true)
+            load_view(conn, id, Some(&cipher))
         })
         .await?;
     Ok(ok_with_etag(view.version, &view))

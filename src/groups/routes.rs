@@ -395,6 +395,7 @@ async fn change_status(
     staff.require(Action::WriteGroups)?;
     let composition = shows_composition(&staff);
     let audit = staff.audit();
+    let cipher = state.notes.clone();
     let weeks = state.settings.schedule_weeks;
     let (version, group) = state
         .db
@@ -430,7 +431,7 @@ async fn change_status(
                 }
             }
             let closed = if to.is_closed() {
-                lifecycle::close_all_seats(conn, &audit, id, to)?
+                lifecycle::close_all_seats(conn, &audit, &cipher, id, to)?
             } else {
                 0
             };

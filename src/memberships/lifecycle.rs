@@ -12,19 +12,23 @@ use crate::domain::group::GroupStatus;
 use crate::domain::membership::{ExitReason, MembershipStatus};
 use crate::domain::participation::completion_met;
 use crate::error::{AppError, AppResult, ErrorCode};
+use crate::notes::crypto::NotesCipher;
+use crate::notes::fields::{self, Field};
 use crate::roster;
 use crate::schema::memberships;
 
-/// Moves a membership from one of `from` to `exited` with `reason`.
+/// Moves a membership from one of `from` to `exited` with `reason`, and the note (sealed
+/// with the cipher given beside it).
 pub fn exit(
     conn: &mut PgConnection,
     id: Uuid,
     from: &[MembershipStatus],
     reason: ExitReason,
-    note: Option<&str>,
+    note: Option<(&str, &NotesCipher)>,
     at: DateTime<Utc>,
 ) -> AppResult<MembershipRow> {
     let from: Vec<&str> = from.iter().map(|s| s.as_str()).collect();
+    let note = note.map(|(text, cipher)| fields::seal(cipher, Field::ExitNote, id, text));
     diesel::update(
         memberships::table
             .find(id)
@@ -33,7 +37,7 @@ pub fn exit(
     .set((
         memberships::status.eq("exited"),
         memberships::exit_reason.eq(reason.as_str()),
-        memberships::exit_note.eq(note),
+        memberships::exit_note_sealed.eq(note),
         memberships::exited_at.eq(at),
         memberships::version.eq(memberships::version + 1),
         memberships::updated_at.eq(Utc::now()),
@@ -104,6 +108,7 @@ pub fn remove_attendance_after(
 pub fn close_all_seats(
     conn: &mut PgConnection,
     audit: &AuditCtx,
+    cipher: &NotesCipher,
     group_id: Uuid,
     to: GroupStatus,
 ) -> AppResult<usize> {
@@ -135,7 +140,7 @@ pub fn close_all_seats(
             }
             _ => (ExitReason::for_group_end(false, false), "group cancelled"),
         };
-        exit(conn, m.id, &[m.status()], reason, Some(note), now)?;
+        exit(conn, m.id, &[m.status()], reason, Some((note, cipher)), now)?;
         audit.allowed(
             conn,
             "membership.exit",

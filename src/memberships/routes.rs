@@ -25,6 +25,7 @@ use crate::groups::model as groups;
 use crate::http::etag::{created_with_etag, ok_with_etag};
 use crate::http::pagination::{self, ListCursor, Page};
 use crate::http::{Json, Query};
+use crate::notes::fields::{self, Field};
 use crate::schema::{clients, contracts, memberships, screenings};
 use crate::state::AppState;
 
@@ -113,7 +114,8 @@ pub async fn admit(
         Some(r) => Some(text(r, 2000).map_err(|m| AppError::invalid("override_reason", m))?),
     };
     let audit = staff.audit();
-    let clinical = staff.can(Action::ReadNotes);
+    let cipher = state.notes.clone();
+    let clinical = staff.can(Action::ReadNotes).then(|| state.notes.clone());
     let view = state
         .db
         .tx(move |conn| {
@@ -182,13 +184,20 @@ pub async fn admit(
             if taken >= group.max_size as i64 {
                 return Err(AppError::conflict(ErrorCode::GroupFull, format!("All {} seats are taken.", group.max_size)));
             }
+            let membership_id = Uuid::new_v4();
+            let override_sealed = fields::seal_opt(
+                &cipher,
+                Field::OverrideReason,
+                membership_id,
+                override_reason.as_deref(),
+            );
             let row: MembershipRow = diesel::insert_into(memberships::table)
                 .values((
-                    memberships::id.eq(Uuid::new_v4()),
+                    memberships::id.eq(membership_id),
                     memberships::group_id.eq(group_id),
                     memberships::client_id.eq(b.client_id),
                     memberships::screening_id.eq(b.screening_id),
-                    memberships::override_reason.eq(&override_reason),
+                    memberships::override_reason_sealed.eq(&override_sealed),
                     memberships::created_by.eq(staff.id),
                 ))
                 .returning(MembershipRow::as_returning())
@@ -200,7 +209,7 @@ pub async fn admit(
             let after = groups::composition_warnings(conn, group_id, None)?;
             let before = groups::composition_warnings(conn, group_id, Some(row.id))?;
             let (created, resolved) = composition::changes(&before, &after);
-            let membership = load_views(conn, vec![row], clinical)?.pop().ok_or(AppError::NotFound)?;
+            let membership = load_views(conn, vec![row], clinical.as_ref())?.pop().ok_or(AppError::NotFound)?;
             Ok(Admission {
                 membership,
                 composition_warnings: after,
@@ -226,7 +235,7 @@ pub struct MemberQuery {
 }
 
 /// The group's members (every status unless filtered), in admission order.
-#[utoipa::path(tag = "memberships", params(MemberQuery), responses((status = 200, body = Page<MembershipView>)))]
+#[utoipa::path(tag = "memberships", params(MemberQuery), responses((status = 200, body = Page<MembershipView>), (status = 409, description = "note_undecryptable: stored clinical text does not open under a configured key")))]
 #[get("/groups/{id}/members")]
 pub async fn list_members(
     state: web::Data<AppState>,
@@ -240,7 +249,7 @@ pub async fn list_members(
     let q = q.into_inner();
     let limit = pagination::limit(q.limit)?;
     let after: Option<(DateTime<Utc>, Uuid)> = cursor.open()?;
-    let clinical = staff.can(Action::ReadNotes);
+    let clinical = staff.can(Action::ReadNotes).then(|| state.notes.clone());
     let audit = staff.audit();
     let views = state
         .db
@@ -264,7 +273,7 @@ pub async fn list_members(
                 .order((memberships::created_at.asc(), memberships::id.asc()))
                 .load(conn)?;
             // A group's history is small (tens of rows): derive, filter, then page.
-            let views = load_views(conn, rows, clinical)?;
+            let views = load_views(conn, rows, clinical.as_ref())?;
             let views: Vec<_> = views
                 .into_iter()
                 .filter(|v| q.at_risk.is_none_or(|r| v.at_risk == r))
@@ -297,7 +306,7 @@ pub async fn list_members(
 }
 
 /// One membership with its derived fields.
-#[utoipa::path(tag = "memberships", responses((status = 200, body = MembershipView), (status = 404)))]
+#[utoipa::path(tag = "memberships", responses((status = 200, body = MembershipView), (status = 404), (status = 409, description = "note_undecryptable: stored clinical text does not open under a configured key")))]
 #[get("/memberships/{id}")]
 pub async fn get_membership(
     state: web::Data<AppState>,
@@ -306,12 +315,12 @@ pub async fn get_membership(
 ) -> AppResult<HttpResponse> {
     staff.require(Action::ReadMembers)?;
     let id = id.into_inner();
-    let clinical = staff.can(Action::ReadNotes);
+    let clinical = staff.can(Action::ReadNotes).then(|| state.notes.clone());
     let view = state
         .db
         .run(move |conn| {
             scope::ensure_membership_readable(conn, &staff, id)?;
-            load_view(conn, id, clinical)
+            load_view(conn, id, clinical.as_ref())
         })
         .await?;
     Ok(ok_with_etag(view.version, &view))
@@ -339,7 +348,7 @@ pub async fn sign(
     let signature_name = required_line(&b.signature_name, 200)
         .map_err(|m| AppError::invalid("signature_name", m))?;
     let audit = staff.audit();
-    let clinical = staff.can(Action::ReadNotes);
+    let clinical = staff.can(Action::ReadNotes).then(|| state.notes.clone());
     let view = state
         .db
         .tx(move |conn| {
@@ -410,7 +419,7 @@ pub async fn sign(
             signatures::insert(conn, id, b.contract_id, signed_at, &signature_name, staff.id)?;
             let action = if kind == SignKind::Admission { "membership.sign" } else { "membership.resign" };
             audit.allowed(conn, action, "membership", Some(id), json!({"contract_version": version}))?;
-            load_view(conn, id, clinical)
+            load_view(conn, id, clinical.as_ref())
         })
         .await?;
     Ok(ok_with_etag(view.version, &view))
@@ -445,6 +454,7 @@ pub async fn discharge(
     }
     v.finish()?;
     let audit = staff.audit();
+    let cipher = state.notes.clone();
     let view = state
         .db
         .tx(move |conn| {
@@ -456,7 +466,7 @@ pub async fn discharge(
                 id,
                 &[MembershipStatus::Active, MembershipStatus::Exiting],
                 b.exit_reason,
-                Some(b.note.trim()),
+                Some((b.note.trim(), &cipher)),
                 at,
             )?;
             let removed = lifecycle::remove_attendance_after(conn, &audit, id, at)?;
@@ -468,7 +478,7 @@ pub async fn discharge(
                 json!({"exit_reason": b.exit_reason.as_str(), "effective_at": at,
                        "late_entry": b.effective_at.is_some(), "attendance_removed": removed}),
             )?;
-            load_view(conn, id, true)
+            load_view(conn, id, Some(&cipher))
         })
         .await?;
     Ok(ok_with_etag(view.version, &view))
@@ -526,6 +536,7 @@ pub async fn withdraw(
     staff.require(Action::ManageExit)?;
     let id = id.into_inner();
     let audit = staff.audit();
+    let cipher = state.notes.clone();
     let view = state
         .db
         .tx(move |conn| {
@@ -549,7 +560,7 @@ pub async fn withdraw(
                 Some(id),
                 json!({"effective_at": at, "late_entry": b.effective_at.is_some(), "attendance_removed": removed}),
             )?;
-            load_view(conn, id, true)
+            load_view(conn, id, Some(&cipher))
         })
         .await?;
     Ok(ok_with_etag(view.version, &view))

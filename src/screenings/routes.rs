@@ -18,6 +18,7 @@ use crate::error::{AppError, AppResult, ErrorCode};
 use crate::http::etag::{created_with_etag, ok_with_etag};
 use crate::http::pagination::{self, ListCursor, Page};
 use crate::http::{Json, Query};
+use crate::notes::fields::{self, Field};
 use crate::schema::{clients, groups, screenings, users};
 use crate::state::AppState;
 
@@ -111,7 +112,7 @@ pub async fn schedule_screening(
             Ok(Ok(row))
         })
         .await??;
-    Ok(created_with_etag(row.version, &row.view(false)))
+    Ok(created_with_etag(row.version, &row.view(None)?))
 }
 
 #[derive(Debug, Clone, Deserialize, IntoParams)]
@@ -135,7 +136,7 @@ fn audit_assessment_reads(
     rows: &[ScreeningRow],
 ) -> AppResult<()> {
     let audit = staff.audit();
-    for r in rows.iter().filter(|r| r.assessment.is_some()) {
+    for r in rows.iter().filter(|r| r.has_assessment()) {
         audit.allowed(
             conn,
             "screening.assessment_read",
@@ -149,7 +150,7 @@ fn audit_assessment_reads(
 
 /// Lists screenings, newest scheduled first. Clinical roles get assessments (each read
 /// audited); admin and intake never do. A therapist sees their own and their groups'.
-#[utoipa::path(tag = "screenings", params(ScreeningQuery), responses((status = 200, body = Page<Screening>)))]
+#[utoipa::path(tag = "screenings", params(ScreeningQuery), responses((status = 200, body = Page<Screening>), (status = 409, description = "note_undecryptable: stored clinical text does not open under a configured key")))]
 #[get("/screenings")]
 pub async fn list_screenings(
     state: web::Data<AppState>,
@@ -203,12 +204,14 @@ pub async fn list_screenings(
             Ok(rows)
         })
         .await?;
-    let page = cursor.page(
-        rows,
-        limit,
-        |r| (r.scheduled_at, r.id),
-        |r| r.view(clinical),
-    );
+    let cipher = clinical.then_some(&state.notes);
+    let mut views = Vec::with_capacity(rows.len());
+    for (i, r) in rows.into_iter().enumerate() {
+        // The row past the page only gives the cursor its key: not opened.
+        let cipher = cipher.filter(|_| (i as i64) < limit);
+        views.push(((r.scheduled_at, r.id), r.view(cipher)?));
+    }
+    let page = cursor.page(views, limit, |(k, _)| *k, |(_, v)| v);
     Ok(HttpResponse::Ok().json(page))
 }
 
@@ -245,7 +248,7 @@ async fn load_visible(
 }
 
 /// One screening; the assessment for clinical roles (audited).
-#[utoipa::path(tag = "screenings", responses((status = 200, body = Screening), (status = 404)))]
+#[utoipa::path(tag = "screenings", responses((status = 200, body = Screening), (status = 404), (status = 409, description = "note_undecryptable: stored clinical text does not open under a configured key")))]
 #[get("/screenings/{id}")]
 pub async fn get_screening(
     state: web::Data<AppState>,
@@ -256,14 +259,16 @@ pub async fn get_screening(
     let id = id.into_inner();
     let row = load_visible(&state, &staff, id, "screening.read").await?;
     let clinical = staff.can(Action::ReadAssessment);
-    if clinical && row.assessment.is_some() {
+    if clinical && row.has_assessment() {
         let (staff, r) = (staff.clone(), row.clone());
         state
             .db
             .tx(move |conn| audit_assessment_reads(conn, &staff, std::slice::from_ref(&r)))
             .await?;
     }
-    Ok(ok_with_etag(row.version, &row.view(clinical)))
+    let version = row.version;
+    let view = row.view(clinical.then_some(&state.notes))?;
+    Ok(ok_with_etag(version, &view))
 }
 
 /// Moves a scheduled screening to `to`; 409 from any other status.
@@ -310,6 +315,7 @@ pub async fn complete_screening(
     let now = Utc::now();
     let completed_at = b.completed_at.unwrap_or(now);
     let audit = staff.audit();
+    let cipher = state.notes.clone();
     let row = state
         .db
         .tx(move |conn| {
@@ -328,7 +334,8 @@ pub async fn complete_screening(
                 now,
             )
             .finish()?;
-            let assessment = serde_json::to_value(&b.assessment).map_err(anyhow::Error::from)?;
+            let assessment = serde_json::to_string(&b.assessment).map_err(anyhow::Error::from)?;
+            let assessment = fields::seal(&cipher, Field::Assessment, id, &assessment);
             let row: ScreeningRow = diesel::update(
                 screenings::table
                     .find(id)
@@ -338,7 +345,7 @@ pub async fn complete_screening(
                 screenings::status.eq("completed"),
                 screenings::completed_at.eq(completed_at),
                 screenings::outcome.eq(b.outcome.as_str()),
-                screenings::assessment.eq(assessment),
+                screenings::assessment_sealed.eq(assessment),
                 screenings::version.eq(screenings::version + 1),
                 screenings::updated_at.eq(now),
             ))
@@ -354,7 +361,7 @@ pub async fn complete_screening(
             Ok(row)
         })
         .await?;
-    Ok(ok_with_etag(row.version, &row.view(true)))
+    Ok(ok_with_etag(row.version, &row.view(Some(&state.notes))?))
 }
 
 async fn close(
@@ -390,7 +397,10 @@ async fn close(
         })
         .await?;
     let clinical = staff.can(Action::ReadAssessment);
-    Ok(ok_with_etag(row.version, &row.view(clinical)))
+    Ok(ok_with_etag(
+        row.version,
+        &row.view(clinical.then_some(&state.notes))?,
+    ))
 }
 
 /// Cancels a scheduled screening.

@@ -36,6 +36,7 @@ mod resign;
 mod roster;
 mod rotation;
 mod screenings;
+mod sealed;
 mod security;
 mod sessions;
 mod two_instances;
