@@ -187,10 +187,14 @@ pub async fn retention_report(
     let audit = staff.audit();
     let details = json!({"from": q.from, "to": q.to, "group_by": group_by.as_str(), "format": format.as_str()});
     let sql = members_sql(&q, group_by);
-    let rows: Vec<MemberRow> = state
+    // The audit event on the primary; the rows from `reports_db` (perhaps a replica).
+    state
         .db
-        .tx(move |conn| {
-            audit.allowed(conn, "report.retention", "report", None, details)?;
+        .tx(move |conn| audit.allowed(conn, "report.retention", "report", None, details))
+        .await?;
+    let rows: Vec<MemberRow> = state
+        .reports_db
+        .read(move |conn| {
             conn.batch_execute("SET LOCAL statement_timeout = '120s'; SET LOCAL jit = off")?;
             Ok(diesel::sql_query(sql).load(conn)?)
         })

@@ -29,6 +29,7 @@ mod openapi;
 mod participation;
 mod records;
 mod reports;
+mod reports_replica;
 mod reports_retention;
 mod reschedule;
 mod resign;
