@@ -35,6 +35,11 @@ pub struct Settings {
     /// Keys report pseudonyms, so they survive a notes-key rotation.
     pub pseudonym_key: [u8; 32],
     pub pool_size: u32,
+    /// A streaming replica the report endpoints read from (`GROUPWORK_REPORTS_DATABASE_URL`);
+    /// none: they read from the primary. Their audit events are written on the primary.
+    pub reports_database_url: Option<String>,
+    /// Connections in the replica's pool (`GROUPWORK_REPORTS_DB_POOL_SIZE`).
+    pub reports_pool_size: u32,
     pub cors_origins: Vec<String>,
     /// Weeks of sessions kept generated ahead of today (SPEC §2 v2).
     pub schedule_weeks: u32,
@@ -51,6 +56,8 @@ impl fmt::Debug for Settings {
         f.debug_struct("Settings")
             .field("bind", &self.bind)
             .field("pool_size", &self.pool_size)
+            .field("reports_replica", &self.reports_database_url.is_some())
+            .field("reports_pool_size", &self.reports_pool_size)
             .field("cors_origins", &self.cors_origins)
             .field("schedule_weeks", &self.schedule_weeks)
             .field("notes_due_hours", &self.notes_due_hours)
@@ -148,6 +155,8 @@ impl Settings {
                 .filter(|n| (1..=512).contains(n))
                 .ok_or_else(|| err("GROUPWORK_DB_POOL_SIZE", "must be an integer from 1 to 512"))?,
         };
+        let reports_database_url = env.get("GROUPWORK_REPORTS_DATABASE_URL");
+        let reports_pool_size = bounded(env, "GROUPWORK_REPORTS_DB_POOL_SIZE", 4, 1..=512)?;
         let cors_origins = env
             .get("GROUPWORK_CORS_ORIGINS")
             .map(|v| {
@@ -178,6 +187,8 @@ impl Settings {
             audit_key,
             pseudonym_key,
             pool_size,
+            reports_database_url,
+            reports_pool_size,
             cors_origins,
             schedule_weeks,
             notes_due_hours,
@@ -318,6 +329,10 @@ mod tests {
         assert_eq!(s.cors_origins.len(), 2);
         assert_eq!((s.schedule_weeks, s.notes_due_hours), (8, 72));
         assert_eq!(s.practice_name, DEFAULT_PRACTICE_NAME);
+        assert_eq!(
+            (s.reports_database_url.as_deref(), s.reports_pool_size),
+            (None, 4)
+        );
         assert!(!format!("{s:?}").contains("0123456789abcdef"));
         assert_eq!(s.audit_key[0], 0x20);
     }

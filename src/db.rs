@@ -12,6 +12,8 @@ use diesel_migrations::{embed_migrations, EmbeddedMigrations, MigrationHarness};
 
 use crate::error::{AppError, AppResult};
 
+pub mod enums;
+
 pub type PgPool = Pool<ConnectionManager<PgConnection>>;
 
 pub const MIGRATIONS: EmbeddedMigrations = embed_migrations!("migrations");
@@ -21,7 +23,9 @@ pub const MIGRATIONS: EmbeddedMigrations = embed_migrations!("migrations");
 pub const CHECKOUT_TIMEOUT: Duration = Duration::from_secs(3);
 
 #[derive(Debug)]
-struct SessionSettings;
+struct SessionSettings {
+    read_only: bool,
+}
 
 impl CustomizeConnection<PgConnection, diesel::r2d2::Error> for SessionSettings {
     fn on_acquire(&self, conn: &mut PgConnection) -> Result<(), diesel::r2d2::Error> {
@@ -29,20 +33,38 @@ impl CustomizeConnection<PgConnection, diesel::r2d2::Error> for SessionSettings 
         conn.batch_execute(
             "SET statement_timeout = '30s'; SET lock_timeout = '10s'; SET TIME ZONE 'UTC';",
         )
-        .map_err(diesel::r2d2::Error::QueryError)
+        .map_err(diesel::r2d2::Error::QueryError)?;
+        if self.read_only {
+            // Every transaction on this pool is read-only, whatever server the URL names.
+            conn.batch_execute("SET default_transaction_read_only = on")
+                .map_err(diesel::r2d2::Error::QueryError)?;
+        }
+        Ok(())
     }
 }
 
 /// Builds the pool without connecting: the service starts (and `/readyz` says 503) even while
 /// the database is briefly away.
 pub fn build_pool(database_url: &str, size: u32) -> PgPool {
+    pool_builder(size, false).build_unchecked(ConnectionManager::new(database_url))
+}
+
+/// A pool whose every transaction is read-only (`default_transaction_read_only`), for the
+/// reports' streaming replica (`GROUPWORK_REPORTS_DATABASE_URL`).
+pub fn build_read_only_pool(database_url: &str, size: u32) -> PgPool {
+    pool_builder(size, true).build_unchecked(ConnectionManager::new(database_url))
+}
+
+fn pool_builder(
+    size: u32,
+    read_only: bool,
+) -> diesel::r2d2::Builder<ConnectionManager<PgConnection>> {
     Pool::builder()
         .max_size(size)
         .min_idle(Some(1.min(size)))
         .connection_timeout(CHECKOUT_TIMEOUT)
         .idle_timeout(Some(Duration::from_secs(300)))
-        .connection_customizer(Box::new(SessionSettings))
-        .build_unchecked(ConnectionManager::new(database_url))
+        .connection_customizer(Box::new(SessionSettings { read_only }))
 }
 
 /// Runs pending migrations on a fresh connection.
@@ -134,6 +156,22 @@ impl Db {
         })
         .await
         .map_err(|e| AppError::Internal(anyhow::anyhow!("blocking task failed: {e}")))?
+    }
+
+    /// Runs `f` in one read-only transaction with one snapshot (`REPEATABLE READ`, which a
+    /// hot standby allows), for reads of several statements that must agree, e.g. reports.
+    pub async fn read<T, F>(&self, f: F) -> AppResult<T>
+    where
+        F: FnOnce(&mut PgConnection) -> AppResult<T> + Send + 'static,
+        T: Send + 'static,
+    {
+        self.run(move |conn| {
+            conn.build_transaction()
+                .repeatable_read()
+                .read_only()
+                .run(f)
+        })
+        .await
     }
 
     /// Runs `f` inside one transaction: any error rolls back everything it wrote. Its audit

@@ -114,12 +114,35 @@ fn demo() -> anyhow::Result<()> {
     )
 }
 
+/// Clinical texts stored before they were encrypted (an upgrade) are sealed now, once: the
+/// database then holds none in clear (src/notes/fields.rs).
+fn seal_legacy_texts(settings: &Settings) -> anyhow::Result<()> {
+    use diesel::Connection;
+    let cipher = groupwork::notes::crypto::NotesCipher::new(
+        &settings.notes_key,
+        settings.notes_key_previous.as_ref(),
+    );
+    let mut conn = diesel::PgConnection::establish(&settings.database_url)
+        .map_err(|e| anyhow::anyhow!("cannot connect to the database: {e}"))?;
+    let sealed = conn.transaction::<_, anyhow::Error, _>(|conn| {
+        groupwork::notes::fields::seal_legacy(conn, &cipher)
+    })?;
+    if sealed > 0 {
+        tracing::info!(
+            sealed,
+            "clinical texts stored in clear before encryption are sealed"
+        );
+    }
+    Ok(())
+}
+
 fn serve() -> anyhow::Result<()> {
     let settings = Settings::from_env(&ProcessEnv)?;
     let migration_url = groupwork::config::migration_database_url(&ProcessEnv)?;
     init_logging();
     let applied = groupwork::db::migrate(&migration_url)?;
     tracing::info!(applied, "migrations up to date");
+    seal_legacy_texts(&settings)?;
     let listener = TcpListener::bind(settings.bind)
         .map_err(|e| anyhow::anyhow!("cannot listen on {} (GROUPWORK_BIND): {e}", settings.bind))?;
     let workers = std::thread::available_parallelism().map_or(2, |n| n.get());

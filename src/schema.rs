@@ -232,6 +232,10 @@ diesel::table! {
         updated_at -> Timestamptz,
         exit_rescinded_at -> Nullable<Timestamptz>,
         exit_rescind_reason -> Nullable<Text>,
+        override_reason_sealed -> Nullable<Bytea>,
+        exit_notice_reason_sealed -> Nullable<Bytea>,
+        exit_note_sealed -> Nullable<Bytea>,
+        exit_rescind_reason_sealed -> Nullable<Bytea>,
     }
 }
 
@@ -290,6 +294,7 @@ diesel::table! {
         version -> Int4,
         created_at -> Timestamptz,
         updated_at -> Timestamptz,
+        assessment_sealed -> Nullable<Bytea>,
     }
 }
 

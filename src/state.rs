@@ -6,12 +6,16 @@ use crate::auth::password::Hasher;
 use crate::auth::throttle::EmailKey;
 use crate::auth::tokens::TokenKeys;
 use crate::config::Settings;
-use crate::db::{build_pool, Db};
+use crate::db::{build_pool, build_read_only_pool, Db};
 use crate::http::pagination::CursorKey;
 use crate::notes::crypto::NotesCipher;
 
 pub struct AppState {
+    /// The primary: every write, every audit event.
     pub db: Db,
+    /// Where the report endpoints read: a pool of read-only connections on the streaming
+    /// replica named by `GROUPWORK_REPORTS_DATABASE_URL`, else the primary's pool.
+    pub reports_db: Db,
     pub settings: Arc<Settings>,
     pub tokens: TokenKeys,
     pub hasher: Hasher,
@@ -26,9 +30,15 @@ impl AppState {
     pub fn new(settings: Settings) -> Self {
         let pool = build_pool(&settings.database_url, settings.pool_size);
         crate::audit::install_key(settings.audit_key);
+        let db = Db::new(pool);
+        let reports_db = match &settings.reports_database_url {
+            Some(url) => Db::new(build_read_only_pool(url, settings.reports_pool_size)),
+            None => db.clone(),
+        };
         let cores = std::thread::available_parallelism().map_or(2, |n| n.get());
         AppState {
-            db: Db::new(pool),
+            db,
+            reports_db,
             notes: NotesCipher::new(&settings.notes_key, settings.notes_key_previous.as_ref()),
             tokens: TokenKeys::new(&settings.jwt_secret),
             cursors: CursorKey::derive(&settings.jwt_secret),

@@ -114,7 +114,7 @@ impl Staff {
 
 /// id, role, email, display name, active, approval, token version, and whether the token's
 /// login has ended.
-type CallerRow = (Uuid, String, String, String, bool, String, i32, bool);
+type CallerRow = (Uuid, Role, String, String, bool, Approval, i32, bool);
 
 fn bearer(req: &HttpRequest) -> Option<String> {
     let value = req.headers().get(AUTHORIZATION)?.to_str().ok()?;
@@ -171,13 +171,10 @@ impl FromRequest for Staff {
             let (id, role, email, display_name, active, approval, version, ended) =
                 user.ok_or(revoked)?;
             // An account awaiting a supervisor's approval cannot act (SPEC §1).
-            let approved = approval == Approval::Approved.as_str();
+            let approved = approval == Approval::Approved;
             if !active || !approved || version != claims.ver || ended {
                 return Err(AppError::Unauthorized("The access token has been revoked."));
             }
-            let role: Role = role
-                .parse()
-                .map_err(|_| AppError::Internal(anyhow::anyhow!("unknown role in database")))?;
             req.extensions_mut().insert(Actor { id, role });
             Ok(Staff {
                 id,

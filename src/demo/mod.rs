@@ -39,6 +39,9 @@ pub fn run(database_url: &str, cipher: &crate::notes::crypto::NotesCipher) -> an
         let sessions = sessions::load(conn, &staff, &groups)?;
         notes::load(conn, cipher, &staff, &sessions)?;
         part2::load(conn, cipher, &staff, &groups)?;
+        // The demo writes its screening assessments and exit reasons as plain text; they are
+        // sealed here as rows from before encryption would be (src/notes/fields.rs).
+        crate::notes::fields::seal_legacy(conn, cipher)?;
         Ok(())
     })?;
     println!("Loaded the demo practice.");

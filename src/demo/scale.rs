@@ -82,20 +82,19 @@ INSERT INTO clients (id, first_name, last_name, date_of_birth, referral_source, 
          (ARRAY['self','court','probation','employer','physician','treatment_program','other'])[1 + (n + k) % 7],
          (n + k) % 3 = 0, 's' || n || '-' || k || ' client'
   FROM sm;
-INSERT INTO screenings (id, client_id, interviewer_id, scheduled_at, status, completed_at, outcome, assessment, created_by)
-  SELECT screening_id, client_id, lead, joined_on - 11, 'completed', joined_on - 10, 'accepted',
-         '{{"motivation": 4, "contraindications": []}}'::jsonb, lead
+-- No clinical free text (assessments, exit reasons and notes): the application seals those
+-- under the notes key (src/notes/fields.rs), which SQL does not hold.
+INSERT INTO screenings (id, client_id, interviewer_id, scheduled_at, status, completed_at, outcome, created_by)
+  SELECT screening_id, client_id, lead, joined_on - 11, 'completed', joined_on - 10, 'accepted', lead
   FROM sm;
 INSERT INTO memberships (id, group_id, client_id, screening_id, status, contract_id, signed_at, signature_name,
-                         witness_id, joined_on, announced_at, exit_notice_reason, planned_last_session_id,
-                         exit_reason, exit_note, exited_at, created_by)
+                         witness_id, joined_on, announced_at, planned_last_session_id,
+                         exit_reason, exited_at, created_by)
   SELECT membership_id, group_id, client_id, screening_id, CASE WHEN exit_reason IS NULL THEN 'active' ELSE 'exited' END,
          contract_id, joined_on + TIME '12:00', 'signed', lead, joined_on,
          CASE WHEN exit_reason IN ('completed', 'early_exit') THEN last_at - interval '20 days' END,
-         CASE WHEN exit_reason IN ('completed', 'early_exit') THEN 'Moving on.' END,
          CASE WHEN exit_reason IN ('completed', 'early_exit') THEN last_session END,
          exit_reason,
-         CASE WHEN exit_reason IN ('dropped_out', 'discharged', 'transferred') THEN 'Generated.' END,
          CASE WHEN exit_reason IN ('completed', 'early_exit') THEN last_at + interval '90 minutes'
               WHEN exit_reason IS NOT NULL THEN last_at + interval '1 day' END,
          lead

@@ -12,13 +12,16 @@ use uuid::Uuid;
 
 use crate::auth::{scope, Action, Staff};
 use crate::domain::membership::rescind_exit as decide;
+use crate::domain::membership::MembershipStatus;
 use crate::domain::text::text;
 use crate::error::{AppError, AppResult, ErrorCode};
 use crate::groups::model as groups;
 use crate::http::etag::ok_with_etag;
 use crate::http::Json;
 use crate::memberships::model::{load_view, MembershipRow, MembershipView};
+use crate::notes::fields::{self, Field};
 use crate::schema::{memberships, sessions};
+use crate::sessions::model::SessionStatus;
 use crate::state::AppState;
 
 #[derive(Debug, Deserialize, ToSchema)]
@@ -45,6 +48,7 @@ pub async fn rescind_exit(
         r => text(r, 2000).map_err(|m| AppError::invalid("reason", m))?,
     };
     let audit = staff.audit();
+    let cipher = state.notes.clone();
     let view = state
         .db
         .tx(move |conn| {
@@ -69,8 +73,8 @@ pub async fn rescind_exit(
                     sessions::table
                         .find(s)
                         .select(sessions::status)
-                        .first::<String>(conn)?
-                        == "held"
+                        .first::<SessionStatus>(conn)?
+                        == SessionStatus::Held
                 }
                 None => false,
             };
@@ -80,13 +84,18 @@ pub async fn rescind_exit(
             let changed = diesel::update(
                 memberships::table
                     .find(id)
-                    .filter(memberships::status.eq("exiting")),
+                    .filter(memberships::status.eq(MembershipStatus::Exiting)),
             )
             .set((
-                memberships::status.eq("active"),
+                memberships::status.eq(MembershipStatus::Active),
                 memberships::planned_last_session_id.eq(None::<Uuid>),
                 memberships::exit_rescinded_at.eq(now),
-                memberships::exit_rescind_reason.eq(&reason),
+                memberships::exit_rescind_reason_sealed.eq(fields::seal(
+                    &cipher,
+                    Field::ExitRescindReason,
+                    id,
+                    &reason,
+                )),
                 memberships::version.eq(memberships::version + 1),
                 memberships::updated_at.eq(now),
             ))
@@ -107,7 +116,7 @@ pub async fn rescind_exit(
                     "planned_last_session_id": m.planned_last_session_id,
                 }),
             )?;
-            load_view(conn, id, true)
+            load_view(conn, id, Some(&cipher))
         })
         .await?;
     Ok(ok_with_etag(view.version, &view))

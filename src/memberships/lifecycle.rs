@@ -8,32 +8,37 @@ use uuid::Uuid;
 
 use super::model::MembershipRow;
 use crate::audit::AuditCtx;
+use crate::domain::attendance::AttendanceStatus;
 use crate::domain::group::GroupStatus;
 use crate::domain::membership::{ExitReason, MembershipStatus};
 use crate::domain::participation::completion_met;
 use crate::error::{AppError, AppResult, ErrorCode};
+use crate::notes::crypto::NotesCipher;
+use crate::notes::fields::{self, Field};
 use crate::roster;
 use crate::schema::memberships;
 
-/// Moves a membership from one of `from` to `exited` with `reason`.
+/// Moves a membership from one of `from` to `exited` with `reason`, and the note (sealed
+/// with the cipher given beside it).
 pub fn exit(
     conn: &mut PgConnection,
     id: Uuid,
     from: &[MembershipStatus],
     reason: ExitReason,
-    note: Option<&str>,
+    note: Option<(&str, &NotesCipher)>,
     at: DateTime<Utc>,
 ) -> AppResult<MembershipRow> {
     let from: Vec<&str> = from.iter().map(|s| s.as_str()).collect();
+    let note = note.map(|(text, cipher)| fields::seal(cipher, Field::ExitNote, id, text));
     diesel::update(
         memberships::table
             .find(id)
             .filter(memberships::status.eq_any(from)),
     )
     .set((
-        memberships::status.eq("exited"),
-        memberships::exit_reason.eq(reason.as_str()),
-        memberships::exit_note.eq(note),
+        memberships::status.eq(MembershipStatus::Exited),
+        memberships::exit_reason.eq(reason),
+        memberships::exit_note_sealed.eq(note),
         memberships::exited_at.eq(at),
         memberships::version.eq(memberships::version + 1),
         memberships::updated_at.eq(Utc::now()),
@@ -66,7 +71,7 @@ pub fn remove_attendance_after(
         .filter(sessions::scheduled_at.ge(at))
         .select(sessions::id)
         .load(conn)?;
-    type Removed = (Uuid, String, Option<i32>, Uuid, DateTime<Utc>);
+    type Removed = (Uuid, AttendanceStatus, Option<i32>, Uuid, DateTime<Utc>);
     let removed: Vec<Removed> = diesel::delete(
         attendance::table
             .filter(attendance::membership_id.eq(membership_id))
@@ -104,12 +109,13 @@ pub fn remove_attendance_after(
 pub fn close_all_seats(
     conn: &mut PgConnection,
     audit: &AuditCtx,
+    cipher: &NotesCipher,
     group_id: Uuid,
     to: GroupStatus,
 ) -> AppResult<usize> {
     let open: Vec<MembershipRow> = memberships::table
         .filter(memberships::group_id.eq(group_id))
-        .filter(memberships::status.eq_any(["pending", "active", "exiting"]))
+        .filter(memberships::status.eq_any(MembershipStatus::SEATED))
         .select(MembershipRow::as_select())
         .for_update()
         .load(conn)?;
@@ -135,7 +141,7 @@ pub fn close_all_seats(
             }
             _ => (ExitReason::for_group_end(false, false), "group cancelled"),
         };
-        exit(conn, m.id, &[m.status()], reason, Some(note), now)?;
+        exit(conn, m.id, &[m.status()], reason, Some((note, cipher)), now)?;
         audit.allowed(
             conn,
             "membership.exit",

@@ -12,6 +12,8 @@ use crate::domain::agreement::contract_current;
 use crate::domain::membership::{ExitReason, MembershipStatus};
 use crate::domain::participation::{at_risk as streak_at_risk, attendance_rate};
 use crate::error::{AppError, AppResult};
+use crate::notes::crypto::NotesCipher;
+use crate::notes::fields::{self, Field};
 use crate::roster;
 use crate::schema::memberships;
 
@@ -22,7 +24,7 @@ pub struct MembershipRow {
     pub group_id: Uuid,
     pub client_id: Uuid,
     pub screening_id: Uuid,
-    pub status: String,
+    pub status: MembershipStatus,
     pub override_reason: Option<String>,
     pub contract_id: Option<Uuid>,
     pub signed_at: Option<DateTime<Utc>>,
@@ -32,7 +34,7 @@ pub struct MembershipRow {
     pub exit_notice_reason: Option<String>,
     pub announced_at: Option<DateTime<Utc>>,
     pub planned_last_session_id: Option<Uuid>,
-    pub exit_reason: Option<String>,
+    pub exit_reason: Option<ExitReason>,
     pub exit_note: Option<String>,
     pub exited_at: Option<DateTime<Utc>>,
     pub created_by: Uuid,
@@ -41,11 +43,50 @@ pub struct MembershipRow {
     pub updated_at: DateTime<Utc>,
     pub exit_rescinded_at: Option<DateTime<Utc>>,
     pub exit_rescind_reason: Option<String>,
+    /// The clinical texts, sealed (`crate::notes::fields`); the plain columns above hold only
+    /// rows written before sealing, until converted.
+    pub override_reason_sealed: Option<Vec<u8>>,
+    pub exit_notice_reason_sealed: Option<Vec<u8>>,
+    pub exit_note_sealed: Option<Vec<u8>>,
+    pub exit_rescind_reason_sealed: Option<Vec<u8>>,
+}
+
+/// A membership's clinical texts, opened.
+#[derive(Debug, Default)]
+struct Texts {
+    override_reason: Option<String>,
+    exit_notice_reason: Option<String>,
+    exit_note: Option<String>,
+    exit_rescind_reason: Option<String>,
 }
 
 impl MembershipRow {
+    fn texts(&self, cipher: &NotesCipher) -> AppResult<Texts> {
+        let read = |field, sealed: &Option<Vec<u8>>, legacy: &Option<String>| {
+            fields::read(cipher, field, self.id, sealed.as_deref(), legacy.as_deref())
+        };
+        Ok(Texts {
+            override_reason: read(
+                Field::OverrideReason,
+                &self.override_reason_sealed,
+                &self.override_reason,
+            )?,
+            exit_notice_reason: read(
+                Field::ExitNoticeReason,
+                &self.exit_notice_reason_sealed,
+                &self.exit_notice_reason,
+            )?,
+            exit_note: read(Field::ExitNote, &self.exit_note_sealed, &self.exit_note)?,
+            exit_rescind_reason: read(
+                Field::ExitRescindReason,
+                &self.exit_rescind_reason_sealed,
+                &self.exit_rescind_reason,
+            )?,
+        })
+    }
+
     pub fn status(&self) -> MembershipStatus {
-        MembershipStatus::parse(&self.status).unwrap_or(MembershipStatus::Pending)
+        self.status
     }
 }
 
@@ -99,11 +140,12 @@ pub struct MembershipView {
 }
 
 /// Renders memberships (in the order given), computing the derived fields in two queries.
+/// The clinical texts are opened and shown only given the cipher (clinical roles).
 pub fn load_views(
     conn: &mut PgConnection,
     rows: Vec<MembershipRow>,
-    clinical: bool,
-) -> QueryResult<Vec<MembershipView>> {
+    clinical: Option<&NotesCipher>,
+) -> AppResult<Vec<MembershipView>> {
     let ids: Vec<Uuid> = rows.iter().map(|r| r.id).collect();
     let client_ids: Vec<Uuid> = rows.iter().map(|r| r.client_id).collect();
     let clients = summaries(conn, &client_ids)?;
@@ -115,18 +157,24 @@ pub fn load_views(
     let mut signatures = super::signatures::load(conn, &rows)?;
     let group_ids: Vec<Uuid> = rows.iter().map(|r| r.group_id).collect();
     let current = super::signatures::current_versions(conn, &group_ids)?;
-    Ok(rows
-        .into_iter()
-        .filter_map(|r| {
-            let p = progress.get(&r.id)?;
+    let mut views = Vec::with_capacity(rows.len());
+    for r in rows {
+        let texts = match clinical {
+            Some(cipher) => r.texts(cipher)?,
+            None => Texts::default(),
+        };
+        let (Some(p), Some(client)) = (progress.get(&r.id), clients.get(&r.client_id)) else {
+            continue;
+        };
+        {
             let part = participation.get(&r.id).copied().unwrap_or_default();
             let status = r.status();
             let signed = signatures.remove(&r.id).unwrap_or_default();
             let held: Vec<i32> = signed.iter().map(|s| s.version).collect();
-            Some(MembershipView {
+            views.push(MembershipView {
                 contract_current: contract_current(&held, current.get(&r.group_id).copied()),
                 signatures: signed,
-                client: clients.get(&r.client_id)?.clone(),
+                client: client.clone(),
                 sessions_held_since_join: p.sessions_held_since_join,
                 minimum_term_met: p.minimum_term_met(),
                 sessions_attended: part.sessions_attended,
@@ -144,26 +192,27 @@ pub fn load_views(
                 client_id: r.client_id,
                 screening_id: r.screening_id,
                 status,
-                override_reason: r.override_reason.filter(|_| clinical),
+                override_reason: texts.override_reason,
                 contract_id: r.contract_id,
                 signed_at: r.signed_at,
                 signature_name: r.signature_name,
                 witness_id: r.witness_id,
                 joined_on: r.joined_on,
-                exit_notice_reason: r.exit_notice_reason.filter(|_| clinical),
+                exit_notice_reason: texts.exit_notice_reason,
                 announced_at: r.announced_at,
                 planned_last_session_id: r.planned_last_session_id,
-                exit_reason: r.exit_reason.as_deref().and_then(ExitReason::parse),
-                exit_note: r.exit_note.filter(|_| clinical),
+                exit_reason: r.exit_reason,
+                exit_note: texts.exit_note,
                 exited_at: r.exited_at,
                 exit_rescinded_at: r.exit_rescinded_at,
-                exit_rescind_reason: r.exit_rescind_reason.filter(|_| clinical),
+                exit_rescind_reason: texts.exit_rescind_reason,
                 created_at: r.created_at,
                 updated_at: r.updated_at,
                 version: r.version,
-            })
-        })
-        .collect())
+            });
+        }
+    }
+    Ok(views)
 }
 
 pub fn find(conn: &mut PgConnection, id: Uuid) -> QueryResult<Option<MembershipRow>> {
@@ -175,7 +224,11 @@ pub fn find(conn: &mut PgConnection, id: Uuid) -> QueryResult<Option<MembershipR
 }
 
 /// One membership's view.
-pub fn load_view(conn: &mut PgConnection, id: Uuid, clinical: bool) -> AppResult<MembershipView> {
+pub fn load_view(
+    conn: &mut PgConnection,
+    id: Uuid,
+    clinical: Option<&NotesCipher>,
+) -> AppResult<MembershipView> {
     let row = find(conn, id)?.ok_or(AppError::NotFound)?;
     load_views(conn, vec![row], clinical)?
         .pop()

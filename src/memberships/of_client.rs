@@ -29,7 +29,7 @@ pub struct ClientMembership {
 
 /// The client's memberships, newest first. Audited as one `membership.list`.
 #[utoipa::path(tag = "memberships", params(PageParams),
-    responses((status = 200, body = Page<ClientMembership>), (status = 403), (status = 404), (status = 422)))]
+    responses((status = 200, body = Page<ClientMembership>), (status = 403), (status = 404), (status = 409, description = "note_undecryptable: stored clinical text does not open under a configured key"), (status = 422)))]
 #[get("/clients/{id}/memberships")]
 pub async fn client_memberships(
     state: web::Data<AppState>,
@@ -43,7 +43,7 @@ pub async fn client_memberships(
     let q = q.into_inner();
     let limit = pagination::limit(q.limit)?;
     let before: Option<(DateTime<Utc>, Uuid)> = cursor.open()?;
-    let clinical = staff.can(Action::ReadNotes);
+    let clinical = staff.can(Action::ReadNotes).then(|| state.notes.clone());
     let audit = staff.audit();
     let items = state
         .db
@@ -88,7 +88,7 @@ pub async fn client_memberships(
                 .load::<(Uuid, String)>(conn)?
                 .into_iter()
                 .collect();
-            let items: Vec<ClientMembership> = load_views(conn, rows, clinical)?
+            let items: Vec<ClientMembership> = load_views(conn, rows, clinical.as_ref())?
                 .into_iter()
                 .map(|m| ClientMembership {
                     group_name: names.get(&m.group_id).cloned().unwrap_or_default(),

@@ -17,14 +17,17 @@ use crate::domain::agreement::{decide_sign, SignKind, SignRefusal};
 use crate::domain::composition::{self, CompositionWarning};
 use crate::domain::group::GroupStatus;
 use crate::domain::membership::{check_effective_at, next, Event, ExitReason, MembershipStatus};
+use crate::domain::screening::Outcome;
+use crate::domain::screening::ScreeningStatus;
 use crate::domain::screening::{FUTURE_SKEW_SECS, VALIDITY_DAYS};
 use crate::domain::text::{required_line, text};
 use crate::error::{AppError, AppResult, ErrorCode, Validations};
-use crate::groups::contracts::current_version;
+use crate::groups::contracts::{current_version, Clauses};
 use crate::groups::model as groups;
 use crate::http::etag::{created_with_etag, ok_with_etag};
 use crate::http::pagination::{self, ListCursor, Page};
 use crate::http::{Json, Query};
+use crate::notes::fields::{self, Field};
 use crate::schema::{clients, contracts, memberships, screenings};
 use crate::state::AppState;
 
@@ -113,7 +116,8 @@ pub async fn admit(
         Some(r) => Some(text(r, 2000).map_err(|m| AppError::invalid("override_reason", m))?),
     };
     let audit = staff.audit();
-    let clinical = staff.can(Action::ReadNotes);
+    let cipher = state.notes.clone();
+    let clinical = staff.can(Action::ReadNotes).then(|| state.notes.clone());
     let view = state
         .db
         .tx(move |conn| {
@@ -143,8 +147,8 @@ pub async fn admit(
                 screenings::table
                     .find(b.screening_id)
                     .filter(screenings::client_id.eq(b.client_id))
-                    .filter(screenings::status.eq("completed"))
-                    .filter(screenings::outcome.eq("accepted"))
+                    .filter(screenings::status.eq(ScreeningStatus::Completed))
+                    .filter(screenings::outcome.eq(Outcome::Accepted))
                     .filter(screenings::completed_at.ge(valid_since))
                     .filter(screenings::group_id.is_null().or(screenings::group_id.eq(group_id))),
             ))
@@ -159,7 +163,7 @@ pub async fn admit(
                 memberships::table
                     .filter(memberships::group_id.eq(group_id))
                     .filter(memberships::client_id.eq(b.client_id))
-                    .filter(memberships::status.eq_any(["pending", "active", "exiting"])),
+                    .filter(memberships::status.eq_any(MembershipStatus::SEATED)),
             ))
             .get_result(conn)?;
             if seated {
@@ -182,13 +186,20 @@ pub async fn admit(
             if taken >= group.max_size as i64 {
                 return Err(AppError::conflict(ErrorCode::GroupFull, format!("All {} seats are taken.", group.max_size)));
             }
+            let membership_id = Uuid::new_v4();
+            let override_sealed = fields::seal_opt(
+                &cipher,
+                Field::OverrideReason,
+                membership_id,
+                override_reason.as_deref(),
+            );
             let row: MembershipRow = diesel::insert_into(memberships::table)
                 .values((
-                    memberships::id.eq(Uuid::new_v4()),
+                    memberships::id.eq(membership_id),
                     memberships::group_id.eq(group_id),
                     memberships::client_id.eq(b.client_id),
                     memberships::screening_id.eq(b.screening_id),
-                    memberships::override_reason.eq(&override_reason),
+                    memberships::override_reason_sealed.eq(&override_sealed),
                     memberships::created_by.eq(staff.id),
                 ))
                 .returning(MembershipRow::as_returning())
@@ -200,7 +211,7 @@ pub async fn admit(
             let after = groups::composition_warnings(conn, group_id, None)?;
             let before = groups::composition_warnings(conn, group_id, Some(row.id))?;
             let (created, resolved) = composition::changes(&before, &after);
-            let membership = load_views(conn, vec![row], clinical)?.pop().ok_or(AppError::NotFound)?;
+            let membership = load_views(conn, vec![row], clinical.as_ref())?.pop().ok_or(AppError::NotFound)?;
             Ok(Admission {
                 membership,
                 composition_warnings: after,
@@ -226,7 +237,7 @@ pub struct MemberQuery {
 }
 
 /// The group's members (every status unless filtered), in admission order.
-#[utoipa::path(tag = "memberships", params(MemberQuery), responses((status = 200, body = Page<MembershipView>)))]
+#[utoipa::path(tag = "memberships", params(MemberQuery), responses((status = 200, body = Page<MembershipView>), (status = 409, description = "note_undecryptable: stored clinical text does not open under a configured key")))]
 #[get("/groups/{id}/members")]
 pub async fn list_members(
     state: web::Data<AppState>,
@@ -240,7 +251,7 @@ pub async fn list_members(
     let q = q.into_inner();
     let limit = pagination::limit(q.limit)?;
     let after: Option<(DateTime<Utc>, Uuid)> = cursor.open()?;
-    let clinical = staff.can(Action::ReadNotes);
+    let clinical = staff.can(Action::ReadNotes).then(|| state.notes.clone());
     let audit = staff.audit();
     let views = state
         .db
@@ -251,7 +262,7 @@ pub async fn list_members(
                 .select(MembershipRow::as_select())
                 .into_boxed();
             if let Some(s) = q.status {
-                query = query.filter(memberships::status.eq(s.as_str()));
+                query = query.filter(memberships::status.eq(s));
             }
             if let Some((t, id)) = after {
                 query = query.filter(
@@ -264,7 +275,7 @@ pub async fn list_members(
                 .order((memberships::created_at.asc(), memberships::id.asc()))
                 .load(conn)?;
             // A group's history is small (tens of rows): derive, filter, then page.
-            let views = load_views(conn, rows, clinical)?;
+            let views = load_views(conn, rows, clinical.as_ref())?;
             let views: Vec<_> = views
                 .into_iter()
                 .filter(|v| q.at_risk.is_none_or(|r| v.at_risk == r))
@@ -297,7 +308,7 @@ pub async fn list_members(
 }
 
 /// One membership with its derived fields.
-#[utoipa::path(tag = "memberships", responses((status = 200, body = MembershipView), (status = 404)))]
+#[utoipa::path(tag = "memberships", responses((status = 200, body = MembershipView), (status = 404), (status = 409, description = "note_undecryptable: stored clinical text does not open under a configured key")))]
 #[get("/memberships/{id}")]
 pub async fn get_membership(
     state: web::Data<AppState>,
@@ -306,12 +317,12 @@ pub async fn get_membership(
 ) -> AppResult<HttpResponse> {
     staff.require(Action::ReadMembers)?;
     let id = id.into_inner();
-    let clinical = staff.can(Action::ReadNotes);
+    let clinical = staff.can(Action::ReadNotes).then(|| state.notes.clone());
     let view = state
         .db
         .run(move |conn| {
             scope::ensure_membership_readable(conn, &staff, id)?;
-            load_view(conn, id, clinical)
+            load_view(conn, id, clinical.as_ref())
         })
         .await?;
     Ok(ok_with_etag(view.version, &view))
@@ -339,7 +350,7 @@ pub async fn sign(
     let signature_name = required_line(&b.signature_name, 200)
         .map_err(|m| AppError::invalid("signature_name", m))?;
     let audit = staff.audit();
-    let clinical = staff.can(Action::ReadNotes);
+    let clinical = staff.can(Action::ReadNotes).then(|| state.notes.clone());
     let view = state
         .db
         .tx(move |conn| {
@@ -349,13 +360,15 @@ pub async fn sign(
             scope::ensure_group(conn, &staff, group_id)?;
             let group = groups::lock(conn, group_id)?;
             let m = visible(conn, &staff, id, true)?;
-            let version: Option<i32> = contracts::table
+            // The clauses are loaded (typed) though not written: an agreement whose stored
+            // clauses do not read is never signed (500, its cause logged, nothing written).
+            let contract: Option<(i32, Clauses)> = contracts::table
                 .find(b.contract_id)
                 .filter(contracts::group_id.eq(m.group_id))
-                .select(contracts::version)
+                .select((contracts::version, contracts::clauses))
                 .first(conn)
                 .optional()?;
-            let Some(version) = version else {
+            let Some((version, _clauses)) = contract else {
                 if m.status() == MembershipStatus::Exited {
                     return Err(AppError::conflict(ErrorCode::Conflict, "An exited membership cannot take a signature."));
                 }
@@ -387,9 +400,9 @@ pub async fn sign(
             v.finish()?;
             if kind == SignKind::Admission {
                 let joined_on = signed_at.with_timezone(&group.tz()).date_naive();
-                let changed = diesel::update(memberships::table.find(id).filter(memberships::status.eq("pending")))
+                let changed = diesel::update(memberships::table.find(id).filter(memberships::status.eq(MembershipStatus::Pending)))
                     .set((
-                        memberships::status.eq("active"),
+                        memberships::status.eq(MembershipStatus::Active),
                         memberships::contract_id.eq(b.contract_id),
                         memberships::signed_at.eq(signed_at),
                         memberships::signature_name.eq(&signature_name),
@@ -410,7 +423,7 @@ pub async fn sign(
             signatures::insert(conn, id, b.contract_id, signed_at, &signature_name, staff.id)?;
             let action = if kind == SignKind::Admission { "membership.sign" } else { "membership.resign" };
             audit.allowed(conn, action, "membership", Some(id), json!({"contract_version": version}))?;
-            load_view(conn, id, clinical)
+            load_view(conn, id, clinical.as_ref())
         })
         .await?;
     Ok(ok_with_etag(view.version, &view))
@@ -445,6 +458,7 @@ pub async fn discharge(
     }
     v.finish()?;
     let audit = staff.audit();
+    let cipher = state.notes.clone();
     let view = state
         .db
         .tx(move |conn| {
@@ -456,7 +470,7 @@ pub async fn discharge(
                 id,
                 &[MembershipStatus::Active, MembershipStatus::Exiting],
                 b.exit_reason,
-                Some(b.note.trim()),
+                Some((b.note.trim(), &cipher)),
                 at,
             )?;
             let removed = lifecycle::remove_attendance_after(conn, &audit, id, at)?;
@@ -468,7 +482,7 @@ pub async fn discharge(
                 json!({"exit_reason": b.exit_reason.as_str(), "effective_at": at,
                        "late_entry": b.effective_at.is_some(), "attendance_removed": removed}),
             )?;
-            load_view(conn, id, true)
+            load_view(conn, id, Some(&cipher))
         })
         .await?;
     Ok(ok_with_etag(view.version, &view))
@@ -526,6 +540,7 @@ pub async fn withdraw(
     staff.require(Action::ManageExit)?;
     let id = id.into_inner();
     let audit = staff.audit();
+    let cipher = state.notes.clone();
     let view = state
         .db
         .tx(move |conn| {
@@ -549,7 +564,7 @@ pub async fn withdraw(
                 Some(id),
                 json!({"effective_at": at, "late_entry": b.effective_at.is_some(), "attendance_removed": removed}),
             )?;
-            load_view(conn, id, true)
+            load_view(conn, id, Some(&cipher))
         })
         .await?;
     Ok(ok_with_etag(view.version, &view))

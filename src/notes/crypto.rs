@@ -17,6 +17,43 @@ pub struct Sealed {
     pub ciphertext: Vec<u8>,
 }
 
+impl Sealed {
+    /// The single-column form used for the clinical texts outside notes
+    /// (`crate::notes::fields`): the key id's length (one byte), the key id, the 12-byte nonce,
+    /// then the ciphertext with its tag.
+    pub fn to_bytes(&self) -> Vec<u8> {
+        let mut out = key_prefix(&self.key_id);
+        out.extend_from_slice(&self.nonce);
+        out.extend_from_slice(&self.ciphertext);
+        out
+    }
+
+    /// Parses [`Sealed::to_bytes`]; anything malformed is `Tampered`.
+    pub fn from_bytes(bytes: &[u8]) -> Result<Sealed, OpenError> {
+        let (&len, rest) = bytes.split_first().ok_or(OpenError::Tampered)?;
+        let len = len as usize;
+        if rest.len() < len + 12 {
+            return Err(OpenError::Tampered);
+        }
+        let key_id = std::str::from_utf8(&rest[..len]).map_err(|_| OpenError::Tampered)?;
+        Ok(Sealed {
+            key_id: key_id.to_string(),
+            nonce: rest[len..len + 12].to_vec(),
+            ciphertext: rest[len + 12..].to_vec(),
+        })
+    }
+}
+
+/// How a value sealed under `key_id` begins in its single-column form: a rotation finds the
+/// values under other keys by this prefix.
+pub fn key_prefix(key_id: &str) -> Vec<u8> {
+    let id = key_id.as_bytes();
+    let mut out = Vec::with_capacity(1 + id.len() + 12);
+    out.push(u8::try_from(id.len()).expect("a key id is 16 hex digits"));
+    out.extend_from_slice(id);
+    out
+}
+
 #[derive(Debug, thiserror::Error, PartialEq, Eq)]
 pub enum OpenError {
     #[error("no key with id {0} is configured")]
@@ -129,6 +166,21 @@ mod tests {
         let mut t = a.clone();
         t.ciphertext[0] ^= 1;
         assert_eq!(c.open(b"row-1", &t), Err(OpenError::Tampered));
+    }
+
+    #[test]
+    fn single_column_form_round_trips() {
+        let c = NotesCipher::new(&[3; 32], None);
+        let a = c.seal(b"row", b"text");
+        let bytes = a.to_bytes();
+        assert!(bytes.starts_with(&key_prefix(c.current_key_id())));
+        let back = Sealed::from_bytes(&bytes).unwrap();
+        assert_eq!(c.open(b"row", &back).unwrap(), b"text");
+        assert_eq!(Sealed::from_bytes(&[]).unwrap_err(), OpenError::Tampered);
+        assert_eq!(
+            Sealed::from_bytes(&bytes[..20]).unwrap_err(),
+            OpenError::Tampered
+        );
     }
 
     #[test]

@@ -9,6 +9,7 @@ mod actions;
 pub mod addenda;
 pub mod crypto;
 pub mod failure;
+pub mod fields;
 pub mod group_notes;
 pub mod index;
 pub mod member_notes;

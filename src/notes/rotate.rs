@@ -1,4 +1,5 @@
-//! `groupwork rotate-notes-key`: re-encrypts every note and addendum under
+//! `groupwork rotate-notes-key`: re-encrypts every note, addendum, disclosed document and
+//! sealed clinical text (assessments, exit reasons and notes: `super::fields`) under
 //! `GROUPWORK_NOTES_KEY`, reading rows still under `GROUPWORK_NOTES_KEY_PREVIOUS`. Rows are
 //! taken in batches (memory does not grow with the number of notes) inside one transaction:
 //! either every row moves to the new key or none does. Rows already under the new key are
@@ -8,6 +9,7 @@ use diesel::prelude::*;
 
 use super::addenda;
 use super::crypto::{keys_from_env, NotesCipher};
+use super::fields;
 use super::model::{self, Kind};
 use crate::config::{Env, Settings};
 use crate::disclosures::model as disclosures_model;
@@ -22,7 +24,11 @@ pub struct Rotated {
     pub group_notes: usize,
     pub member_notes: usize,
     pub addenda: usize,
-    /// Rows that were already under the new key.
+    /// Screening assessments and membership reasons and notes (`super::fields`).
+    pub clinical_texts: usize,
+    /// Clinical texts written before they were sealed, sealed now (under the new key).
+    pub legacy_sealed: usize,
+    /// Notes, addenda and documents that were already under the new key.
     pub already_current: usize,
 }
 
@@ -108,6 +114,8 @@ pub fn rotate(conn: &mut PgConnection, cipher: &NotesCipher) -> anyhow::Result<R
     conn.transaction(|conn| {
         let skipped = already_current(conn, cipher.current_key_id())?;
         Ok(Rotated {
+            legacy_sealed: fields::seal_legacy(conn, cipher)?,
+            clinical_texts: fields::rotate(conn, cipher)?,
             disclosures: rotate_disclosures(conn, cipher)?,
             group_notes: rotate_notes(conn, cipher, Kind::Group)?,
             member_notes: rotate_notes(conn, cipher, Kind::Member)?,
@@ -147,6 +155,13 @@ pub fn run(env: &impl Env) -> anyhow::Result<()> {
         "re-encrypted {} disclosed documents under key {}",
         r.disclosures,
         cipher.current_key_id()
+    );
+    println!(
+        "re-encrypted {} screening assessments and membership reasons and notes under key {}; \
+         sealed {} written before encryption",
+        r.clinical_texts,
+        cipher.current_key_id(),
+        r.legacy_sealed
     );
     Ok(())
 }

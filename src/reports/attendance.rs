@@ -83,6 +83,7 @@ pub async fn attendance_report(
     let details = json!({"from": q.from, "to": q.to, "group_id": q.group_id,
                          "format": format.as_str(), "deidentified": deidentified,
                          "cursor": q.cursor.is_some()});
+    // The audit event on the primary; the rows from `reports_db` (perhaps a replica).
     state
         .db
         .tx(move |conn| audit.allowed(conn, "report.attendance", "report", None, details))
@@ -96,7 +97,7 @@ pub async fn attendance_report(
             .collect();
         let fetch_sql = stream::fetch_sql();
         return Ok(stream::csv_response(
-            state.db.pool().clone(),
+            state.reports_db.pool().clone(),
             &filename("attendance", q.from, q.to),
             &header,
             rows_sql(&filter, None, None),
@@ -112,8 +113,8 @@ pub async fn attendance_report(
     }
 
     let report = state
-        .db
-        .run(move |conn| {
+        .reports_db
+        .read(move |conn| {
             let mut rows: Vec<Row> =
                 diesel::sql_query(rows_sql(&filter, after, Some(limit + 1))).load(conn)?;
             let more = rows.len() as i64 > limit;

@@ -8,6 +8,9 @@ use uuid::Uuid;
 
 use crate::auth::{scope, Staff};
 use crate::domain::screening::{valid_until, Assessment, Outcome, ScreeningStatus};
+use crate::error::{AppError, AppResult};
+use crate::notes::crypto::NotesCipher;
+use crate::notes::fields::{self, Field};
 use crate::schema::screenings;
 
 #[derive(Debug, Clone, Queryable, Selectable)]
@@ -18,14 +21,17 @@ pub struct ScreeningRow {
     pub interviewer_id: Uuid,
     pub group_id: Option<Uuid>,
     pub scheduled_at: DateTime<Utc>,
-    pub status: String,
+    pub status: ScreeningStatus,
     pub completed_at: Option<DateTime<Utc>>,
-    pub outcome: Option<String>,
+    pub outcome: Option<Outcome>,
     pub assessment: Option<serde_json::Value>,
     pub created_by: Uuid,
     pub version: i32,
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
+    /// The assessment's JSON, sealed (`crate::notes::fields`); `assessment` is only the plain
+    /// form of rows written before sealing, until converted.
+    pub assessment_sealed: Option<Vec<u8>>,
 }
 
 /// A screening as the API shows it. `assessment` is present only for clinical roles.
@@ -49,13 +55,37 @@ pub struct Screening {
 
 impl ScreeningRow {
     pub fn status(&self) -> ScreeningStatus {
-        ScreeningStatus::parse(&self.status).unwrap_or(ScreeningStatus::Scheduled)
+        self.status
     }
 
-    /// The API view; the assessment only when `with_assessment`.
-    pub fn view(self, with_assessment: bool) -> Screening {
-        let outcome = self.outcome.as_deref().and_then(Outcome::parse);
-        Screening {
+    /// Whether an assessment was recorded.
+    pub fn has_assessment(&self) -> bool {
+        self.assessment_sealed.is_some() || self.assessment.is_some()
+    }
+
+    /// The assessment, opened (`None` when none was recorded).
+    pub fn assessment(&self, cipher: &NotesCipher) -> AppResult<Option<Assessment>> {
+        let json = match &self.assessment_sealed {
+            Some(b) => fields::open(cipher, Field::Assessment, self.id, b)
+                .map_err(|e| fields::undecryptable(Field::Assessment, self.id, e))?,
+            None => match &self.assessment {
+                Some(v) => v.to_string(),
+                None => return Ok(None),
+            },
+        };
+        serde_json::from_str(&json)
+            .map(Some)
+            .map_err(|e| AppError::Internal(anyhow::anyhow!("screening {}: {e}", self.id)))
+    }
+
+    /// The API view; the assessment only when given a cipher (clinical roles).
+    pub fn view(self, cipher: Option<&NotesCipher>) -> AppResult<Screening> {
+        let assessment = match cipher {
+            Some(c) => self.assessment(c)?,
+            None => None,
+        };
+        let outcome = self.outcome;
+        Ok(Screening {
             id: self.id,
             client_id: self.client_id,
             interviewer_id: self.interviewer_id,
@@ -68,14 +98,10 @@ impl ScreeningRow {
                 _ => None,
             },
             outcome,
-            assessment: if with_assessment {
-                self.assessment.and_then(|a| serde_json::from_value(a).ok())
-            } else {
-                None
-            },
+            assessment,
             created_at: self.created_at,
             updated_at: self.updated_at,
-        }
+        })
     }
 }
 

@@ -11,6 +11,7 @@ use uuid::Uuid;
 
 use super::model::{self, Screening, ScreeningRow};
 use crate::auth::{scope, Action, Role, Staff};
+use crate::domain::group::GroupStatus;
 use crate::domain::screening::{
     can_leave_scheduled, check_completion, Assessment, Outcome, ScreeningStatus,
 };
@@ -18,6 +19,7 @@ use crate::error::{AppError, AppResult, ErrorCode};
 use crate::http::etag::{created_with_etag, ok_with_etag};
 use crate::http::pagination::{self, ListCursor, Page};
 use crate::http::{Json, Query};
+use crate::notes::fields::{self, Field};
 use crate::schema::{clients, groups, screenings, users};
 use crate::state::AppState;
 
@@ -71,29 +73,50 @@ pub async fn schedule_screening(
             // otherwise a screening with themself would be a key to any client's record. Out
             // of scope and unknown are the same 404; the refusal of a real client is audited
             // (and committed).
-            let client_exists: bool = diesel::select(diesel::dsl::exists(clients::table.find(client_id))).get_result(conn)?;
+            let client_exists: bool =
+                diesel::select(diesel::dsl::exists(clients::table.find(client_id)))
+                    .get_result(conn)?;
             if !client_exists {
                 return Ok(Err(AppError::NotFound));
             }
             // An emergency access (SPEC §8) reads the chart; it does not open scheduling.
             if staff.is_scoped() && !scope::is_client_in_care_team(conn, staff.id, client_id)? {
-                audit.denied(conn, "screening.schedule", "client", Some(client_id), json!({"reason": "out_of_scope"}))?;
+                audit.denied(
+                    conn,
+                    "screening.schedule",
+                    "client",
+                    Some(client_id),
+                    json!({"reason": "out_of_scope"}),
+                )?;
                 return Ok(Err(AppError::NotFound));
             }
-            let interviewer: Option<(String, bool)> =
-                users::table.find(b.interviewer_id).select((users::role, users::active)).first(conn).optional()?;
-            let ok = matches!(&interviewer, Some((role, true)) if role.parse::<Role>().is_ok_and(Role::is_clinician));
+            let interviewer: Option<(Role, bool)> = users::table
+                .find(b.interviewer_id)
+                .select((users::role, users::active))
+                .first(conn)
+                .optional()?;
+            let ok = matches!(interviewer, Some((role, true)) if role.is_clinician());
             if !ok {
-                return Err(AppError::invalid("interviewer_id", "must be an active therapist or supervisor"));
+                return Err(AppError::invalid(
+                    "interviewer_id",
+                    "must be an active therapist or supervisor",
+                ));
             }
             if let Some(g) = b.group_id {
-                let status: Option<String> = groups::table.find(g).select(groups::status).first(conn).optional()?;
-                match status.as_deref() {
+                let status: Option<GroupStatus> = groups::table
+                    .find(g)
+                    .select(groups::status)
+                    .first(conn)
+                    .optional()?;
+                match status {
                     None => return Err(AppError::invalid("group_id", "no such group")),
-                    Some("completed" | "cancelled") => {
-                        return Err(AppError::invalid("group_id", "the group is completed or cancelled"))
+                    Some(s) if s.is_closed() => {
+                        return Err(AppError::invalid(
+                            "group_id",
+                            "the group is completed or cancelled",
+                        ))
                     }
-                    _ => {}
+                    Some(_) => {}
                 }
             }
             let row: ScreeningRow = diesel::insert_into(screenings::table)
@@ -107,11 +130,17 @@ pub async fn schedule_screening(
                 ))
                 .returning(ScreeningRow::as_returning())
                 .get_result(conn)?;
-            audit.allowed(conn, "screening.schedule", "screening", Some(row.id), json!({"client_id": client_id}))?;
+            audit.allowed(
+                conn,
+                "screening.schedule",
+                "screening",
+                Some(row.id),
+                json!({"client_id": client_id}),
+            )?;
             Ok(Ok(row))
         })
         .await??;
-    Ok(created_with_etag(row.version, &row.view(false)))
+    Ok(created_with_etag(row.version, &row.view(None)?))
 }
 
 #[derive(Debug, Clone, Deserialize, IntoParams)]
@@ -135,7 +164,7 @@ fn audit_assessment_reads(
     rows: &[ScreeningRow],
 ) -> AppResult<()> {
     let audit = staff.audit();
-    for r in rows.iter().filter(|r| r.assessment.is_some()) {
+    for r in rows.iter().filter(|r| r.has_assessment()) {
         audit.allowed(
             conn,
             "screening.assessment_read",
@@ -149,7 +178,7 @@ fn audit_assessment_reads(
 
 /// Lists screenings, newest scheduled first. Clinical roles get assessments (each read
 /// audited); admin and intake never do. A therapist sees their own and their groups'.
-#[utoipa::path(tag = "screenings", params(ScreeningQuery), responses((status = 200, body = Page<Screening>)))]
+#[utoipa::path(tag = "screenings", params(ScreeningQuery), responses((status = 200, body = Page<Screening>), (status = 409, description = "note_undecryptable: stored clinical text does not open under a configured key")))]
 #[get("/screenings")]
 pub async fn list_screenings(
     state: web::Data<AppState>,
@@ -172,10 +201,10 @@ pub async fn list_screenings(
                 query = query.filter(model::therapist_scope(conn, staff.id)?);
             }
             if let Some(s) = q.status {
-                query = query.filter(screenings::status.eq(s.as_str()));
+                query = query.filter(screenings::status.eq(s));
             }
             if let Some(o) = q.outcome {
-                query = query.filter(screenings::outcome.eq(o.as_str()));
+                query = query.filter(screenings::outcome.eq(o));
             }
             if let Some(i) = q.interviewer_id {
                 query = query.filter(screenings::interviewer_id.eq(i));
@@ -203,12 +232,14 @@ pub async fn list_screenings(
             Ok(rows)
         })
         .await?;
-    let page = cursor.page(
-        rows,
-        limit,
-        |r| (r.scheduled_at, r.id),
-        |r| r.view(clinical),
-    );
+    let cipher = clinical.then_some(&state.notes);
+    let mut views = Vec::with_capacity(rows.len());
+    for (i, r) in rows.into_iter().enumerate() {
+        // The row past the page only gives the cursor its key: not opened.
+        let cipher = cipher.filter(|_| (i as i64) < limit);
+        views.push(((r.scheduled_at, r.id), r.view(cipher)?));
+    }
+    let page = cursor.page(views, limit, |(k, _)| *k, |(_, v)| v);
     Ok(HttpResponse::Ok().json(page))
 }
 
@@ -245,7 +276,7 @@ async fn load_visible(
 }
 
 /// One screening; the assessment for clinical roles (audited).
-#[utoipa::path(tag = "screenings", responses((status = 200, body = Screening), (status = 404)))]
+#[utoipa::path(tag = "screenings", responses((status = 200, body = Screening), (status = 404), (status = 409, description = "note_undecryptable: stored clinical text does not open under a configured key")))]
 #[get("/screenings/{id}")]
 pub async fn get_screening(
     state: web::Data<AppState>,
@@ -256,14 +287,16 @@ pub async fn get_screening(
     let id = id.into_inner();
     let row = load_visible(&state, &staff, id, "screening.read").await?;
     let clinical = staff.can(Action::ReadAssessment);
-    if clinical && row.assessment.is_some() {
+    if clinical && row.has_assessment() {
         let (staff, r) = (staff.clone(), row.clone());
         state
             .db
             .tx(move |conn| audit_assessment_reads(conn, &staff, std::slice::from_ref(&r)))
             .await?;
     }
-    Ok(ok_with_etag(row.version, &row.view(clinical)))
+    let version = row.version;
+    let view = row.view(clinical.then_some(&state.notes))?;
+    Ok(ok_with_etag(version, &view))
 }
 
 /// Moves a scheduled screening to `to`; 409 from any other status.
@@ -278,10 +311,10 @@ fn transition(conn: &mut PgConnection, id: Uuid, to: ScreeningStatus) -> AppResu
     Ok(diesel::update(
         screenings::table
             .find(id)
-            .filter(screenings::status.eq("scheduled")),
+            .filter(screenings::status.eq(ScreeningStatus::Scheduled)),
     )
     .set((
-        screenings::status.eq(to.as_str()),
+        screenings::status.eq(to),
         screenings::version.eq(screenings::version + 1),
         screenings::updated_at.eq(Utc::now()),
     ))
@@ -310,6 +343,7 @@ pub async fn complete_screening(
     let now = Utc::now();
     let completed_at = b.completed_at.unwrap_or(now);
     let audit = staff.audit();
+    let cipher = state.notes.clone();
     let row = state
         .db
         .tx(move |conn| {
@@ -328,17 +362,18 @@ pub async fn complete_screening(
                 now,
             )
             .finish()?;
-            let assessment = serde_json::to_value(&b.assessment).map_err(anyhow::Error::from)?;
+            let assessment = serde_json::to_string(&b.assessment).map_err(anyhow::Error::from)?;
+            let assessment = fields::seal(&cipher, Field::Assessment, id, &assessment);
             let row: ScreeningRow = diesel::update(
                 screenings::table
                     .find(id)
-                    .filter(screenings::status.eq("scheduled")),
+                    .filter(screenings::status.eq(ScreeningStatus::Scheduled)),
             )
             .set((
-                screenings::status.eq("completed"),
+                screenings::status.eq(ScreeningStatus::Completed),
                 screenings::completed_at.eq(completed_at),
-                screenings::outcome.eq(b.outcome.as_str()),
-                screenings::assessment.eq(assessment),
+                screenings::outcome.eq(b.outcome),
+                screenings::assessment_sealed.eq(assessment),
                 screenings::version.eq(screenings::version + 1),
                 screenings::updated_at.eq(now),
             ))
@@ -354,7 +389,7 @@ pub async fn complete_screening(
             Ok(row)
         })
         .await?;
-    Ok(ok_with_etag(row.version, &row.view(true)))
+    Ok(ok_with_etag(row.version, &row.view(Some(&state.notes))?))
 }
 
 async fn close(
@@ -390,7 +425,10 @@ async fn close(
         })
         .await?;
     let clinical = staff.can(Action::ReadAssessment);
-    Ok(ok_with_etag(row.version, &row.view(clinical)))
+    Ok(ok_with_etag(
+        row.version,
+        &row.view(clinical.then_some(&state.notes))?,
+    ))
 }
 
 /// Cancels a scheduled screening.

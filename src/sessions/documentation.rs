@@ -24,15 +24,35 @@ use utoipa::ToSchema;
 use uuid::Uuid;
 
 use super::model::{Session, SessionStatus};
-use crate::error::{AppError, AppResult};
+use crate::error::AppResult;
 
 /// The state of a session's group note, as documentation counts it.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, ToSchema)]
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, Serialize, ToSchema, diesel::AsExpression, diesel::FromSqlRow,
+)]
+#[diesel(sql_type = Text)]
 #[serde(rename_all = "snake_case")]
 pub enum GroupNoteState {
     Draft,
     Signed,
     Cosigned,
+}
+
+impl GroupNoteState {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            GroupNoteState::Draft => "draft",
+            GroupNoteState::Signed => "signed",
+            GroupNoteState::Cosigned => "cosigned",
+        }
+    }
+
+    /// A voided note is not a state documentation counts: the query leaves it out.
+    pub fn parse(s: &str) -> Option<Self> {
+        [Self::Draft, Self::Signed, Self::Cosigned]
+            .into_iter()
+            .find(|v| v.as_str() == s)
+    }
 }
 
 /// How far a session is documented (clinical roles only).
@@ -154,7 +174,7 @@ fn bind_set<'a>(
         .bind::<Nullable<Date>, _>(set.from)
         .bind::<Nullable<Date>, _>(set.to)
         .bind::<Nullable<SqlUuid>, _>(set.group_id)
-        .bind::<Nullable<Text>, _>(set.status.map(|s| s.as_str()))
+        .bind::<Nullable<Text>, _>(set.status)
         .bind::<Nullable<SqlUuid>, _>(set.session_id)
         .bind::<Integer, _>(set.due_hours as i32)
 }
@@ -181,7 +201,7 @@ struct DocRow {
     #[diesel(sql_type = Integer)]
     duration_minutes: i32,
     #[diesel(sql_type = Text)]
-    status: String,
+    status: SessionStatus,
     #[diesel(sql_type = Nullable<Text>)]
     cancel_reason: Option<String>,
     #[diesel(sql_type = Text)]
@@ -189,7 +209,7 @@ struct DocRow {
     #[diesel(sql_type = Bool)]
     attendance_recorded: bool,
     #[diesel(sql_type = Nullable<Text>)]
-    group_note: Option<String>,
+    group_note: Option<GroupNoteState>,
     #[diesel(sql_type = BigInt)]
     member_notes_expected: i64,
     #[diesel(sql_type = BigInt)]
@@ -200,41 +220,28 @@ struct DocRow {
     overdue: bool,
 }
 
-fn unreadable(what: &str, value: &str) -> AppError {
-    AppError::Internal(anyhow::anyhow!("unreadable {what} in database: {value:?}"))
-}
-
 impl DocRow {
-    fn into_item(self, clinical: bool) -> AppResult<SessionItem> {
-        let status = SessionStatus::parse(&self.status)
-            .ok_or_else(|| unreadable("session status", &self.status))?;
-        let group_note = match self.group_note.as_deref() {
-            None => None,
-            Some("draft") => Some(GroupNoteState::Draft),
-            Some("signed") => Some(GroupNoteState::Signed),
-            Some("cosigned") => Some(GroupNoteState::Cosigned),
-            Some(other) => return Err(unreadable("note status", other)),
-        };
-        Ok(SessionItem {
+    fn into_item(self, clinical: bool) -> SessionItem {
+        SessionItem {
             session: Session {
                 id: self.id,
                 group_id: self.group_id,
                 sequence: self.sequence,
                 scheduled_at: self.scheduled_at,
                 duration_minutes: self.duration_minutes,
-                status,
+                status: self.status,
                 cancel_reason: self.cancel_reason,
             },
             group_name: self.group_name,
             documentation: clinical.then_some(Documentation {
                 attendance_recorded: self.attendance_recorded,
-                group_note,
+                group_note: self.group_note,
                 member_notes_expected: self.member_notes_expected,
                 member_notes_signed: self.member_notes_signed,
                 complete: self.complete,
                 overdue: self.overdue,
             }),
-        })
+        }
     }
 }
 
@@ -264,7 +271,7 @@ pub fn page(
         .bind::<Nullable<SqlUuid>, _>(after.map(|a| a.1))
         .bind::<BigInt, _>(limit)
         .load(conn)?;
-    rows.into_iter().map(|r| r.into_item(clinical)).collect()
+    Ok(rows.into_iter().map(|r| r.into_item(clinical)).collect())
 }
 
 /// Counts of the set as the dashboard shows them: every session, the incomplete and the

@@ -23,6 +23,7 @@ use uuid::Uuid;
 use super::model::{generate_between, SessionRow};
 use crate::audit::AuditCtx;
 use crate::db::Db;
+use crate::domain::group::GroupStatus;
 use crate::error::AppResult;
 use crate::groups::GroupRow;
 use crate::schema::groups;
@@ -73,44 +74,63 @@ pub fn keep_ahead(
     Ok(created)
 }
 
+/// What one pass did.
+#[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
+pub struct Swept {
+    /// Sessions created.
+    pub created: usize,
+    /// Groups left alone because another instance (or a request) held their row lock, or
+    /// that stopped being active since the pass began.
+    pub skipped: usize,
+    /// Groups whose transaction failed (logged; retried on the next tick).
+    pub failed: usize,
+}
+
 /// One pass over every active group; answers how many sessions were created. Each group is
 /// its own transaction, so one failing group does not hold back the others.
 pub fn sweep(conn: &mut PgConnection, weeks: u32) -> AppResult<usize> {
+    Ok(sweep_counted(conn, weeks)?.created)
+}
+
+/// [`sweep`], telling also how many groups were skipped (locked elsewhere) or failed.
+pub fn sweep_counted(conn: &mut PgConnection, weeks: u32) -> AppResult<Swept> {
     let active: Vec<Uuid> = groups::table
-        .filter(groups::status.eq("active"))
+        .filter(groups::status.eq(GroupStatus::Active))
         .select(groups::id)
         .order(groups::id)
         .load(conn)?;
     let audit = system_audit();
-    let mut created = 0;
+    let mut swept = Swept::default();
     for id in active {
-        let done = conn.transaction(|conn| -> AppResult<usize> {
+        let done = conn.transaction(|conn| -> AppResult<Option<usize>> {
             let group: Option<GroupRow> = groups::table
                 .find(id)
-                .filter(groups::status.eq("active"))
+                .filter(groups::status.eq(GroupStatus::Active))
                 .select(GroupRow::as_select())
                 .for_update()
                 .skip_locked()
                 .first(conn)
                 .optional()?;
             match group {
-                Some(group) => Ok(keep_ahead(conn, &audit, &group, weeks)?.len()),
-                None => Ok(0),
+                Some(group) => Ok(Some(keep_ahead(conn, &audit, &group, weeks)?.len())),
+                None => Ok(None),
             }
         });
         match done {
-            Ok(n) => created += n,
+            Ok(Some(n)) => swept.created += n,
+            Ok(None) => swept.skipped += 1,
             Err(e) => {
+                swept.failed += 1;
                 tracing::error!(group_id = %id, error = %e, "could not extend a group's schedule")
             }
         }
     }
-    Ok(created)
+    Ok(swept)
 }
 
-/// Runs [`sweep`] on the blocking pool.
-pub async fn sweep_now(db: &Db, weeks: u32) -> AppResult<usize> {
-    db.run(move |conn| sweep(conn, weeks)).await
+/// Runs [`sweep_counted`] on the blocking pool.
+pub async fn sweep_now(db: &Db, weeks: u32) -> AppResult<Swept> {
+    db.run(move |conn| sweep_counted(conn, weeks)).await
 }
 
 /// Starts the periodic task inside the running server: a sweep at once, then every `every`.
@@ -122,8 +142,8 @@ pub fn spawn(state: web::Data<AppState>, every: StdDuration) {
         loop {
             tick.tick().await;
             match sweep_now(&state.db, state.settings.schedule_weeks).await {
-                Ok(0) => {}
-                Ok(n) => tracing::info!(created = n, "sessions generated ahead"),
+                Ok(Swept { created: 0, .. }) => {}
+                Ok(s) => tracing::info!(created = s.created, "sessions generated ahead"),
                 Err(e) => tracing::error!(error = %e, "the schedule sweep failed"),
             }
         }

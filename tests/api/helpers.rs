@@ -241,7 +241,13 @@ impl TestApp {
     /// A second `serve` instance over the same database (its own pool, its own process
     /// state), as behind a load balancer.
     pub async fn another_instance(&self) -> TestApp {
-        let settings = (*self.state.settings).clone();
+        self.another_instance_with(|_| {}).await
+    }
+
+    /// [`TestApp::another_instance`] with other settings (e.g. after a key rotation).
+    pub async fn another_instance_with(&self, customize: impl FnOnce(&mut Settings)) -> TestApp {
+        let mut settings = (*self.state.settings).clone();
+        customize(&mut settings);
         let state = web::Data::new(AppState::new(settings));
         let listener = TcpListener::bind("127.0.0.1:0").unwrap();
         let base = format!("http://{}", listener.local_addr().unwrap());
