@@ -288,8 +288,12 @@ pub async fn get_group(
     let (version, group) = state
         .db
         .run(move |conn| {
-            scope::ensure_group(conn, &staff, id)?;
-            let row = model::find(conn, id)?.ok_or(AppError::NotFound)?;
+            // The row answers the scope question too (rule (a)), one round trip fewer.
+            let row = model::find(conn, id)?
+                .filter(|g| {
+                    scope::group_row_visible(&staff, g.lead_therapist_id, &g.co_therapist_ids)
+                })
+                .ok_or(AppError::NotFound)?;
             Ok((row.version, model::view(conn, row, composition)?))
         })
         .await?;
