@@ -344,7 +344,9 @@ pub async fn update_group(
                 meeting_time: b
                     .meeting_time
                     .unwrap_or_else(|| crate::domain::group::format_meeting_time(cur.meeting_time)),
-                timezone: b.timezone.unwrap_or_else(|| cur.timezone.clone()),
+                timezone: b
+                    .timezone
+                    .unwrap_or_else(|| cur.timezone.as_str().to_string()),
                 duration_minutes: b.duration_minutes.unwrap_or(cur.duration_minutes),
                 min_term_sessions: b.min_term_sessions.unwrap_or(cur.min_term_sessions),
                 exit_notice_sessions: b.exit_notice_sessions.unwrap_or(cur.exit_notice_sessions),
