@@ -39,6 +39,7 @@ mod screenings;
 mod sealed;
 mod security;
 mod sessions;
+mod tls;
 mod two_instances;
 mod typed_statuses;
 mod users;
