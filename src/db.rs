@@ -12,6 +12,8 @@ use diesel_migrations::{embed_migrations, EmbeddedMigrations, MigrationHarness};
 
 use crate::error::{AppError, AppResult};
 
+pub mod enums;
+
 pub type PgPool = Pool<ConnectionManager<PgConnection>>;
 
 pub const MIGRATIONS: EmbeddedMigrations = embed_migrations!("migrations");
@@ -147,7 +149,7 @@ impl Db {
                 AppError::Unavailable("The database is busy; retry the request shortly.".into())
             })?
             .map_err(|e| AppError::Internal(anyhow::anyhow!("connection permits closed: {e}")))?;
-        web::block(move || {
+        block_in_span(move || {
             let _permit = permit;
             let mut conn = pool.get()?;
             f(&mut conn)
@@ -190,6 +192,7 @@ impl Db {
         self.run(move |conn| {
             let mut attempt = 1;
             loop {
+                let _attempt = tracing::info_span!("tx", attempt).entered();
                 match crate::audit::buffer::transaction(conn, f.clone()) {
                     Err(AppError::TxConflict) if attempt < TX_ATTEMPTS => {
                         tracing::info!(attempt, "transaction conflict; running it again");
@@ -209,6 +212,18 @@ impl Db {
         })
         .await
     }
+}
+
+/// Runs `f` on actix's blocking pool inside the caller's tracing span (the request's, opened by
+/// `http::middleware::request_context`), so that whatever the transaction logs — a retry, a note
+/// that cannot be decrypted — carries the request id of the request it served.
+pub async fn block_in_span<T, F>(f: F) -> Result<T, actix_web::error::BlockingError>
+where
+    F: FnOnce() -> T + Send + 'static,
+    T: Send + 'static,
+{
+    let span = tracing::Span::current();
+    web::block(move || span.in_scope(f)).await
 }
 
 /// How many times `Db::tx` runs a transaction that keeps losing to concurrent ones.
@@ -236,5 +251,65 @@ mod tests {
                 "{p:?}"
             );
         }
+    }
+}
+
+#[cfg(test)]
+mod span_tests {
+    use std::io::Write;
+    use std::sync::{Arc, Mutex};
+
+    use tracing::Instrument;
+
+    use super::block_in_span;
+
+    #[derive(Clone, Default)]
+    struct Captured(Arc<Mutex<Vec<u8>>>);
+
+    impl Write for Captured {
+        fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+            self.0.lock().unwrap().extend_from_slice(buf);
+            Ok(buf.len())
+        }
+        fn flush(&mut self) -> std::io::Result<()> {
+            Ok(())
+        }
+    }
+
+    /// What is logged on the blocking pool names the request it serves (the JSON log format
+    /// of `serve`: each event lists its spans with their fields).
+    #[actix_web::test]
+    async fn work_on_the_blocking_pool_logs_under_the_request_span() {
+        let captured = Captured::default();
+        let writer = captured.clone();
+        let subscriber = tracing_subscriber::fmt()
+            .json()
+            .with_current_span(false)
+            .with_span_list(true)
+            .with_writer(move || writer.clone())
+            .finish();
+        let dispatch = tracing::Dispatch::new(subscriber);
+        // Only this test installs a global subscriber in the unit-test binary; blocking threads
+        // see the global one, not a thread-local default.
+        tracing::dispatcher::set_global_default(dispatch).expect("no other global subscriber");
+        let span = tracing::info_span!("request", request_id = "rid-span-check");
+        block_in_span(|| {
+            let _tx = tracing::info_span!("tx", attempt = 1).entered();
+            tracing::info!("inside the transaction");
+        })
+        .instrument(span)
+        .await
+        .unwrap();
+        let out = String::from_utf8(captured.0.lock().unwrap().clone()).unwrap();
+        let line: serde_json::Value = out
+            .lines()
+            .map(|l| serde_json::from_str::<serde_json::Value>(l).unwrap())
+            .find(|v| v["fields"]["message"] == "inside the transaction")
+            .unwrap_or_else(|| panic!("no event logged: {out}"));
+        let spans = line["spans"].as_array().expect("the event lists its spans");
+        assert_eq!(spans[0]["name"], "request");
+        assert_eq!(spans[0]["request_id"], "rid-span-check");
+        assert_eq!(spans[1]["name"], "tx");
+        assert_eq!(spans[1]["attempt"], 1);
     }
 }

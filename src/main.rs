@@ -54,6 +54,7 @@ fn init_logging() {
         .json()
         .with_env_filter(filter)
         .with_current_span(false)
+        .with_span_list(true)
         .with_target(true)
         .init();
 }

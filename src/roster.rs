@@ -152,7 +152,7 @@ struct Record {
     #[diesel(sql_type = SqlUuid)]
     membership_id: Uuid,
     #[diesel(sql_type = Text)]
-    status: String,
+    status: AttendanceStatus,
     #[diesel(sql_type = Date)]
     local_date: NaiveDate,
 }
@@ -173,13 +173,10 @@ pub fn participation(
     .load(conn)?;
     let mut by_member: HashMap<Uuid, Vec<(AttendanceStatus, NaiveDate)>> = HashMap::new();
     for r in rows {
-        // The database CHECK admits only the five statuses.
-        if let Some(s) = AttendanceStatus::parse(&r.status) {
-            by_member
-                .entry(r.membership_id)
-                .or_default()
-                .push((s, r.local_date));
-        }
+        by_member
+            .entry(r.membership_id)
+            .or_default()
+            .push((r.status, r.local_date));
     }
     Ok(membership_ids
         .iter()

@@ -168,10 +168,7 @@ impl FromRequest for Staff {
             if !account.may_sign_in() || account.token_version != claims.ver || ended {
                 return Err(AppError::Unauthorized("The access token has been revoked."));
             }
-            let role: Role = account
-                .role
-                .parse()
-                .map_err(|_| AppError::Internal(anyhow::anyhow!("unknown role in database")))?;
+            let role: Role = account.role;
             let staff = Staff {
                 id: account.id,
                 role,

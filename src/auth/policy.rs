@@ -8,7 +8,20 @@ use std::str::FromStr;
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, ToSchema)]
+#[derive(
+    Debug,
+    Clone,
+    Copy,
+    PartialEq,
+    Eq,
+    Hash,
+    Serialize,
+    Deserialize,
+    ToSchema,
+    diesel::AsExpression,
+    diesel::FromSqlRow,
+)]
+#[diesel(sql_type = diesel::sql_types::Text)]
 #[serde(rename_all = "snake_case")]
 pub enum Role {
     Admin,
@@ -29,6 +42,10 @@ impl Role {
         }
     }
 
+    pub fn parse(s: &str) -> Option<Role> {
+        Role::ALL.into_iter().find(|r| r.as_str() == s)
+    }
+
     /// Clinicians may lead groups and interview clients.
     pub fn is_clinician(self) -> bool {
         matches!(self, Role::Therapist | Role::Supervisor)
@@ -44,7 +61,7 @@ impl fmt::Display for Role {
 impl FromStr for Role {
     type Err = ();
     fn from_str(s: &str) -> Result<Self, ()> {
-        Role::ALL.into_iter().find(|r| r.as_str() == s).ok_or(())
+        Role::parse(s).ok_or(())
     }
 }
 

@@ -15,7 +15,7 @@ use uuid::Uuid;
 use crate::audit::AuditCtx;
 use crate::auth::password::check_length;
 use crate::auth::tokens::{hash_refresh_token, new_refresh_token};
-use crate::auth::{Action, RequestMeta, Role, Staff};
+use crate::auth::{Action, RequestMeta, Staff};
 use crate::error::{AppError, AppResult, Validations};
 use crate::http::Json;
 use crate::schema::{password_reset_tokens as prt, users};
@@ -216,7 +216,7 @@ pub async fn redeem_password_reset(
             model::revoke_all_tokens(conn, user.id)?;
             AuditCtx {
                 actor_id: Some(user.id),
-                actor_role: user.role.parse::<Role>().ok(),
+                actor_role: Some(user.role),
                 ..audit
             }
             .allowed(

@@ -16,7 +16,7 @@ use crate::auth::password::{
 use crate::auth::tokens::{
     hash_refresh_token, new_refresh_token, ACCESS_TTL_SECS, REFRESH_TTL_DAYS,
 };
-use crate::auth::{throttle, RequestMeta, Role, Staff};
+use crate::auth::{throttle, RequestMeta, Staff};
 use crate::error::{AppError, AppResult, ErrorCode, Validations};
 use crate::http::Json;
 use crate::schema::{refresh_tokens as rt, users};
@@ -73,9 +73,10 @@ fn issue_tokens(
             rt::expires_at.eq(Utc::now() + Duration::days(REFRESH_TTL_DAYS)),
         ))
         .execute(conn)?;
-    let access_token = state
-        .tokens
-        .issue(user.id, &user.role, user.token_version, family)?;
+    let access_token =
+        state
+            .tokens
+            .issue(user.id, user.role.as_str(), user.token_version, family)?;
     Ok(TokenResponse {
         access_token,
         token_type: "Bearer",
@@ -98,7 +99,7 @@ fn revoke_family(conn: &mut PgConnection, family_id: Uuid) -> QueryResult<usize>
 fn audit_for(meta: &RequestMeta, user: Option<&UserRow>) -> AuditCtx {
     AuditCtx {
         actor_id: user.map(|u| u.id),
-        actor_role: user.and_then(|u| u.role.parse::<Role>().ok()),
+        actor_role: user.map(|u| u.role),
         ..meta.anonymous_audit()
     }
 }

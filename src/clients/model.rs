@@ -22,13 +22,13 @@ pub struct ClientRow {
     pub date_of_birth: NaiveDate,
     pub phone: Option<String>,
     pub email: Option<String>,
-    pub referral_source: String,
+    pub referral_source: ReferralSource,
     pub mandated: bool,
     pub search_text: String,
     pub version: i32,
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
-    pub gender: Option<String>,
+    pub gender: Option<Gender>,
 }
 
 /// A client as the API shows it (SPEC §2).
@@ -60,10 +60,9 @@ impl From<ClientRow> for Client {
             date_of_birth: r.date_of_birth,
             phone: r.phone,
             email: r.email,
-            referral_source: ReferralSource::parse(&r.referral_source)
-                .unwrap_or(ReferralSource::Other),
+            referral_source: r.referral_source,
             mandated: r.mandated,
-            gender: r.gender.as_deref().and_then(Gender::parse),
+            gender: r.gender,
             created_at: r.created_at,
             updated_at: r.updated_at,
         }
@@ -88,8 +87,7 @@ impl From<&ClientRow> for ClientSummary {
             first_name: r.first_name.clone(),
             last_name: r.last_name.clone(),
             preferred_name: r.preferred_name.clone(),
-            referral_source: ReferralSource::parse(&r.referral_source)
-                .unwrap_or(ReferralSource::Other),
+            referral_source: r.referral_source,
             mandated: r.mandated,
         }
     }

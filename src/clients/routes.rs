@@ -215,9 +215,9 @@ pub async fn create_client(
                     clients::date_of_birth.eq(f.date_of_birth),
                     clients::phone.eq(&f.phone),
                     clients::email.eq(&f.email),
-                    clients::referral_source.eq(f.referral_source.as_str()),
+                    clients::referral_source.eq(f.referral_source),
                     clients::mandated.eq(f.mandated),
-                    clients::gender.eq(f.gender.map(Gender::as_str)),
+                    clients::gender.eq(f.gender),
                     clients::search_text.eq(f.search_text()),
                 ))
                 .returning(ClientRow::as_returning())
@@ -371,12 +371,11 @@ pub async fn update_client(
                 referral_source: b
                     .referral_source
                     .flatten()
-                    .or_else(|| ReferralSource::parse(&current.referral_source))
-                    .unwrap_or(ReferralSource::Other),
+                    .unwrap_or(current.referral_source),
                 mandated: b.mandated.flatten().unwrap_or(current.mandated),
                 gender: match b.gender {
                     Some(g) => g,
-                    None => current.gender.as_deref().and_then(Gender::parse),
+                    None => current.gender,
                 },
             }
             .validate()?;
@@ -388,9 +387,9 @@ pub async fn update_client(
                     clients::date_of_birth.eq(f.date_of_birth),
                     clients::phone.eq(&f.phone),
                     clients::email.eq(&f.email),
-                    clients::referral_source.eq(f.referral_source.as_str()),
+                    clients::referral_source.eq(f.referral_source),
                     clients::mandated.eq(f.mandated),
-                    clients::gender.eq(f.gender.map(Gender::as_str)),
+                    clients::gender.eq(f.gender),
                     clients::search_text.eq(f.search_text()),
                     clients::version.eq(clients::version + 1),
                     clients::updated_at.eq(Utc::now()),

@@ -172,13 +172,9 @@ pub async fn create_consent(
                         consents::id.eq(Uuid::new_v4()),
                         consents::client_id.eq(client_id),
                         consents::recipient_name.eq(&new.recipient_name),
-                        consents::recipient_kind.eq(new.recipient_kind.as_str()),
+                        consents::recipient_kind.eq(new.recipient_kind),
                         consents::purpose.eq(&new.purpose),
-                        consents::information.eq(new
-                            .information
-                            .iter()
-                            .map(|k| k.as_str())
-                            .collect::<Vec<_>>()),
+                        consents::information.eq(&new.information),
                         consents::effective_on.eq(new.effective_on),
                         consents::expires_on.eq(new.expires_on),
                         consents::expires_event.eq(&new.expires_event),

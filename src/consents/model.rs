@@ -6,9 +6,7 @@ use serde::Serialize;
 use utoipa::ToSchema;
 use uuid::Uuid;
 
-use crate::domain::consent::{
-    parse_kinds, ConsentStatus, ConsentTerms, InformationKind, RecipientKind,
-};
+use crate::domain::consent::{ConsentStatus, ConsentTerms, InformationKind, RecipientKind};
 use crate::error::AppError;
 use crate::schema::consents;
 
@@ -18,9 +16,9 @@ pub struct ConsentRow {
     pub id: Uuid,
     pub client_id: Uuid,
     pub recipient_name: String,
-    pub recipient_kind: String,
+    pub recipient_kind: RecipientKind,
     pub purpose: String,
-    pub information: Vec<String>,
+    pub information: Vec<InformationKind>,
     pub effective_on: NaiveDate,
     pub expires_on: Option<NaiveDate>,
     pub expires_event: Option<String>,
@@ -34,12 +32,11 @@ pub struct ConsentRow {
 }
 
 impl ConsentRow {
-    /// The facts that decide whether the consent is in force; a stored value that does not
-    /// parse is an error, never a default.
+    /// The facts that decide whether the consent is in force (a stored kind that does not
+    /// parse already failed to load: never a default).
     pub fn terms(&self) -> Result<ConsentTerms, AppError> {
         Ok(ConsentTerms {
-            information: parse_kinds(&self.information)
-                .map_err(|e| AppError::Internal(anyhow::anyhow!("consent {}: {e}", self.id)))?,
+            information: self.information.clone(),
             effective_on: self.effective_on,
             expires_on: self.expires_on,
             revoked_at: self.revoked_at,
@@ -48,12 +45,7 @@ impl ConsentRow {
 
     pub fn view(self, today: NaiveDate) -> Result<Consent, AppError> {
         let terms = self.terms()?;
-        let recipient_kind = RecipientKind::parse(&self.recipient_kind).ok_or_else(|| {
-            AppError::Internal(anyhow::anyhow!(
-                "consent {}: unknown recipient kind",
-                self.id
-            ))
-        })?;
+        let recipient_kind = self.recipient_kind;
         Ok(Consent {
             status: terms.status(today),
             information: terms.information,

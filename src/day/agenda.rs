@@ -11,6 +11,7 @@ use utoipa::{IntoParams, ToSchema};
 use uuid::Uuid;
 
 use crate::auth::{Action, Role, Staff};
+use crate::domain::screening::ScreeningStatus;
 use crate::error::{AppError, AppResult};
 use crate::http::Query;
 use crate::screenings::model::{Screening, ScreeningRow};
@@ -119,10 +120,10 @@ fn screenings(
         ))
         .into_boxed();
     q = if staff.role == Role::Intake {
-        q.filter(screenings::status.eq("scheduled"))
+        q.filter(screenings::status.eq(ScreeningStatus::Scheduled))
     } else {
         q.filter(screenings::interviewer_id.eq(staff.id))
-            .filter(screenings::status.ne("cancelled"))
+            .filter(screenings::status.ne(ScreeningStatus::Cancelled))
     };
     let rows: Vec<(ScreeningRow, String, String, Option<String>)> = q
         .order((screenings::scheduled_at.asc(), screenings::id.asc()))

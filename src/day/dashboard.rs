@@ -29,6 +29,7 @@ use crate::memberships::model::{load_views, MembershipRow, MembershipView};
 use crate::notes::index::{self, NoteSet};
 use crate::sessions::documentation::{self, SessionSet};
 use crate::state::AppState;
+use crate::users::model::Approval;
 
 /// The caller's counts; absent where the role may not see the list.
 #[derive(Debug, Clone, Default, Serialize, ToSchema)]
@@ -67,7 +68,7 @@ fn seats(conn: &mut PgConnection, me: Uuid, only_mine: bool) -> AppResult<Vec<Me
     use crate::schema::{groups, memberships};
     let mut q = memberships::table
         .inner_join(groups::table)
-        .filter(memberships::status.eq_any(["pending", "active", "exiting"]))
+        .filter(memberships::status.eq_any(MembershipStatus::SEATED))
         .select(MembershipRow::as_select())
         .into_boxed();
     if only_mine {
@@ -139,7 +140,7 @@ pub fn compute(conn: &mut PgConnection, staff: &Staff, due_hours: u32) -> AppRes
         use crate::schema::users;
         d.approvals_pending = Some(
             users::table
-                .filter(users::approval.eq("pending"))
+                .filter(users::approval.eq(Approval::Pending))
                 .count()
                 .get_result(conn)?,
         );

@@ -8,6 +8,8 @@ use uuid::Uuid;
 
 use super::DemoStaff;
 use crate::clients::model::search_text;
+use crate::domain::client::{Gender, ReferralSource};
+use crate::domain::screening::{Outcome, ScreeningStatus};
 use crate::schema::{clients, screenings};
 
 const FIRST: &[&str] = &[
@@ -51,55 +53,55 @@ const LAST: &[&str] = &[
     "Ebrahimi",
     "Şahin",
 ];
-const SOURCES: &[(&str, bool)] = &[
-    ("self", false),
-    ("court", true),
-    ("probation", true),
-    ("employer", false),
-    ("physician", false),
-    ("treatment_program", false),
-    ("self", false),
-    ("court", true),
-    ("other", false),
-    ("treatment_program", false),
+const SOURCES: &[(ReferralSource, bool)] = &[
+    (ReferralSource::SelfReferred, false),
+    (ReferralSource::Court, true),
+    (ReferralSource::Probation, true),
+    (ReferralSource::Employer, false),
+    (ReferralSource::Physician, false),
+    (ReferralSource::TreatmentProgram, false),
+    (ReferralSource::SelfReferred, false),
+    (ReferralSource::Court, true),
+    (ReferralSource::Other, false),
+    (ReferralSource::TreatmentProgram, false),
 ];
 
 /// Gender by position in `FIRST` (v2): a mix, with one nonbinary client and one who did not
 /// disclose, so that groups show composition warnings (TIP 41).
-const GENDERS: &[&str] = &[
-    "woman",
-    "man",
-    "man",
-    "woman",
-    "man",
-    "woman",
-    "man",
-    "woman",
-    "woman",
-    "man",
-    "woman",
-    "man",
-    "woman",
-    "man",
-    "woman",
-    "man",
-    "woman",
-    "man",
-    "woman",
-    "man",
-    "woman",
-    "man",
-    "woman",
-    "man",
-    "woman",
-    "man",
-    "woman",
-    "man",
-    "nonbinary",
-    "man",
-    "woman",
-    "man",
-    "undisclosed",
+const GENDERS: &[Gender] = &[
+    Gender::Woman,
+    Gender::Man,
+    Gender::Man,
+    Gender::Woman,
+    Gender::Man,
+    Gender::Woman,
+    Gender::Man,
+    Gender::Woman,
+    Gender::Woman,
+    Gender::Man,
+    Gender::Woman,
+    Gender::Man,
+    Gender::Woman,
+    Gender::Man,
+    Gender::Woman,
+    Gender::Man,
+    Gender::Woman,
+    Gender::Man,
+    Gender::Woman,
+    Gender::Man,
+    Gender::Woman,
+    Gender::Man,
+    Gender::Woman,
+    Gender::Man,
+    Gender::Woman,
+    Gender::Man,
+    Gender::Woman,
+    Gender::Man,
+    Gender::Nonbinary,
+    Gender::Man,
+    Gender::Woman,
+    Gender::Man,
+    Gender::Undisclosed,
 ];
 
 pub struct DemoClients {
@@ -145,23 +147,39 @@ pub fn load(conn: &mut PgConnection, staff: &DemoStaff) -> anyhow::Result<DemoCl
         // forming group, the rest recently (the waitlist); then every other status and outcome,
         // and an accepted screening past its 90 days (not on the waitlist).
         let (status, outcome, days_ago) = match i {
-            0..=10 => ("completed", Some("accepted"), 175 - i as i64),
-            11..=15 => ("completed", Some("accepted"), 40 - i as i64),
-            16..=25 => ("completed", Some("accepted"), 60 - i as i64 * 2),
-            26 => ("completed", Some("declined"), 10),
-            27 => ("scheduled", None, -3),
-            28 => ("cancelled", None, 5),
-            29 => ("no_show", None, 4),
-            30 => ("completed", Some("deferred"), 12),
-            31 => ("completed", Some("referred_elsewhere"), 20),
-            _ => ("completed", Some("accepted"), 120),
+            0..=10 => (
+                ScreeningStatus::Completed,
+                Some(Outcome::Accepted),
+                175 - i as i64,
+            ),
+            11..=15 => (
+                ScreeningStatus::Completed,
+                Some(Outcome::Accepted),
+                40 - i as i64,
+            ),
+            16..=25 => (
+                ScreeningStatus::Completed,
+                Some(Outcome::Accepted),
+                60 - i as i64 * 2,
+            ),
+            26 => (ScreeningStatus::Completed, Some(Outcome::Declined), 10),
+            27 => (ScreeningStatus::Scheduled, None, -3),
+            28 => (ScreeningStatus::Cancelled, None, 5),
+            29 => (ScreeningStatus::NoShow, None, 4),
+            30 => (ScreeningStatus::Completed, Some(Outcome::Deferred), 12),
+            31 => (
+                ScreeningStatus::Completed,
+                Some(Outcome::ReferredElsewhere),
+                20,
+            ),
+            _ => (ScreeningStatus::Completed, Some(Outcome::Accepted), 120),
         };
         let scheduled_at = now - Duration::days(days_ago) - Duration::hours(2);
         let screening_id = Uuid::new_v4();
         let assessment = outcome.map(|o| {
             json!({
-                "motivation": if o == "accepted" { 3 + i % 3 } else { 2 },
-                "contraindications": if o == "accepted" { json!([]) } else { json!(["cannot_tolerate_group"]) },
+                "motivation": if o == Outcome::Accepted { 3 + i % 3 } else { 2 },
+                "contraindications": if o == Outcome::Accepted { json!([]) } else { json!(["cannot_tolerate_group"]) },
                 "concurrent_therapies": "Individual counselling every other week.",
                 "substance_use_summary": "Alcohol; in early recovery.",
                 "notes": "Motivated by family; some anxiety about speaking in groups."
@@ -183,7 +201,7 @@ pub fn load(conn: &mut PgConnection, staff: &DemoStaff) -> anyhow::Result<DemoCl
         // The members of the active group were screened long ago; the last client's screening
         // simply ran out before anyone admitted them.
         let expired_unseated = i == FIRST.len() - 1;
-        if outcome == Some("accepted") && !expired_unseated {
+        if outcome == Some(Outcome::Accepted) && !expired_unseated {
             accepted.push((client_id, screening_id));
         }
     }

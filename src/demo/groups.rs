@@ -7,6 +7,8 @@ use serde_json::json;
 use uuid::Uuid;
 
 use super::{DemoClients, DemoStaff};
+use crate::domain::group::{GroupStatus, MeetingDay};
+use crate::domain::membership::MembershipStatus;
 use crate::schema::{contracts, groups, memberships};
 
 pub struct DemoGroups {
@@ -33,10 +35,10 @@ fn group(
     name: &str,
     lead: Uuid,
     co: Vec<Uuid>,
-    day: &str,
+    day: MeetingDay,
     time: (u32, u32),
     start: chrono::NaiveDate,
-    status: &str,
+    status: GroupStatus,
     author: Uuid,
 ) -> anyhow::Result<(Uuid, Uuid)> {
     let id = Uuid::new_v4();
@@ -85,9 +87,9 @@ fn seat(
             memberships::client_id.eq(client),
             memberships::screening_id.eq(screening),
             memberships::status.eq(if signed.is_some() {
-                "active"
+                MembershipStatus::Active
             } else {
-                "pending"
+                MembershipStatus::Pending
             }),
             memberships::contract_id.eq(contract.filter(|_| signed.is_some())),
             memberships::signed_at.eq(signed),
@@ -117,10 +119,10 @@ pub fn load(
         "Tuesday Evening Recovery Process Group",
         staff.therapists[0],
         vec![staff.therapists[1]],
-        "tuesday",
+        MeetingDay::Tuesday,
         (18, 0),
         start,
-        "active",
+        GroupStatus::Active,
         staff.supervisor,
     )?;
     let signed_at = start.and_hms_opt(12, 0, 0).expect("valid").and_utc() - Duration::days(2);
@@ -172,10 +174,10 @@ pub fn load(
         "Thursday Morning Women's Process Group",
         staff.therapists[2],
         vec![],
-        "thursday",
+        MeetingDay::Thursday,
         (10, 30),
         forming_start,
-        "forming",
+        GroupStatus::Forming,
         staff.supervisor,
     )?;
     for (i, pair) in clients.accepted.iter().skip(11).take(5).enumerate() {

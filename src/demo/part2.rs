@@ -10,7 +10,8 @@ use super::{DemoGroups, DemoStaff};
 use crate::consents::ConsentRow;
 use crate::disclosures::letter::{self, Request};
 use crate::disclosures::model::document_aad;
-use crate::domain::consent::InformationKind;
+use crate::domain::client::ReferralSource;
+use crate::domain::consent::{InformationKind, RecipientKind};
 use crate::notes::crypto::NotesCipher;
 use crate::schema::{clients, consents, disclosures, emergency_access, memberships, users};
 
@@ -25,12 +26,15 @@ pub fn load(
     let practice_name = crate::config::practice_name(&crate::config::ProcessEnv)?;
 
     // The mandated member: a court referral seated in the active group.
-    let seated: Vec<(Uuid, String, bool)> = memberships::table
+    let seated: Vec<(Uuid, ReferralSource, bool)> = memberships::table
         .inner_join(clients::table)
         .filter(memberships::id.eq_any(&groups.active_members))
         .select((clients::id, clients::referral_source, clients::mandated))
         .load(conn)?;
-    let client_id = match seated.iter().find(|(_, s, m)| s == "court" && *m) {
+    let client_id = match seated
+        .iter()
+        .find(|(_, s, m)| *s == ReferralSource::Court && *m)
+    {
         Some((id, _, _)) => *id,
         None => {
             let id = seated
@@ -39,7 +43,7 @@ pub fn load(
                 .ok_or_else(|| anyhow::anyhow!("the demo's active group has no member"))?;
             diesel::update(clients::table.find(id))
                 .set((
-                    clients::referral_source.eq("court"),
+                    clients::referral_source.eq(ReferralSource::Court),
                     clients::mandated.eq(true),
                 ))
                 .execute(conn)?;
@@ -56,9 +60,12 @@ pub fn load(
             consents::id.eq(Uuid::new_v4()),
             consents::client_id.eq(client_id),
             consents::recipient_name.eq("Marion County Drug Court"),
-            consents::recipient_kind.eq("court"),
+            consents::recipient_kind.eq(RecipientKind::Court),
             consents::purpose.eq("Monthly attendance report to the supervising judge"),
-            consents::information.eq(vec!["attendance", "membership_status"]),
+            consents::information.eq(vec![
+                InformationKind::Attendance,
+                InformationKind::MembershipStatus,
+            ]),
             consents::effective_on.eq(today - Duration::days(60)),
             consents::expires_on.eq(Some(today + Duration::days(305))),
             consents::expires_event.eq(Some("the end of the client's drug court program")),
@@ -104,7 +111,10 @@ pub fn load(
             disclosures::client_id.eq(client_id),
             disclosures::consent_id.eq(consent.id),
             disclosures::recipient_name.eq(&consent.recipient_name),
-            disclosures::information.eq(vec!["attendance", "membership_status"]),
+            disclosures::information.eq(vec![
+                InformationKind::Attendance,
+                InformationKind::MembershipStatus,
+            ]),
             disclosures::period_from.eq(Some(from)),
             disclosures::period_to.eq(Some(today)),
             disclosures::disclosed_at.eq(now),

@@ -7,10 +7,12 @@ use diesel::prelude::*;
 use uuid::Uuid;
 
 use super::{DemoGroups, DemoStaff};
+use crate::domain::attendance::AttendanceStatus;
+use crate::domain::membership::MembershipStatus;
 use crate::exits::plan::planned_last_session;
 use crate::groups::model as groups;
 use crate::schema::{attendance, memberships, sessions};
-use crate::sessions::model::generate_through;
+use crate::sessions::model::{generate_through, SessionStatus};
 
 pub struct DemoSessions {
     /// Held sessions of the active group, oldest first.
@@ -18,13 +20,13 @@ pub struct DemoSessions {
 }
 
 /// A deterministic, realistic status: mostly present, some late, a few absences.
-fn status_for(member: usize, session: usize) -> (&'static str, Option<i32>) {
+fn status_for(member: usize, session: usize) -> (AttendanceStatus, Option<i32>) {
     match (member * 7 + session * 13) % 23 {
-        0 => ("late", Some(5 + (session % 3) as i32 * 5)),
-        1 => ("excused_absence", None),
-        2 => ("unexcused_absence", None),
-        3 => ("left_early", None),
-        _ => ("present", None),
+        0 => (AttendanceStatus::Late, Some(5 + (session % 3) as i32 * 5)),
+        1 => (AttendanceStatus::ExcusedAbsence, None),
+        2 => (AttendanceStatus::UnexcusedAbsence, None),
+        3 => (AttendanceStatus::LeftEarly, None),
+        _ => (AttendanceStatus::Present, None),
     }
 }
 
@@ -50,7 +52,7 @@ pub fn load(
         if i == past.len() / 2 {
             diesel::update(sessions::table.find(session_id))
                 .set((
-                    sessions::status.eq("cancelled"),
+                    sessions::status.eq(SessionStatus::Cancelled),
                     sessions::cancel_reason.eq("Public holiday"),
                 ))
                 .execute(conn)?;
@@ -59,7 +61,7 @@ pub fn load(
         for (m, member) in g.active_members.iter().enumerate() {
             let recent = i + 3 >= past.len();
             let (status, late) = if *member == at_risk && recent {
-                ("unexcused_absence", None)
+                (AttendanceStatus::UnexcusedAbsence, None)
             } else {
                 status_for(m, i)
             };
@@ -75,7 +77,7 @@ pub fn load(
                 .execute(conn)?;
         }
         diesel::update(sessions::table.find(session_id))
-            .set(sessions::status.eq("held"))
+            .set(sessions::status.eq(SessionStatus::Held))
             .execute(conn)?;
         held.push(*session_id);
     }
@@ -103,7 +105,7 @@ pub fn load(
             planned_last_session(conn, &group, announced_at).map_err(|e| anyhow::anyhow!("{e}"))?;
         diesel::update(memberships::table.find(g.active_members[5]))
             .set((
-                memberships::status.eq("exiting"),
+                memberships::status.eq(MembershipStatus::Exiting),
                 memberships::exit_notice_reason.eq("Starting a new job with evening shifts."),
                 memberships::announced_at.eq(announced_at),
                 memberships::planned_last_session_id.eq(plan.id),

@@ -5,6 +5,7 @@ use uuid::Uuid;
 
 use crate::auth::Role;
 use crate::schema::users;
+use crate::users::model::Approval;
 
 pub const DEMO_PASSWORD: &str = "demo-harbor-lantern-2026";
 
@@ -50,10 +51,10 @@ pub fn load(conn: &mut PgConnection, password_hash: &str) -> anyhow::Result<Demo
                 users::id.eq(id),
                 users::email.eq(email),
                 users::display_name.eq(name),
-                users::role.eq(role.as_str()),
+                users::role.eq(role),
                 users::password_hash.eq(password_hash),
                 // Loaded from the console, like `create-user`: no approval awaited.
-                users::approval.eq("approved"),
+                users::approval.eq(Approval::Approved),
             ))
             .execute(conn)?;
         ids.push(id);

@@ -159,11 +159,7 @@ pub async fn create_disclosure(
                         disclosures::client_id.eq(client_id),
                         disclosures::consent_id.eq(consent.id),
                         disclosures::recipient_name.eq(&consent.recipient_name),
-                        disclosures::information.eq(asked
-                            .information
-                            .iter()
-                            .map(|k| k.as_str())
-                            .collect::<Vec<_>>()),
+                        disclosures::information.eq(&asked.information),
                         disclosures::period_from.eq(asked.from),
                         disclosures::period_to.eq(asked.to),
                         disclosures::disclosed_at.eq(now),

@@ -12,7 +12,12 @@ use super::pdf::{indented, para, render, Block, Style};
 use crate::consents::ConsentRow;
 use crate::domain::attendance::AttendanceStatus;
 use crate::domain::consent::{InformationKind, RecipientKind};
+use crate::domain::group::TimeZone;
+use crate::domain::membership::{ExitReason, MembershipStatus};
+use crate::domain::screening::Outcome as ScreeningOutcome;
+use crate::domain::screening::ScreeningStatus;
 use crate::schema::{attendance, clients, groups, memberships, screenings, sessions};
+use crate::sessions::model::SessionStatus;
 
 /// 42 CFR §2.32(a)(1) as amended in 2024 (89 FR 12472), the statement that must accompany
 /// every disclosure made with the patient's written consent, in full (its first sentence in the
@@ -51,17 +56,17 @@ pub struct SessionLine {
 #[derive(Debug, Clone, PartialEq)]
 pub struct GroupLines {
     pub group_name: String,
-    pub membership_status: String,
+    pub membership_status: MembershipStatus,
     pub joined_on: Option<NaiveDate>,
     pub exited_on: Option<NaiveDate>,
-    pub exit_reason: Option<String>,
+    pub exit_reason: Option<ExitReason>,
     pub sessions: Vec<SessionLine>,
 }
 
 #[derive(Debug, Clone, PartialEq)]
 pub struct ScreeningLine {
     pub completed_on: NaiveDate,
-    pub outcome: String,
+    pub outcome: ScreeningOutcome,
 }
 
 /// Everything the letter says.
@@ -160,7 +165,7 @@ impl Letter {
                 let mut line = format!(
                     "{}: {}",
                     g.group_name,
-                    membership_label(&g.membership_status)
+                    membership_label(g.membership_status)
                 );
                 if let Some(d) = g.joined_on {
                     line.push_str(&format!("; joined {d}"));
@@ -168,8 +173,8 @@ impl Letter {
                 if let Some(d) = g.exited_on {
                     line.push_str(&format!("; left {d}"));
                 }
-                if let Some(r) = &g.exit_reason {
-                    line.push_str(&format!(" ({})", r.replace('_', " ")));
+                if let Some(r) = g.exit_reason {
+                    line.push_str(&format!(" ({})", r.as_str().replace('_', " ")));
                 }
                 b.push(indented(Style::Body, 12.0, line));
             }
@@ -235,7 +240,11 @@ impl Letter {
                 b.push(indented(
                     Style::Body,
                     12.0,
-                    format!("{}: {}", s.completed_on, s.outcome.replace('_', " ")),
+                    format!(
+                        "{}: {}",
+                        s.completed_on,
+                        s.outcome.as_str().replace('_', " ")
+                    ),
                 ));
             }
         }
@@ -309,13 +318,12 @@ pub fn status_label(s: AttendanceStatus) -> &'static str {
     }
 }
 
-fn membership_label(s: &str) -> &str {
+fn membership_label(s: MembershipStatus) -> &'static str {
     match s {
-        "pending" => "admitted, agreement not yet signed",
-        "active" => "active member",
-        "exiting" => "active member, leaving (exit announced)",
-        "exited" => "no longer a member",
-        other => other,
+        MembershipStatus::Pending => "admitted, agreement not yet signed",
+        MembershipStatus::Active => "active member",
+        MembershipStatus::Exiting => "active member, leaving (exit announced)",
+        MembershipStatus::Exited => "no longer a member",
     }
 }
 
@@ -351,15 +359,15 @@ type SeatRow = (
     Uuid,
     Uuid,
     String,
-    String,
-    String,
+    TimeZone,
+    MembershipStatus,
     Option<NaiveDate>,
     Option<DateTime<Utc>>,
-    Option<String>,
+    Option<ExitReason>,
 );
 
 /// A held session: sequence, start, the client's status and minutes late (if recorded).
-type HeldRow = (i32, DateTime<Utc>, Option<String>, Option<i32>);
+type HeldRow = (i32, DateTime<Utc>, Option<AttendanceStatus>, Option<i32>);
 
 fn in_period(d: NaiveDate, from: Option<NaiveDate>, to: NaiveDate) -> bool {
     from.is_none_or(|f| d >= f) && d <= to
@@ -398,7 +406,7 @@ pub fn gather(conn: &mut PgConnection, r: &Request<'_>) -> QueryResult<Letter> {
 
     let mut groups_out = Vec::new();
     for (mid, gid, name, tz, status, joined_on, exited_at, exit_reason) in seats {
-        let tz: Tz = tz.parse().unwrap_or(chrono_tz::UTC);
+        let tz: Tz = tz.0;
         let held: Vec<HeldRow> = sessions::table
             .left_join(
                 attendance::table.on(attendance::session_id
@@ -406,7 +414,7 @@ pub fn gather(conn: &mut PgConnection, r: &Request<'_>) -> QueryResult<Letter> {
                     .and(attendance::membership_id.eq(mid))),
             )
             .filter(sessions::group_id.eq(gid))
-            .filter(sessions::status.eq("held"))
+            .filter(sessions::status.eq(SessionStatus::Held))
             .order((sessions::scheduled_at.asc(), sessions::id.asc()))
             .select((
                 sessions::sequence,
@@ -427,7 +435,7 @@ pub fn gather(conn: &mut PgConnection, r: &Request<'_>) -> QueryResult<Letter> {
                 Some(SessionLine {
                     sequence,
                     date,
-                    status: status.as_deref().and_then(AttendanceStatus::parse),
+                    status,
                     minutes_late,
                 })
             })
@@ -444,7 +452,7 @@ pub fn gather(conn: &mut PgConnection, r: &Request<'_>) -> QueryResult<Letter> {
 
     let mut sq = screenings::table
         .filter(screenings::client_id.eq(r.client_id))
-        .filter(screenings::status.eq("completed"))
+        .filter(screenings::status.eq(ScreeningStatus::Completed))
         .order((screenings::completed_at.asc(), screenings::id.asc()))
         .select((screenings::completed_at, screenings::outcome))
         .into_boxed();
@@ -452,18 +460,19 @@ pub fn gather(conn: &mut PgConnection, r: &Request<'_>) -> QueryResult<Letter> {
         sq = sq.filter(screenings::id.eq_any(ids));
     }
     let screenings_out = sq
-        .load::<(Option<DateTime<Utc>>, Option<String>)>(conn)?
+        .load::<(Option<DateTime<Utc>>, Option<ScreeningOutcome>)>(conn)?
         .into_iter()
         .filter_map(|(at, outcome)| {
-            let completed_on = at?.date_naive();
-            in_period(completed_on, r.period_from, to).then(|| ScreeningLine {
+            // A completed screening has both (the table's CHECK).
+            let (completed_on, outcome) = (at?.date_naive(), outcome?);
+            in_period(completed_on, r.period_from, to).then_some(ScreeningLine {
                 completed_on,
-                outcome: outcome.unwrap_or_default(),
+                outcome,
             })
         })
         .collect();
 
-    let kind = RecipientKind::parse(&r.consent.recipient_kind).unwrap_or(RecipientKind::Other);
+    let kind = r.consent.recipient_kind;
     Ok(Letter {
         practice_name: r.practice_name.to_string(),
         date: r.date,

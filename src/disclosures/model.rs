@@ -6,7 +6,7 @@ use serde::Serialize;
 use utoipa::ToSchema;
 use uuid::Uuid;
 
-use crate::domain::consent::{parse_kinds, InformationKind};
+use crate::domain::consent::InformationKind;
 use crate::error::AppError;
 use crate::notes::crypto::{NotesCipher, OpenError, Sealed};
 use crate::schema::{consents, disclosures};
@@ -18,7 +18,7 @@ pub struct DisclosureRow {
     pub client_id: Uuid,
     pub consent_id: Uuid,
     pub recipient_name: String,
-    pub information: Vec<String>,
+    pub information: Vec<InformationKind>,
     pub period_from: Option<NaiveDate>,
     pub period_to: Option<NaiveDate>,
     pub disclosed_at: DateTime<Utc>,
@@ -63,8 +63,7 @@ impl DisclosureRow {
 
     pub fn view(self, purpose: String) -> Result<Disclosure, AppError> {
         Ok(Disclosure {
-            information: parse_kinds(&self.information)
-                .map_err(|e| AppError::Internal(anyhow::anyhow!("disclosure {}: {e}", self.id)))?,
+            information: self.information,
             id: self.id,
             client_id: self.client_id,
             consent_id: self.consent_id,

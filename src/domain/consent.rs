@@ -6,7 +6,19 @@ use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
 /// Who receives the information.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[derive(
+    Debug,
+    Clone,
+    Copy,
+    PartialEq,
+    Eq,
+    Serialize,
+    Deserialize,
+    ToSchema,
+    diesel::AsExpression,
+    diesel::FromSqlRow,
+)]
+#[diesel(sql_type = diesel::sql_types::Text)]
 #[serde(rename_all = "snake_case")]
 pub enum RecipientKind {
     Court,
@@ -48,8 +60,21 @@ impl RecipientKind {
 
 /// "How much and what kind of information" (§2.31(a)(3)) a consent allows.
 #[derive(
-    Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize, ToSchema,
+    Debug,
+    Clone,
+    Copy,
+    PartialEq,
+    Eq,
+    PartialOrd,
+    Ord,
+    Hash,
+    Serialize,
+    Deserialize,
+    ToSchema,
+    diesel::AsExpression,
+    diesel::FromSqlRow,
 )]
+#[diesel(sql_type = diesel::sql_types::Text)]
 #[serde(rename_all = "snake_case")]
 pub enum InformationKind {
     /// Each held session of the client's groups with the client's attendance, and totals.
@@ -91,13 +116,6 @@ impl InformationKind {
     pub fn parse(s: &str) -> Option<Self> {
         Self::ALL.into_iter().find(|k| k.as_str() == s)
     }
-}
-
-/// Parses stored kinds; an unknown value is an error, never skipped.
-pub fn parse_kinds(raw: &[String]) -> Result<Vec<InformationKind>, String> {
-    raw.iter()
-        .map(|s| InformationKind::parse(s).ok_or_else(|| format!("unknown information kind {s}")))
-        .collect()
 }
 
 /// Sorted, without duplicates, as stored and shown.
@@ -329,6 +347,6 @@ mod tests {
         for k in RecipientKind::ALL {
             assert_eq!(RecipientKind::parse(k.as_str()), Some(k));
         }
-        assert!(parse_kinds(&["attendance".into(), "notes".into()]).is_err());
+        assert_eq!(InformationKind::parse("notes"), None);
     }
 }

@@ -7,7 +7,19 @@ use uuid::Uuid;
 
 use crate::error::Validations;
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[derive(
+    Debug,
+    Clone,
+    Copy,
+    PartialEq,
+    Eq,
+    Serialize,
+    Deserialize,
+    ToSchema,
+    diesel::AsExpression,
+    diesel::FromSqlRow,
+)]
+#[diesel(sql_type = diesel::sql_types::Text)]
 #[serde(rename_all = "snake_case")]
 pub enum MeetingDay {
     Monday,
@@ -60,7 +72,19 @@ impl MeetingDay {
     }
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[derive(
+    Debug,
+    Clone,
+    Copy,
+    PartialEq,
+    Eq,
+    Serialize,
+    Deserialize,
+    ToSchema,
+    diesel::AsExpression,
+    diesel::FromSqlRow,
+)]
+#[diesel(sql_type = diesel::sql_types::Text)]
 #[serde(rename_all = "snake_case")]
 pub enum GroupStatus {
     Forming,
@@ -103,6 +127,22 @@ impl GroupStatus {
 
     pub fn is_closed(self) -> bool {
         matches!(self, GroupStatus::Completed | GroupStatus::Cancelled)
+    }
+}
+
+/// A group's IANA time zone as stored (`groups.timezone`): a name chrono-tz does not know fails
+/// to load, never falls back to UTC.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, diesel::AsExpression, diesel::FromSqlRow)]
+#[diesel(sql_type = diesel::sql_types::Text)]
+pub struct TimeZone(pub chrono_tz::Tz);
+
+impl TimeZone {
+    pub fn as_str(self) -> &'static str {
+        self.0.name()
+    }
+
+    pub fn parse(s: &str) -> Option<Self> {
+        s.parse().ok().map(TimeZone)
     }
 }
 

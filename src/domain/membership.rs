@@ -11,7 +11,19 @@
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[derive(
+    Debug,
+    Clone,
+    Copy,
+    PartialEq,
+    Eq,
+    Serialize,
+    Deserialize,
+    ToSchema,
+    diesel::AsExpression,
+    diesel::FromSqlRow,
+)]
+#[diesel(sql_type = diesel::sql_types::Text)]
 #[serde(rename_all = "snake_case")]
 pub enum MembershipStatus {
     Pending,
@@ -30,6 +42,9 @@ impl MembershipStatus {
         }
     }
 
+    /// The statuses that hold a seat in the group (SPEC §2).
+    pub const SEATED: [MembershipStatus; 3] = [Self::Pending, Self::Active, Self::Exiting];
+
     pub fn parse(s: &str) -> Option<Self> {
         [Self::Pending, Self::Active, Self::Exiting, Self::Exited]
             .into_iter()
@@ -37,7 +52,19 @@ impl MembershipStatus {
     }
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[derive(
+    Debug,
+    Clone,
+    Copy,
+    PartialEq,
+    Eq,
+    Serialize,
+    Deserialize,
+    ToSchema,
+    diesel::AsExpression,
+    diesel::FromSqlRow,
+)]
+#[diesel(sql_type = diesel::sql_types::Text)]
 #[serde(rename_all = "snake_case")]
 pub enum ExitReason {
     Completed,

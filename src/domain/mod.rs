@@ -16,4 +16,5 @@ pub mod reschedule;
 pub mod retention;
 pub mod schedule;
 pub mod screening;
+pub mod session;
 pub mod text;

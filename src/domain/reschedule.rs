@@ -3,13 +3,15 @@
 
 use chrono::{DateTime, Duration, Utc};
 
+use super::session::SessionStatus;
+
 /// Why a reschedule is refused.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum RescheduleRefusal {
     /// 422 naming the field.
     Invalid(&'static str, &'static str),
     /// 409: the session is held or cancelled.
-    NotScheduled(String),
+    NotScheduled(SessionStatus),
     /// 409: it would overlap this other session (its start).
     Overlaps(DateTime<Utc>),
 }
@@ -17,14 +19,14 @@ pub enum RescheduleRefusal {
 /// Checks moving a session (status `status`) to [`start`, `start + minutes`) at `now`, given
 /// the group's other non-cancelled sessions as (start, minutes).
 pub fn check(
-    status: &str,
+    status: SessionStatus,
     start: DateTime<Utc>,
     minutes: i32,
     now: DateTime<Utc>,
     others: &[(DateTime<Utc>, i32)],
 ) -> Result<(), RescheduleRefusal> {
-    if status != "scheduled" {
-        return Err(RescheduleRefusal::NotScheduled(status.to_string()));
+    if status != SessionStatus::Scheduled {
+        return Err(RescheduleRefusal::NotScheduled(status));
     }
     if !(30..=180).contains(&minutes) {
         return Err(RescheduleRefusal::Invalid(
@@ -61,29 +63,29 @@ mod tests {
     fn rules() {
         let now = t(8);
         let others = [(t(18), 90)];
-        assert!(check("scheduled", t(10), 90, now, &others).is_ok());
+        assert!(check(SessionStatus::Scheduled, t(10), 90, now, &others).is_ok());
         assert!(
-            check("scheduled", t(16), 120, now, &others).is_ok(),
+            check(SessionStatus::Scheduled, t(16), 120, now, &others).is_ok(),
             "ends as the other begins"
         );
         assert_eq!(
-            check("scheduled", t(17), 90, now, &others),
+            check(SessionStatus::Scheduled, t(17), 90, now, &others),
             Err(RescheduleRefusal::Overlaps(t(18)))
         );
         assert_eq!(
-            check("scheduled", t(19), 30, now, &others),
+            check(SessionStatus::Scheduled, t(19), 30, now, &others),
             Err(RescheduleRefusal::Overlaps(t(18)))
         );
         assert!(matches!(
-            check("scheduled", t(7), 90, now, &others),
+            check(SessionStatus::Scheduled, t(7), 90, now, &others),
             Err(RescheduleRefusal::Invalid("scheduled_at", _))
         ));
         assert!(matches!(
-            check("scheduled", t(10), 20, now, &others),
+            check(SessionStatus::Scheduled, t(10), 20, now, &others),
             Err(RescheduleRefusal::Invalid("duration_minutes", _))
         ));
         assert!(matches!(
-            check("held", t(10), 90, now, &others),
+            check(SessionStatus::Held, t(10), 90, now, &others),
             Err(RescheduleRefusal::NotScheduled(_))
         ));
     }

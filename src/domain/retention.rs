@@ -4,6 +4,9 @@
 use serde::Serialize;
 use utoipa::ToSchema;
 
+use crate::domain::attendance::AttendanceStatus;
+use crate::domain::membership::{ExitReason, MembershipStatus};
+
 /// The session counts at which retention is reported.
 pub const CURVE_POINTS: [i64; 4] = [4, 8, 12, 26];
 
@@ -11,8 +14,8 @@ pub const CURVE_POINTS: [i64; 4] = [4, 8, 12, 26];
 #[derive(Debug, Clone)]
 pub struct MemberOutcome {
     /// `active`, `exiting` or `exited`.
-    pub status: String,
-    pub exit_reason: Option<String>,
+    pub status: MembershipStatus,
+    pub exit_reason: Option<ExitReason>,
     /// Held sessions of the group since joining (until exit).
     pub sessions_held_since_join: i64,
     pub min_term_sessions: i64,
@@ -61,7 +64,11 @@ pub struct RetentionFigures {
 }
 
 /// The attendance statuses that count as attended (SPEC §5).
-pub const ATTENDED: [&str; 3] = ["present", "late", "left_early"];
+pub const ATTENDED: [AttendanceStatus; 3] = [
+    AttendanceStatus::Present,
+    AttendanceStatus::Late,
+    AttendanceStatus::LeftEarly,
+];
 
 /// (present + late + left_early) / sessions held while seated; null when none was held.
 pub fn attendance_rate(
@@ -117,7 +124,7 @@ impl RetentionFigures {
 
 pub fn figures(members: &[MemberOutcome]) -> RetentionFigures {
     let count = |f: &dyn Fn(&MemberOutcome) -> bool| members.iter().filter(|m| f(m)).count() as i64;
-    let reason = |r: &'static str| move |m: &MemberOutcome| m.exit_reason.as_deref() == Some(r);
+    let reason = |r: ExitReason| move |m: &MemberOutcome| m.exit_reason == Some(r);
     let admitted = members.len() as i64;
     let reached_minimum_term = count(&|m| m.sessions_held_since_join >= m.min_term_sessions);
     let mut attended: Vec<i64> = members.iter().map(|m| m.sessions_attended).collect();
@@ -125,7 +132,8 @@ pub fn figures(members: &[MemberOutcome]) -> RetentionFigures {
         .iter()
         .map(|&k| {
             let reached = count(&|m| m.sessions_held_since_join >= k);
-            let left_before = count(&|m| m.status == "exited" && m.sessions_held_since_join < k);
+            let left_before =
+                count(&|m| m.status == MembershipStatus::Exited && m.sessions_held_since_join < k);
             let known = reached + left_before;
             CurvePoint {
                 sessions: k,
@@ -137,21 +145,21 @@ pub fn figures(members: &[MemberOutcome]) -> RetentionFigures {
         .collect();
     RetentionFigures {
         admitted,
-        still_active: count(&|m| m.status == "active"),
-        exiting: count(&|m| m.status == "exiting"),
-        completed: count(&reason("completed")),
-        early_exit: count(&reason("early_exit")),
-        dropped_out: count(&reason("dropped_out")),
-        discharged: count(&reason("discharged")),
-        against_advice: count(&reason("against_advice")),
-        higher_level_of_care: count(&reason("higher_level_of_care")),
-        hospitalized: count(&reason("hospitalized")),
-        incarcerated: count(&reason("incarcerated")),
-        relocated: count(&reason("relocated")),
-        transferred: count(&reason("transferred")),
-        other: count(&reason("other")),
-        withdrawn: count(&reason("withdrawn")),
-        group_ended: count(&reason("group_ended")),
+        still_active: count(&|m| m.status == MembershipStatus::Active),
+        exiting: count(&|m| m.status == MembershipStatus::Exiting),
+        completed: count(&reason(ExitReason::Completed)),
+        early_exit: count(&reason(ExitReason::EarlyExit)),
+        dropped_out: count(&reason(ExitReason::DroppedOut)),
+        discharged: count(&reason(ExitReason::Discharged)),
+        against_advice: count(&reason(ExitReason::AgainstAdvice)),
+        higher_level_of_care: count(&reason(ExitReason::HigherLevelOfCare)),
+        hospitalized: count(&reason(ExitReason::Hospitalized)),
+        incarcerated: count(&reason(ExitReason::Incarcerated)),
+        relocated: count(&reason(ExitReason::Relocated)),
+        transferred: count(&reason(ExitReason::Transferred)),
+        other: count(&reason(ExitReason::Other)),
+        withdrawn: count(&reason(ExitReason::Withdrawn)),
+        group_ended: count(&reason(ExitReason::GroupEnded)),
         reached_minimum_term,
         minimum_term_rate: ratio(reached_minimum_term, admitted),
         median_sessions_attended: median(&mut attended),
@@ -165,8 +173,8 @@ mod tests {
 
     fn m(status: &str, reason: Option<&str>, held: i64, attended: i64) -> MemberOutcome {
         MemberOutcome {
-            status: status.into(),
-            exit_reason: reason.map(Into::into),
+            status: MembershipStatus::parse(status).unwrap(),
+            exit_reason: reason.map(|r| ExitReason::parse(r).unwrap()),
             sessions_held_since_join: held,
             min_term_sessions: 12,
             sessions_attended: attended,
@@ -241,7 +249,6 @@ mod tests {
 
     #[test]
     fn statuses_and_exit_reasons_add_up_to_admitted() {
-        use crate::domain::membership::ExitReason;
         let mut members = vec![m("active", None, 1, 1), m("exiting", None, 1, 1)];
         for r in ExitReason::ALL {
             let held = if r == ExitReason::Completed { 12 } else { 1 };

@@ -20,7 +20,7 @@ pub struct GrantRow {
     pub expires_at: DateTime<Utc>,
     pub reviewed_at: Option<DateTime<Utc>>,
     pub reviewed_by: Option<Uuid>,
-    pub review_outcome: Option<String>,
+    pub review_outcome: Option<ReviewOutcome>,
     pub review_note: Option<String>,
 }
 
@@ -47,10 +47,7 @@ impl GrantRow {
     pub fn view(self, now: DateTime<Utc>) -> EmergencyAccess {
         EmergencyAccess {
             active: is_active(self.expires_at, now),
-            review_outcome: self
-                .review_outcome
-                .as_deref()
-                .and_then(ReviewOutcome::parse),
+            review_outcome: self.review_outcome,
             id: self.id,
             client_id: self.client_id,
             granted_to: self.granted_to,

@@ -242,7 +242,7 @@ pub async fn review_emergency_access(
                 .set((
                     emergency_access::reviewed_at.eq(now),
                     emergency_access::reviewed_by.eq(staff.id),
-                    emergency_access::review_outcome.eq(outcome.as_str()),
+                    emergency_access::review_outcome.eq(outcome),
                     emergency_access::review_note.eq(&note),
                 ))
                 .returning(GrantRow::as_returning())

@@ -14,6 +14,7 @@ use crate::groups::GroupRow;
 use crate::memberships::lifecycle;
 use crate::roster;
 use crate::schema::{memberships, sessions};
+use crate::sessions::model::SessionStatus;
 use crate::sessions::model::{nth_session_after, SessionRow};
 
 /// The planned last session: the `exit_notice_sessions`-th non-cancelled session scheduled
@@ -73,7 +74,7 @@ pub fn complete_planned_exits(
 ) -> AppResult<usize> {
     let due: Vec<Uuid> = memberships::table
         .filter(memberships::planned_last_session_id.eq(session.id))
-        .filter(memberships::status.eq("exiting"))
+        .filter(memberships::status.eq(MembershipStatus::Exiting))
         .select(memberships::id)
         .for_update()
         .load(conn)?;
@@ -100,7 +101,7 @@ pub fn move_plans(
     let affected: Vec<(Uuid, Uuid, DateTime<Utc>)> = memberships::table
         .inner_join(sessions::table)
         .filter(memberships::group_id.eq(group.id))
-        .filter(memberships::status.eq("exiting"))
+        .filter(memberships::status.eq(MembershipStatus::Exiting))
         .filter(memberships::announced_at.lt(cancelled.scheduled_at))
         .filter(sessions::scheduled_at.ge(cancelled.scheduled_at))
         .select((memberships::id, sessions::id, sessions::scheduled_at))
@@ -128,7 +129,7 @@ pub fn move_plans(
             Some(*id),
             json!({"from": farewell, "to": next.id, "cancelled_session_id": cancelled.id}),
         )?;
-        if next.status == "held" {
+        if next.status == SessionStatus::Held {
             complete_exit(conn, audit, *id, &next, group)?;
         }
     }

@@ -12,6 +12,7 @@ use uuid::Uuid;
 
 use crate::auth::{scope, Action, Staff};
 use crate::domain::membership::rescind_exit as decide;
+use crate::domain::membership::MembershipStatus;
 use crate::domain::text::text;
 use crate::error::{AppError, AppResult, ErrorCode};
 use crate::groups::model as groups;
@@ -20,6 +21,7 @@ use crate::http::Json;
 use crate::memberships::model::{load_view, MembershipRow, MembershipView};
 use crate::notes::fields::{self, Field};
 use crate::schema::{memberships, sessions};
+use crate::sessions::model::SessionStatus;
 use crate::state::AppState;
 
 #[derive(Debug, Deserialize, ToSchema)]
@@ -71,8 +73,8 @@ pub async fn rescind_exit(
                     sessions::table
                         .find(s)
                         .select(sessions::status)
-                        .first::<String>(conn)?
-                        == "held"
+                        .first::<SessionStatus>(conn)?
+                        == SessionStatus::Held
                 }
                 None => false,
             };
@@ -82,10 +84,10 @@ pub async fn rescind_exit(
             let changed = diesel::update(
                 memberships::table
                     .find(id)
-                    .filter(memberships::status.eq("exiting")),
+                    .filter(memberships::status.eq(MembershipStatus::Exiting)),
             )
             .set((
-                memberships::status.eq("active"),
+                memberships::status.eq(MembershipStatus::Active),
                 memberships::planned_last_session_id.eq(None::<Uuid>),
                 memberships::exit_rescinded_at.eq(now),
                 memberships::exit_rescind_reason_sealed.eq(fields::seal(

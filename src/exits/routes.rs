@@ -10,6 +10,7 @@ use uuid::Uuid;
 
 use super::plan::{complete_exit, planned_last_session};
 use crate::auth::{scope, Action, Staff};
+use crate::domain::membership::MembershipStatus;
 use crate::domain::membership::{next, Event};
 use crate::domain::screening::FUTURE_SKEW_SECS;
 use crate::domain::text::text;
@@ -20,6 +21,7 @@ use crate::http::Json;
 use crate::memberships::model::{load_view, MembershipRow, MembershipView};
 use crate::notes::fields::{self, Field};
 use crate::schema::memberships;
+use crate::sessions::model::SessionStatus;
 use crate::state::AppState;
 
 #[derive(Debug, Deserialize, ToSchema)]
@@ -71,9 +73,9 @@ pub async fn exit_notice(
             v.check(m.joined_on.is_none_or(|j| local_day >= j), "announced_at", "must not be before joined_on");
             v.finish()?;
             let last = planned_last_session(conn, &group, announced_at)?;
-            diesel::update(memberships::table.find(id).filter(memberships::status.eq("active")))
+            diesel::update(memberships::table.find(id).filter(memberships::status.eq(MembershipStatus::Active)))
                 .set((
-                    memberships::status.eq("exiting"),
+                    memberships::status.eq(MembershipStatus::Exiting),
                     memberships::exit_notice_reason_sealed.eq(fields::seal(&cipher, Field::ExitNoticeReason, id, &reason)),
                     memberships::announced_at.eq(announced_at),
                     memberships::planned_last_session_id.eq(last.id),
@@ -89,7 +91,7 @@ pub async fn exit_notice(
                 json!({"planned_last_session_id": last.id, "late_entry": announced_at < now - Duration::minutes(5)}),
             )?;
             // A notice recorded late may name a session that has already been held.
-            if last.status == "held" {
+            if last.status == SessionStatus::Held {
                 complete_exit(conn, &audit, id, &last, &group)?;
             }
             load_view(conn, id, Some(&cipher))

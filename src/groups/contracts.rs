@@ -1,9 +1,15 @@
 //! Group agreements (SPEC §2): versioned per group, immutable once created; the newest is
 //! current. `GET/POST /groups/{id}/contracts`.
 
+use std::io::Write;
+
 use actix_web::{get, post, web, HttpResponse};
 use chrono::{DateTime, Utc};
+use diesel::deserialize::{self, FromSql};
+use diesel::pg::{Pg, PgValue};
 use diesel::prelude::*;
+use diesel::serialize::{self, IsNull, Output, ToSql};
+use diesel::sql_types::Jsonb;
 use serde::{Deserialize, Serialize};
 use serde_json::json;
 use utoipa::ToSchema;
@@ -19,8 +25,21 @@ use crate::state::AppState;
 
 const CLAUSE_MAX: usize = 20_000;
 
+// Stored as `contracts.clauses` (jsonb) and read back typed: a stored value that is not such
+// an object, or states no confidentiality rule, fails to load (a 500 with its cause logged),
+// so a corrupt agreement is never shown or signed as an empty one.
 /// The agreement's clauses (texts).
-#[derive(Debug, Clone, Serialize, Deserialize, ToSchema, Default)]
+#[derive(
+    Debug,
+    Clone,
+    PartialEq,
+    Serialize,
+    Deserialize,
+    ToSchema,
+    diesel::AsExpression,
+    diesel::FromSqlRow,
+)]
+#[diesel(sql_type = Jsonb)]
 #[serde(deny_unknown_fields)]
 pub struct Clauses {
     #[serde(default)]
@@ -35,6 +54,27 @@ pub struct Clauses {
     pub exit_notice: String,
     #[serde(default)]
     pub other: String,
+}
+
+impl FromSql<Jsonb, Pg> for Clauses {
+    fn from_sql(value: PgValue<'_>) -> deserialize::Result<Self> {
+        let json = <serde_json::Value as FromSql<Jsonb, Pg>>::from_sql(value)?;
+        let clauses: Clauses = serde_json::from_value(json)
+            .map_err(|e| format!("unreadable agreement clauses: {e}"))?;
+        if clauses.confidentiality.trim().is_empty() {
+            return Err("stored agreement states no confidentiality rule".into());
+        }
+        Ok(clauses)
+    }
+}
+
+impl ToSql<Jsonb, Pg> for Clauses {
+    fn to_sql<'b>(&'b self, out: &mut Output<'b, '_, Pg>) -> serialize::Result {
+        // jsonb's binary format: a version byte, then the JSON text.
+        out.write_all(&[1])?;
+        serde_json::to_writer(out, self)?;
+        Ok(IsNull::No)
+    }
 }
 
 #[derive(Debug, Deserialize, ToSchema)]
@@ -59,7 +99,7 @@ pub struct ContractRow {
     pub id: Uuid,
     pub group_id: Uuid,
     pub version: i32,
-    pub clauses: serde_json::Value,
+    pub clauses: Clauses,
     pub created_at: DateTime<Utc>,
 }
 
@@ -70,7 +110,7 @@ impl ContractRow {
             id: self.id,
             group_id: self.group_id,
             version: self.version,
-            clauses: serde_json::from_value(self.clauses).unwrap_or_default(),
+            clauses: self.clauses,
             created_at: self.created_at,
         }
     }
@@ -138,8 +178,7 @@ pub async fn create_contract(
                     contracts::id.eq(Uuid::new_v4()),
                     contracts::group_id.eq(group_id),
                     contracts::version.eq(version),
-                    contracts::clauses
-                        .eq(serde_json::to_value(&clauses).map_err(anyhow::Error::from)?),
+                    contracts::clauses.eq(&clauses),
                     contracts::created_by.eq(audit.actor_id.unwrap_or_default()),
                 ))
                 .returning(ContractRow::as_returning())

@@ -6,7 +6,8 @@ use uuid::Uuid;
 
 use crate::domain::client::{Gender, ReferralSource};
 use crate::domain::composition::{warnings, CompositionWarning, Traits};
-use crate::domain::group::{format_meeting_time, GroupStatus, MeetingDay};
+use crate::domain::group::{format_meeting_time, GroupStatus, MeetingDay, TimeZone};
+use crate::domain::membership::MembershipStatus;
 use crate::error::{AppError, AppResult};
 use crate::schema::{clients, groups, memberships};
 
@@ -19,16 +20,16 @@ pub struct GroupRow {
     pub co_therapist_ids: Vec<Uuid>,
     pub min_size: i32,
     pub max_size: i32,
-    pub meeting_day: String,
+    pub meeting_day: MeetingDay,
     pub meeting_time: NaiveTime,
-    pub timezone: String,
+    pub timezone: TimeZone,
     pub duration_minutes: i32,
     pub min_term_sessions: i32,
     pub exit_notice_sessions: i32,
     pub absence_alert_threshold: i32,
     pub start_date: NaiveDate,
     pub end_date: Option<NaiveDate>,
-    pub status: String,
+    pub status: GroupStatus,
     pub version: i32,
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
@@ -37,11 +38,11 @@ pub struct GroupRow {
 
 impl GroupRow {
     pub fn status(&self) -> GroupStatus {
-        GroupStatus::parse(&self.status).unwrap_or(GroupStatus::Forming)
+        self.status
     }
 
     pub fn tz(&self) -> chrono_tz::Tz {
-        self.timezone.parse().unwrap_or(chrono_tz::UTC)
+        self.timezone.0
     }
 
     /// True when `user_id` leads or co-leads this group.
@@ -65,18 +66,19 @@ impl Seats {
 }
 
 pub fn seats(conn: &mut PgConnection, group_id: Uuid) -> QueryResult<Seats> {
-    let counts: Vec<(String, i64)> = memberships::table
+    let counts: Vec<(MembershipStatus, i64)> = memberships::table
         .filter(memberships::group_id.eq(group_id))
-        .filter(memberships::status.eq_any(["pending", "active", "exiting"]))
+        .filter(memberships::status.eq_any(MembershipStatus::SEATED))
         .group_by(memberships::status)
         .select((memberships::status, diesel::dsl::count_star()))
         .load(conn)?;
     let mut s = Seats::default();
     for (status, n) in counts {
-        match status.as_str() {
-            "pending" => s.pending = n,
-            "active" => s.active = n,
-            _ => s.exiting = n,
+        match status {
+            MembershipStatus::Pending => s.pending = n,
+            MembershipStatus::Active => s.active = n,
+            MembershipStatus::Exiting => s.exiting = n,
+            MembershipStatus::Exited => {}
         }
     }
     Ok(s)
@@ -128,9 +130,9 @@ impl Group {
             co_therapist_ids: r.co_therapist_ids,
             min_size: r.min_size,
             max_size: r.max_size,
-            meeting_day: MeetingDay::parse(&r.meeting_day).unwrap_or(MeetingDay::Monday),
+            meeting_day: r.meeting_day,
             meeting_time: format_meeting_time(r.meeting_time),
-            timezone: r.timezone,
+            timezone: r.timezone.as_str().to_string(),
             duration_minutes: r.duration_minutes,
             min_term_sessions: r.min_term_sessions,
             exit_notice_sessions: r.exit_notice_sessions,
@@ -189,19 +191,19 @@ pub fn seated_traits(
     let mut q = memberships::table
         .inner_join(clients::table)
         .filter(memberships::group_id.eq(group_id))
-        .filter(memberships::status.eq_any(["pending", "active", "exiting"]))
+        .filter(memberships::status.eq_any(MembershipStatus::SEATED))
         .select((clients::gender, clients::mandated, clients::referral_source))
         .into_boxed();
     if let Some(m) = without {
         q = q.filter(memberships::id.ne(m));
     }
-    let rows: Vec<(Option<String>, bool, String)> = q.load(conn)?;
+    let rows: Vec<(Option<Gender>, bool, ReferralSource)> = q.load(conn)?;
     Ok(rows
         .into_iter()
-        .map(|(g, mandated, source)| Traits {
-            gender: g.as_deref().and_then(Gender::parse),
+        .map(|(gender, mandated, referral_source)| Traits {
+            gender,
             mandated,
-            referral_source: ReferralSource::parse(&source).unwrap_or(ReferralSource::Other),
+            referral_source,
         })
         .collect())
 }

@@ -107,14 +107,14 @@ fn shows_composition(staff: &Staff) -> bool {
 fn check_clinicians(conn: &mut PgConnection, cfg: &GroupConfig) -> AppResult<()> {
     let mut ids = cfg.co_therapist_ids.clone();
     ids.push(cfg.lead_therapist_id);
-    let found: Vec<(Uuid, String, bool)> = users::table
+    let found: Vec<(Uuid, Role, bool)> = users::table
         .filter(users::id.eq_any(&ids))
         .select((users::id, users::role, users::active))
         .load(conn)?;
     let ok = |id: &Uuid| {
-        found.iter().any(|(u, role, active)| {
-            u == id && *active && role.parse::<Role>().is_ok_and(Role::is_clinician)
-        })
+        found
+            .iter()
+            .any(|(u, role, active)| u == id && *active && role.is_clinician())
     };
     let mut v = crate::error::Validations::new();
     v.check(
@@ -139,7 +139,7 @@ struct GroupValues {
     co_therapist_ids: Vec<Uuid>,
     min_size: i32,
     max_size: i32,
-    meeting_day: String,
+    meeting_day: MeetingDay,
     meeting_time: chrono::NaiveTime,
     timezone: String,
     duration_minutes: i32,
@@ -160,7 +160,7 @@ fn values(cfg: &GroupConfig) -> AppResult<GroupValues> {
         co_therapist_ids: cfg.co_therapist_ids.clone(),
         min_size: cfg.min_size,
         max_size: cfg.max_size,
-        meeting_day: cfg.meeting_day.as_str().to_string(),
+        meeting_day: cfg.meeting_day,
         meeting_time: time,
         timezone: cfg.timezone.clone(),
         duration_minutes: cfg.duration_minutes,
@@ -251,7 +251,7 @@ pub async fn list_groups(
                     query.filter(groups::id.eq_any(scope::therapist_group_ids(conn, staff.id)?));
             }
             if let Some(s) = q.status {
-                query = query.filter(groups::status.eq(s.as_str()));
+                query = query.filter(groups::status.eq(s));
             }
             if let Some((name, id)) = after {
                 query = query.filter(
@@ -344,14 +344,13 @@ pub async fn update_group(
                     .unwrap_or_else(|| cur.co_therapist_ids.clone()),
                 min_size: b.min_size.unwrap_or(cur.min_size),
                 max_size: b.max_size.unwrap_or(cur.max_size),
-                meeting_day: b
-                    .meeting_day
-                    .or_else(|| MeetingDay::parse(&cur.meeting_day))
-                    .unwrap_or(MeetingDay::Monday),
+                meeting_day: b.meeting_day.unwrap_or(cur.meeting_day),
                 meeting_time: b
                     .meeting_time
                     .unwrap_or_else(|| crate::domain::group::format_meeting_time(cur.meeting_time)),
-                timezone: b.timezone.unwrap_or_else(|| cur.timezone.clone()),
+                timezone: b
+                    .timezone
+                    .unwrap_or_else(|| cur.timezone.as_str().to_string()),
                 duration_minutes: b.duration_minutes.unwrap_or(cur.duration_minutes),
                 min_term_sessions: b.min_term_sessions.unwrap_or(cur.min_term_sessions),
                 exit_notice_sessions: b.exit_notice_sessions.unwrap_or(cur.exit_notice_sessions),
@@ -439,18 +438,15 @@ async fn change_status(
             } else {
                 0
             };
-            let row: GroupRow = diesel::update(
-                groups::table
-                    .find(id)
-                    .filter(groups::status.eq(from.as_str())),
-            )
-            .set((
-                groups::status.eq(to.as_str()),
-                groups::version.eq(groups::version + 1),
-                groups::updated_at.eq(Utc::now()),
-            ))
-            .returning(GroupRow::as_returning())
-            .get_result(conn)?;
+            let row: GroupRow =
+                diesel::update(groups::table.find(id).filter(groups::status.eq(from)))
+                    .set((
+                        groups::status.eq(to),
+                        groups::version.eq(groups::version + 1),
+                        groups::updated_at.eq(Utc::now()),
+                    ))
+                    .returning(GroupRow::as_returning())
+                    .get_result(conn)?;
             audit.allowed(
                 conn,
                 &format!(

@@ -11,6 +11,7 @@ use actix_web::http::header::{
 };
 use actix_web::middleware::Next;
 use actix_web::{HttpMessage, ResponseError};
+use tracing::Instrument;
 
 use crate::error::AppError;
 use crate::http::extract::MAX_BODY_BYTES;
@@ -50,6 +51,9 @@ pub async fn request_context(
         .unwrap_or_else(|| uuid::Uuid::new_v4().to_string());
     req.extensions_mut().insert(RequestId(request_id.clone()));
     let method = req.method().to_string();
+    // Everything logged while the request is served — on the blocking pool too, see
+    // `db::block_in_span` — lists this span, hence the request id.
+    let span = tracing::info_span!("request", request_id = %request_id, method = %method);
 
     let declared_len = req
         .headers()
@@ -61,7 +65,7 @@ pub async fn request_context(
             let (http_req, _) = req.into_parts();
             ServiceResponse::new(http_req, AppError::PayloadTooLarge.error_response())
         }
-        _ => match next.call(req).await {
+        _ => match next.call(req).instrument(span).await {
             Ok(res) => res.map_into_boxed_body(),
             Err(e) => {
                 // Errors from inner middleware still become problem+json responses below.

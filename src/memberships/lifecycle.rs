@@ -8,6 +8,7 @@ use uuid::Uuid;
 
 use super::model::MembershipRow;
 use crate::audit::AuditCtx;
+use crate::domain::attendance::AttendanceStatus;
 use crate::domain::group::GroupStatus;
 use crate::domain::membership::{ExitReason, MembershipStatus};
 use crate::domain::participation::completion_met;
@@ -35,8 +36,8 @@ pub fn exit(
             .filter(memberships::status.eq_any(from)),
     )
     .set((
-        memberships::status.eq("exited"),
-        memberships::exit_reason.eq(reason.as_str()),
+        memberships::status.eq(MembershipStatus::Exited),
+        memberships::exit_reason.eq(reason),
         memberships::exit_note_sealed.eq(note),
         memberships::exited_at.eq(at),
         memberships::version.eq(memberships::version + 1),
@@ -70,7 +71,7 @@ pub fn remove_attendance_after(
         .filter(sessions::scheduled_at.ge(at))
         .select(sessions::id)
         .load(conn)?;
-    type Removed = (Uuid, String, Option<i32>, Uuid, DateTime<Utc>);
+    type Removed = (Uuid, AttendanceStatus, Option<i32>, Uuid, DateTime<Utc>);
     let removed: Vec<Removed> = diesel::delete(
         attendance::table
             .filter(attendance::membership_id.eq(membership_id))
@@ -114,7 +115,7 @@ pub fn close_all_seats(
 ) -> AppResult<usize> {
     let open: Vec<MembershipRow> = memberships::table
         .filter(memberships::group_id.eq(group_id))
-        .filter(memberships::status.eq_any(["pending", "active", "exiting"]))
+        .filter(memberships::status.eq_any(MembershipStatus::SEATED))
         .select(MembershipRow::as_select())
         .for_update()
         .load(conn)?;

@@ -24,7 +24,7 @@ pub struct MembershipRow {
     pub group_id: Uuid,
     pub client_id: Uuid,
     pub screening_id: Uuid,
-    pub status: String,
+    pub status: MembershipStatus,
     pub override_reason: Option<String>,
     pub contract_id: Option<Uuid>,
     pub signed_at: Option<DateTime<Utc>>,
@@ -34,7 +34,7 @@ pub struct MembershipRow {
     pub exit_notice_reason: Option<String>,
     pub announced_at: Option<DateTime<Utc>>,
     pub planned_last_session_id: Option<Uuid>,
-    pub exit_reason: Option<String>,
+    pub exit_reason: Option<ExitReason>,
     pub exit_note: Option<String>,
     pub exited_at: Option<DateTime<Utc>>,
     pub created_by: Uuid,
@@ -86,7 +86,7 @@ impl MembershipRow {
     }
 
     pub fn status(&self) -> MembershipStatus {
-        MembershipStatus::parse(&self.status).unwrap_or(MembershipStatus::Pending)
+        self.status
     }
 }
 
@@ -201,7 +201,7 @@ pub fn load_views(
                 exit_notice_reason: texts.exit_notice_reason,
                 announced_at: r.announced_at,
                 planned_last_session_id: r.planned_last_session_id,
-                exit_reason: r.exit_reason.as_deref().and_then(ExitReason::parse),
+                exit_reason: r.exit_reason,
                 exit_note: texts.exit_note,
                 exited_at: r.exited_at,
                 exit_rescinded_at: r.exit_rescinded_at,

@@ -17,10 +17,12 @@ use crate::domain::agreement::{decide_sign, SignKind, SignRefusal};
 use crate::domain::composition::{self, CompositionWarning};
 use crate::domain::group::GroupStatus;
 use crate::domain::membership::{check_effective_at, next, Event, ExitReason, MembershipStatus};
+use crate::domain::screening::Outcome;
+use crate::domain::screening::ScreeningStatus;
 use crate::domain::screening::{FUTURE_SKEW_SECS, VALIDITY_DAYS};
 use crate::domain::text::{required_line, text};
 use crate::error::{AppError, AppResult, ErrorCode, Validations};
-use crate::groups::contracts::current_version;
+use crate::groups::contracts::{current_version, Clauses};
 use crate::groups::model as groups;
 use crate::http::etag::{created_with_etag, ok_with_etag};
 use crate::http::pagination::{self, ListCursor, Page};
@@ -145,8 +147,8 @@ pub async fn admit(
                 screenings::table
                     .find(b.screening_id)
                     .filter(screenings::client_id.eq(b.client_id))
-                    .filter(screenings::status.eq("completed"))
-                    .filter(screenings::outcome.eq("accepted"))
+                    .filter(screenings::status.eq(ScreeningStatus::Completed))
+                    .filter(screenings::outcome.eq(Outcome::Accepted))
                     .filter(screenings::completed_at.ge(valid_since))
                     .filter(screenings::group_id.is_null().or(screenings::group_id.eq(group_id))),
             ))
@@ -161,7 +163,7 @@ pub async fn admit(
                 memberships::table
                     .filter(memberships::group_id.eq(group_id))
                     .filter(memberships::client_id.eq(b.client_id))
-                    .filter(memberships::status.eq_any(["pending", "active", "exiting"])),
+                    .filter(memberships::status.eq_any(MembershipStatus::SEATED)),
             ))
             .get_result(conn)?;
             if seated {
@@ -260,7 +262,7 @@ pub async fn list_members(
                 .select(MembershipRow::as_select())
                 .into_boxed();
             if let Some(s) = q.status {
-                query = query.filter(memberships::status.eq(s.as_str()));
+                query = query.filter(memberships::status.eq(s));
             }
             if let Some((t, id)) = after {
                 query = query.filter(
@@ -358,13 +360,15 @@ pub async fn sign(
             scope::ensure_group(conn, &staff, group_id)?;
             let group = groups::lock(conn, group_id)?;
             let m = visible(conn, &staff, id, true)?;
-            let version: Option<i32> = contracts::table
+            // The clauses are loaded (typed) though not written: an agreement whose stored
+            // clauses do not read is never signed (500, its cause logged, nothing written).
+            let contract: Option<(i32, Clauses)> = contracts::table
                 .find(b.contract_id)
                 .filter(contracts::group_id.eq(m.group_id))
-                .select(contracts::version)
+                .select((contracts::version, contracts::clauses))
                 .first(conn)
                 .optional()?;
-            let Some(version) = version else {
+            let Some((version, _clauses)) = contract else {
                 if m.status() == MembershipStatus::Exited {
                     return Err(AppError::conflict(ErrorCode::Conflict, "An exited membership cannot take a signature."));
                 }
@@ -396,9 +400,9 @@ pub async fn sign(
             v.finish()?;
             if kind == SignKind::Admission {
                 let joined_on = signed_at.with_timezone(&group.tz()).date_naive();
-                let changed = diesel::update(memberships::table.find(id).filter(memberships::status.eq("pending")))
+                let changed = diesel::update(memberships::table.find(id).filter(memberships::status.eq(MembershipStatus::Pending)))
                     .set((
-                        memberships::status.eq("active"),
+                        memberships::status.eq(MembershipStatus::Active),
                         memberships::contract_id.eq(b.contract_id),
                         memberships::signed_at.eq(signed_at),
                         memberships::signature_name.eq(&signature_name),

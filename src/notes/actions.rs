@@ -23,6 +23,7 @@ use crate::error::{AppError, AppResult, ErrorCode};
 use crate::http::etag::{etag, IfMatch};
 use crate::roster;
 use crate::sessions::model as sessions;
+use crate::sessions::model::SessionStatus;
 use crate::state::AppState;
 
 /// What a step changed: the answer's status, the note to show, an addendum it appended.
@@ -187,7 +188,7 @@ pub(super) async fn write(
             let fields = fields?;
             // The session's lock serialises a note's first writers: one creates, the next edits.
             let session = sessions::lock(conn, target.session_id())?;
-            if session.status == "cancelled" {
+            if session.status == SessionStatus::Cancelled {
                 return Err(AppError::conflict(
                     ErrorCode::SessionCancelled,
                     "The session was cancelled.",

@@ -80,7 +80,7 @@ pub fn insert(
     diesel::insert_into(na::table)
         .values((
             na::id.eq(id),
-            na::note_kind.eq(note.target().kind().as_str()),
+            na::note_kind.eq(note.target().kind()),
             na::note_id.eq(note.id),
             na::author_id.eq(author),
             na::key_id.eq(&sealed.key_id),

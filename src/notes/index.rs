@@ -14,14 +14,26 @@ use utoipa::{IntoParams, ToSchema};
 use uuid::Uuid;
 
 use crate::auth::{Action, Staff};
-use crate::error::{AppError, AppResult};
+use crate::error::AppResult;
 use crate::http::pagination::{self, ListCursor, Page};
 use crate::http::Query;
 use crate::sessions::list::check_window;
 use crate::state::AppState;
 
 /// A note's lifecycle state as the index shows it.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[derive(
+    Debug,
+    Clone,
+    Copy,
+    PartialEq,
+    Eq,
+    Serialize,
+    Deserialize,
+    ToSchema,
+    diesel::AsExpression,
+    diesel::FromSqlRow,
+)]
+#[diesel(sql_type = Text)]
 #[serde(rename_all = "snake_case")]
 pub enum IndexStatus {
     Draft,
@@ -41,7 +53,7 @@ impl IndexStatus {
         }
     }
 
-    fn parse(s: &str) -> Option<Self> {
+    pub fn parse(s: &str) -> Option<Self> {
         [Self::Draft, Self::Signed, Self::Cosigned, Self::Voided]
             .into_iter()
             .find(|v| v.as_str() == s)
@@ -49,11 +61,29 @@ impl IndexStatus {
 }
 
 /// Which kind of note.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, ToSchema)]
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, Serialize, ToSchema, diesel::AsExpression, diesel::FromSqlRow,
+)]
+#[diesel(sql_type = Text)]
 #[serde(rename_all = "snake_case")]
 pub enum NoteKind {
     Group,
     Member,
+}
+
+impl NoteKind {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            NoteKind::Group => "group",
+            NoteKind::Member => "member",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<Self> {
+        [Self::Group, Self::Member]
+            .into_iter()
+            .find(|v| v.as_str() == s)
+    }
 }
 
 /// One note's metadata: never its content.
@@ -160,7 +190,7 @@ fn bind_set<'a>(q: Boxed<'a>, set: &NoteSet) -> Boxed<'a> {
         .bind::<Nullable<SqlUuid>, _>(set.group_id)
         .bind::<Nullable<SqlUuid>, _>(set.session_id)
         .bind::<Nullable<SqlUuid>, _>(set.author_id)
-        .bind::<Nullable<Text>, _>(set.status.map(|s| s.as_str()))
+        .bind::<Nullable<Text>, _>(set.status)
         .bind::<Nullable<Date>, _>(set.from)
         .bind::<Nullable<Date>, _>(set.to)
         .bind::<Nullable<Bool>, _>(set.awaiting_cosign)
@@ -171,7 +201,7 @@ struct Row {
     #[diesel(sql_type = SqlUuid)]
     id: Uuid,
     #[diesel(sql_type = Text)]
-    kind: String,
+    kind: NoteKind,
     #[diesel(sql_type = SqlUuid)]
     session_id: Uuid,
     #[diesel(sql_type = SqlUuid)]
@@ -183,7 +213,7 @@ struct Row {
     #[diesel(sql_type = SqlUuid)]
     author_id: Uuid,
     #[diesel(sql_type = Text)]
-    status: String,
+    status: IndexStatus,
     #[diesel(sql_type = Nullable<Timestamptz>)]
     signed_at: Option<DateTime<Utc>>,
     #[diesel(sql_type = Nullable<Timestamptz>)]
@@ -203,23 +233,16 @@ struct Row {
 }
 
 impl Row {
-    fn into_entry(self) -> AppResult<NoteIndexEntry> {
-        let status = IndexStatus::parse(&self.status).ok_or_else(|| {
-            AppError::Internal(anyhow::anyhow!("unreadable note status {:?}", self.status))
-        })?;
-        Ok(NoteIndexEntry {
+    fn into_entry(self) -> NoteIndexEntry {
+        NoteIndexEntry {
             id: self.id,
-            kind: if self.kind == "group" {
-                NoteKind::Group
-            } else {
-                NoteKind::Member
-            },
+            kind: self.kind,
             session_id: self.session_id,
             group_id: self.group_id,
             membership_id: self.membership_id,
             client_id: self.client_id,
             author_id: self.author_id,
-            status,
+            status: self.status,
             signed_at: self.signed_at,
             cosigned_at: self.cosigned_at,
             cosigned_by: self.cosigned_by,
@@ -228,7 +251,7 @@ impl Row {
             session_scheduled_at: self.session_scheduled_at,
             session_sequence: self.session_sequence,
             group_name: self.group_name,
-        })
+        }
     }
 }
 
@@ -252,7 +275,7 @@ pub fn page(
         .bind::<Nullable<SqlUuid>, _>(after.map(|a| a.1))
         .bind::<BigInt, _>(limit)
         .load(conn)?;
-    rows.into_iter().map(Row::into_entry).collect()
+    Ok(rows.into_iter().map(Row::into_entry).collect())
 }
 
 #[derive(QueryableByName)]

@@ -49,7 +49,8 @@ impl Target {
 }
 
 /// The two kinds of note, each in its own table.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, diesel::AsExpression, diesel::FromSqlRow)]
+#[diesel(sql_type = Text)]
 pub enum Kind {
     Group,
     Member,
@@ -62,6 +63,12 @@ impl Kind {
             Kind::Group => "group",
             Kind::Member => "member",
         }
+    }
+
+    pub fn parse(s: &str) -> Option<Self> {
+        [Kind::Group, Kind::Member]
+            .into_iter()
+            .find(|k| k.as_str() == s)
     }
 
     /// The audit trail's `resource_type`.
@@ -108,7 +115,7 @@ pub struct NoteRow {
     #[diesel(sql_type = SqlUuid)]
     pub author_id: Uuid,
     #[diesel(sql_type = Text)]
-    pub status: String,
+    pub status: NoteStatus,
     #[diesel(sql_type = Text)]
     pub key_id: String,
     #[diesel(sql_type = Bytea)]
@@ -139,8 +146,7 @@ pub struct NoteRow {
 
 impl NoteRow {
     pub fn status(&self) -> NoteStatus {
-        // The column's CHECK constraint admits only the three statuses.
-        NoteStatus::parse(&self.status).unwrap_or(NoteStatus::Draft)
+        self.status
     }
 
     pub fn target(&self) -> Target {
@@ -326,8 +332,8 @@ pub fn advance(
     who: Uuid,
 ) -> QueryResult<usize> {
     let (from, who_col, at_col) = match to {
-        NoteStatus::Signed => ("draft", "signed_by", "signed_at"),
-        _ => ("signed", "cosigned_by", "cosigned_at"),
+        NoteStatus::Signed => (NoteStatus::Draft, "signed_by", "signed_at"),
+        _ => (NoteStatus::Signed, "cosigned_by", "cosigned_at"),
     };
     diesel::sql_query(format!(
         "UPDATE {} SET status = $2, {who_col} = $3, {at_col} = now(), updated_at = now(), \
@@ -335,7 +341,7 @@ pub fn advance(
         note.target().kind().table()
     ))
     .bind::<SqlUuid, _>(note.id)
-    .bind::<Text, _>(to.as_str())
+    .bind::<Text, _>(to)
     .bind::<SqlUuid, _>(who)
     .bind::<Text, _>(from)
     .execute(conn)

@@ -7,6 +7,8 @@ use serde::Serialize;
 use utoipa::ToSchema;
 use uuid::Uuid;
 
+use crate::domain::attendance::AttendanceStatus;
+use crate::domain::membership::{ExitReason, MembershipStatus};
 use crate::schema::{attendance, clients, groups, memberships, sessions};
 
 /// One of the client's seats (the group's name, never its other members).
@@ -15,9 +17,9 @@ pub struct RecordMembership {
     pub id: Uuid,
     pub group_id: Uuid,
     pub group_name: String,
-    pub status: String,
+    pub status: MembershipStatus,
     pub joined_on: Option<NaiveDate>,
-    pub exit_reason: Option<String>,
+    pub exit_reason: Option<ExitReason>,
     pub exited_at: Option<DateTime<Utc>>,
 }
 
@@ -28,7 +30,7 @@ pub struct RecordAttendance {
     pub session_id: Uuid,
     pub session_sequence: i32,
     pub scheduled_at: DateTime<Utc>,
-    pub status: String,
+    pub status: AttendanceStatus,
     pub minutes_late: Option<i32>,
 }
 

@@ -14,6 +14,7 @@ use utoipa::{IntoParams, ToSchema};
 
 use super::{check_window, filename, literal, Format};
 use crate::auth::{Action, Staff};
+use crate::domain::membership::{ExitReason, MembershipStatus};
 use crate::domain::retention::{figures, MemberOutcome, RetentionFigures, ATTENDED};
 use crate::error::AppResult;
 use crate::http::csv::encode_rows;
@@ -62,9 +63,9 @@ struct MemberRow {
     #[diesel(sql_type = Text)]
     label: String,
     #[diesel(sql_type = Text)]
-    status: String,
+    status: MembershipStatus,
     #[diesel(sql_type = Nullable<Text>)]
-    exit_reason: Option<String>,
+    exit_reason: Option<ExitReason>,
     #[diesel(sql_type = Integer)]
     min_term_sessions: i32,
     #[diesel(sql_type = BigInt)]
@@ -102,7 +103,7 @@ fn members_sql(q: &RetentionQuery, group_by: GroupBy) -> String {
         GroupBy::ReferralSource => ("c.referral_source", "c.referral_source"),
         GroupBy::Mandated => ("c.mandated::text", "c.mandated::text"),
     };
-    let attended = ATTENDED.map(|s| format!("'{s}'")).join(", ");
+    let attended = ATTENDED.map(|s| format!("'{}'", s.as_str())).join(", ");
     // Each held session's local date is computed once (not once per member), and attendance
     // is scanned once for all the memberships counted.
     format!(

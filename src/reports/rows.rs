@@ -18,6 +18,7 @@ use uuid::Uuid;
 
 use super::literal;
 use super::pseudonym::Pseudonymizer;
+use crate::domain::attendance::AttendanceStatus;
 use crate::http::csv::write_cell;
 use crate::roster::SESSION_LOCAL_DATE_SQL;
 
@@ -45,7 +46,7 @@ pub struct Row {
     #[diesel(sql_type = SqlUuid)]
     pub membership_id: Uuid,
     #[diesel(sql_type = Text)]
-    pub status: String,
+    pub status: AttendanceStatus,
     #[diesel(sql_type = Nullable<Integer>)]
     pub minutes_late: Option<i32>,
 }
@@ -69,7 +70,7 @@ pub struct AttendanceRow {
     pub client_id: String,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub client_name: Option<String>,
-    pub status: String,
+    pub status: AttendanceStatus,
     pub minutes_late: Option<i32>,
 }
 
@@ -193,7 +194,7 @@ impl Batch {
                     session_date: r.session_date,
                     client_id: p.map_or_else(|| client_id.to_string(), |p| p.pseudonym(client_id)),
                     client_name: p.is_none().then(|| name.to_string()),
-                    status: r.status.clone(),
+                    status: r.status,
                     minutes_late: r.minutes_late,
                 }
             })
@@ -260,7 +261,7 @@ impl Batch {
                 c
             });
             out.extend_from_slice(cells);
-            write_cell(out, &r.status);
+            write_cell(out, r.status.as_str());
             out.push(b',');
             if let Some(m) = r.minutes_late {
                 let _ = write!(out, "{m}");

@@ -21,9 +21,9 @@ pub struct ScreeningRow {
     pub interviewer_id: Uuid,
     pub group_id: Option<Uuid>,
     pub scheduled_at: DateTime<Utc>,
-    pub status: String,
+    pub status: ScreeningStatus,
     pub completed_at: Option<DateTime<Utc>>,
-    pub outcome: Option<String>,
+    pub outcome: Option<Outcome>,
     pub assessment: Option<serde_json::Value>,
     pub created_by: Uuid,
     pub version: i32,
@@ -55,7 +55,7 @@ pub struct Screening {
 
 impl ScreeningRow {
     pub fn status(&self) -> ScreeningStatus {
-        ScreeningStatus::parse(&self.status).unwrap_or(ScreeningStatus::Scheduled)
+        self.status
     }
 
     /// Whether an assessment was recorded.
@@ -84,7 +84,7 @@ impl ScreeningRow {
             Some(c) => self.assessment(c)?,
             None => None,
         };
-        let outcome = self.outcome.as_deref().and_then(Outcome::parse);
+        let outcome = self.outcome;
         Ok(Screening {
             id: self.id,
             client_id: self.client_id,

@@ -11,6 +11,7 @@ use uuid::Uuid;
 
 use super::model::{self, Screening, ScreeningRow};
 use crate::auth::{scope, Action, Role, Staff};
+use crate::domain::group::GroupStatus;
 use crate::domain::screening::{
     can_leave_scheduled, check_completion, Assessment, Outcome, ScreeningStatus,
 };
@@ -72,29 +73,50 @@ pub async fn schedule_screening(
             // otherwise a screening with themself would be a key to any client's record. Out
             // of scope and unknown are the same 404; the refusal of a real client is audited
             // (and committed).
-            let client_exists: bool = diesel::select(diesel::dsl::exists(clients::table.find(client_id))).get_result(conn)?;
+            let client_exists: bool =
+                diesel::select(diesel::dsl::exists(clients::table.find(client_id)))
+                    .get_result(conn)?;
             if !client_exists {
                 return Ok(Err(AppError::NotFound));
             }
             // An emergency access (SPEC §8) reads the chart; it does not open scheduling.
             if staff.is_scoped() && !scope::is_client_in_care_team(conn, staff.id, client_id)? {
-                audit.denied(conn, "screening.schedule", "client", Some(client_id), json!({"reason": "out_of_scope"}))?;
+                audit.denied(
+                    conn,
+                    "screening.schedule",
+                    "client",
+                    Some(client_id),
+                    json!({"reason": "out_of_scope"}),
+                )?;
                 return Ok(Err(AppError::NotFound));
             }
-            let interviewer: Option<(String, bool)> =
-                users::table.find(b.interviewer_id).select((users::role, users::active)).first(conn).optional()?;
-            let ok = matches!(&interviewer, Some((role, true)) if role.parse::<Role>().is_ok_and(Role::is_clinician));
+            let interviewer: Option<(Role, bool)> = users::table
+                .find(b.interviewer_id)
+                .select((users::role, users::active))
+                .first(conn)
+                .optional()?;
+            let ok = matches!(interviewer, Some((role, true)) if role.is_clinician());
             if !ok {
-                return Err(AppError::invalid("interviewer_id", "must be an active therapist or supervisor"));
+                return Err(AppError::invalid(
+                    "interviewer_id",
+                    "must be an active therapist or supervisor",
+                ));
             }
             if let Some(g) = b.group_id {
-                let status: Option<String> = groups::table.find(g).select(groups::status).first(conn).optional()?;
-                match status.as_deref() {
+                let status: Option<GroupStatus> = groups::table
+                    .find(g)
+                    .select(groups::status)
+                    .first(conn)
+                    .optional()?;
+                match status {
                     None => return Err(AppError::invalid("group_id", "no such group")),
-                    Some("completed" | "cancelled") => {
-                        return Err(AppError::invalid("group_id", "the group is completed or cancelled"))
+                    Some(s) if s.is_closed() => {
+                        return Err(AppError::invalid(
+                            "group_id",
+                            "the group is completed or cancelled",
+                        ))
                     }
-                    _ => {}
+                    Some(_) => {}
                 }
             }
             let row: ScreeningRow = diesel::insert_into(screenings::table)
@@ -108,7 +130,13 @@ pub async fn schedule_screening(
                 ))
                 .returning(ScreeningRow::as_returning())
                 .get_result(conn)?;
-            audit.allowed(conn, "screening.schedule", "screening", Some(row.id), json!({"client_id": client_id}))?;
+            audit.allowed(
+                conn,
+                "screening.schedule",
+                "screening",
+                Some(row.id),
+                json!({"client_id": client_id}),
+            )?;
             Ok(Ok(row))
         })
         .await??;
@@ -173,10 +201,10 @@ pub async fn list_screenings(
                 query = query.filter(model::therapist_scope(conn, staff.id)?);
             }
             if let Some(s) = q.status {
-                query = query.filter(screenings::status.eq(s.as_str()));
+                query = query.filter(screenings::status.eq(s));
             }
             if let Some(o) = q.outcome {
-                query = query.filter(screenings::outcome.eq(o.as_str()));
+                query = query.filter(screenings::outcome.eq(o));
             }
             if let Some(i) = q.interviewer_id {
                 query = query.filter(screenings::interviewer_id.eq(i));
@@ -283,10 +311,10 @@ fn transition(conn: &mut PgConnection, id: Uuid, to: ScreeningStatus) -> AppResu
     Ok(diesel::update(
         screenings::table
             .find(id)
-            .filter(screenings::status.eq("scheduled")),
+            .filter(screenings::status.eq(ScreeningStatus::Scheduled)),
     )
     .set((
-        screenings::status.eq(to.as_str()),
+        screenings::status.eq(to),
         screenings::version.eq(screenings::version + 1),
         screenings::updated_at.eq(Utc::now()),
     ))
@@ -339,12 +367,12 @@ pub async fn complete_screening(
             let row: ScreeningRow = diesel::update(
                 screenings::table
                     .find(id)
-                    .filter(screenings::status.eq("scheduled")),
+                    .filter(screenings::status.eq(ScreeningStatus::Scheduled)),
             )
             .set((
-                screenings::status.eq("completed"),
+                screenings::status.eq(ScreeningStatus::Completed),
                 screenings::completed_at.eq(completed_at),
-                screenings::outcome.eq(b.outcome.as_str()),
+                screenings::outcome.eq(b.outcome),
                 screenings::assessment_sealed.eq(assessment),
                 screenings::version.eq(screenings::version + 1),
                 screenings::updated_at.eq(now),

@@ -27,6 +27,7 @@ use crate::http::etag::{content_etag, IfMatch};
 use crate::http::Json;
 use crate::roster::seated_at_session;
 use crate::schema::{attendance, memberships, sessions};
+use crate::sessions::model::SessionStatus;
 use crate::state::AppState;
 
 #[derive(Debug, Clone, Deserialize, ToSchema)]
@@ -77,7 +78,7 @@ fn with_etag(sheet: &AttendanceSheet) -> AppResult<HttpResponse> {
         .body(bytes))
 }
 
-type Recorded = (Uuid, String, Option<i32>, Uuid, DateTime<Utc>);
+type Recorded = (Uuid, AttendanceStatus, Option<i32>, Uuid, DateTime<Utc>);
 
 fn sheet(conn: &mut PgConnection, session_id: Uuid) -> AppResult<AttendanceSheet> {
     let session = model::find(conn, session_id)?.ok_or(AppError::NotFound)?;
@@ -115,7 +116,7 @@ fn sheet(conn: &mut PgConnection, session_id: Uuid) -> AppResult<AttendanceSheet
             Some(RecordOut {
                 membership_id: id,
                 client: clients.get(client_of.get(&id)?)?.clone(),
-                status: r.and_then(|r| AttendanceStatus::parse(&r.1)),
+                status: r.map(|r| r.1),
                 minutes_late: r.and_then(|r| r.2),
                 recorded_by: r.map(|r| r.3),
                 recorded_at: r.map(|r| r.4),
@@ -219,8 +220,8 @@ pub async fn put_attendance(
             if if_match.is_present() {
                 if_match.check_tag(&sheet(conn, id)?.tagged()?.1)?;
             }
-            match session.status.as_str() {
-                "cancelled" => {
+            match session.status {
+                SessionStatus::Cancelled => {
                     return Err(AppError::conflict(
                         ErrorCode::SessionCancelled,
                         "The session was cancelled.",
@@ -249,27 +250,27 @@ pub async fn put_attendance(
                     problems,
                 ));
             }
-            let previous: HashMap<Uuid, String> = attendance::table
+            let previous: HashMap<Uuid, AttendanceStatus> = attendance::table
                 .filter(attendance::session_id.eq(id))
                 .select((attendance::membership_id, attendance::status))
-                .load::<(Uuid, String)>(conn)?
+                .load::<(Uuid, AttendanceStatus)>(conn)?
                 .into_iter()
                 .collect();
             let now = Utc::now();
             let mut changes = serde_json::Map::new();
             for r in &records {
                 let before = previous.get(&r.membership_id);
-                if before.map(String::as_str) != Some(r.status.as_str()) {
+                if before != Some(&r.status) {
                     changes.insert(
                         r.membership_id.to_string(),
-                        json!({"from": before, "to": r.status.as_str()}),
+                        json!({"from": before.map(|s| s.as_str()), "to": r.status.as_str()}),
                     );
                 }
                 diesel::insert_into(attendance::table)
                     .values((
                         attendance::session_id.eq(id),
                         attendance::membership_id.eq(r.membership_id),
-                        attendance::status.eq(r.status.as_str()),
+                        attendance::status.eq(r.status),
                         attendance::minutes_late.eq(r.minutes_late),
                         attendance::recorded_by.eq(recorder),
                         attendance::recorded_at.eq(now),
@@ -277,7 +278,7 @@ pub async fn put_attendance(
                     .on_conflict((attendance::session_id, attendance::membership_id))
                     .do_update()
                     .set((
-                        attendance::status.eq(r.status.as_str()),
+                        attendance::status.eq(r.status),
                         attendance::minutes_late.eq(r.minutes_late),
                         attendance::recorded_by.eq(recorder),
                         attendance::recorded_at.eq(now),
@@ -294,11 +295,17 @@ pub async fn put_attendance(
             .returning(attendance::membership_id)
             .get_results(conn)?;
             for m in gone {
-                changes.insert(m.to_string(), json!({"from": previous.get(&m), "to": null}));
+                changes.insert(
+                    m.to_string(),
+                    json!({"from": previous.get(&m).map(|s| s.as_str()), "to": null}),
+                );
             }
-            let correction = session.status == "held";
+            let correction = session.status == SessionStatus::Held;
             diesel::update(sessions::table.find(id))
-                .set((sessions::status.eq("held"), sessions::updated_at.eq(now)))
+                .set((
+                    sessions::status.eq(SessionStatus::Held),
+                    sessions::updated_at.eq(now),
+                ))
                 .execute(conn)?;
             if correction {
                 audit.allowed(

@@ -23,6 +23,7 @@ use uuid::Uuid;
 use super::model::{generate_between, SessionRow};
 use crate::audit::AuditCtx;
 use crate::db::Db;
+use crate::domain::group::GroupStatus;
 use crate::error::AppResult;
 use crate::groups::GroupRow;
 use crate::schema::groups;
@@ -94,7 +95,7 @@ pub fn sweep(conn: &mut PgConnection, weeks: u32) -> AppResult<usize> {
 /// [`sweep`], telling also how many groups were skipped (locked elsewhere) or failed.
 pub fn sweep_counted(conn: &mut PgConnection, weeks: u32) -> AppResult<Swept> {
     let active: Vec<Uuid> = groups::table
-        .filter(groups::status.eq("active"))
+        .filter(groups::status.eq(GroupStatus::Active))
         .select(groups::id)
         .order(groups::id)
         .load(conn)?;
@@ -104,7 +105,7 @@ pub fn sweep_counted(conn: &mut PgConnection, weeks: u32) -> AppResult<Swept> {
         let done = conn.transaction(|conn| -> AppResult<Option<usize>> {
             let group: Option<GroupRow> = groups::table
                 .find(id)
-                .filter(groups::status.eq("active"))
+                .filter(groups::status.eq(GroupStatus::Active))
                 .select(GroupRow::as_select())
                 .for_update()
                 .skip_locked()

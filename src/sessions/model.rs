@@ -1,11 +1,11 @@
 use chrono::{DateTime, Duration, NaiveDate, Utc};
 use diesel::prelude::*;
-use serde::{Deserialize, Serialize};
+use serde::Serialize;
 use utoipa::ToSchema;
 use uuid::Uuid;
 
-use crate::domain::group::MeetingDay;
 use crate::domain::schedule::weekly;
+pub use crate::domain::session::SessionStatus;
 use crate::error::{AppError, AppResult};
 use crate::groups::GroupRow;
 use crate::schema::sessions;
@@ -18,35 +18,10 @@ pub struct SessionRow {
     pub sequence: i32,
     pub scheduled_at: DateTime<Utc>,
     pub duration_minutes: i32,
-    pub status: String,
+    pub status: SessionStatus,
     pub cancel_reason: Option<String>,
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
-}
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
-#[serde(rename_all = "snake_case")]
-pub enum SessionStatus {
-    Scheduled,
-    Held,
-    Cancelled,
-}
-
-impl SessionStatus {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            SessionStatus::Scheduled => "scheduled",
-            SessionStatus::Held => "held",
-            SessionStatus::Cancelled => "cancelled",
-        }
-    }
-
-    /// `None` for a value the database should never hold.
-    pub fn parse(s: &str) -> Option<Self> {
-        [Self::Scheduled, Self::Held, Self::Cancelled]
-            .into_iter()
-            .find(|v| v.as_str() == s)
-    }
 }
 
 /// A session as the API shows it.
@@ -69,11 +44,7 @@ impl From<SessionRow> for Session {
             sequence: r.sequence,
             scheduled_at: r.scheduled_at,
             duration_minutes: r.duration_minutes,
-            status: match r.status.as_str() {
-                "held" => SessionStatus::Held,
-                "cancelled" => SessionStatus::Cancelled,
-                _ => SessionStatus::Scheduled,
-            },
+            status: r.status,
             cancel_reason: r.cancel_reason,
         }
     }
@@ -131,9 +102,7 @@ pub fn generate_between(
         None => group.start_date,
     };
     let from = not_before.map_or(from, |floor| from.max(floor));
-    let day = MeetingDay::parse(&group.meeting_day)
-        .unwrap_or(MeetingDay::Monday)
-        .weekday();
+    let day = group.meeting_day.weekday();
     let mut sequence = last.map_or(0, |(s, _)| s);
     let mut created = Vec::new();
     for at in weekly(tz, day, group.meeting_time, from, through) {
@@ -169,7 +138,7 @@ pub fn nth_session_after(
         sessions::table
             .filter(sessions::group_id.eq(group.id))
             .filter(sessions::scheduled_at.gt(after))
-            .filter(sessions::status.ne("cancelled"))
+            .filter(sessions::status.ne(SessionStatus::Cancelled))
             .order(sessions::scheduled_at.asc())
             .offset(n - 1)
             .select(SessionRow::as_select())

@@ -15,6 +15,7 @@ use super::documentation::{self, SessionItem, SessionSet};
 use super::model::{self, SessionRow};
 use crate::audit::AuditCtx;
 use crate::auth::{scope, Action, Staff};
+use crate::domain::membership::MembershipStatus;
 use crate::domain::reschedule::{check, RescheduleRefusal};
 use crate::error::{AppError, AppResult, ErrorCode};
 use crate::exits::plan::{complete_exit, planned_last_session};
@@ -22,6 +23,7 @@ use crate::groups::model as groups;
 use crate::groups::GroupRow;
 use crate::http::Json;
 use crate::schema::{memberships, sessions};
+use crate::sessions::model::SessionStatus;
 use crate::state::AppState;
 
 /// Absent fields are left alone.
@@ -71,13 +73,13 @@ pub async fn reschedule_session(
             let others: Vec<(DateTime<Utc>, i32)> = sessions::table
                 .filter(sessions::group_id.eq(group_id))
                 .filter(sessions::id.ne(id))
-                .filter(sessions::status.ne("cancelled"))
+                .filter(sessions::status.ne(SessionStatus::Cancelled))
                 .select((sessions::scheduled_at, sessions::duration_minutes))
                 .load(conn)?;
-            check(&session.status, start, minutes, Utc::now(), &others).map_err(|r| match r {
+            check(session.status, start, minutes, Utc::now(), &others).map_err(|r| match r {
                 RescheduleRefusal::Invalid(field, msg) => AppError::invalid(field, msg),
                 RescheduleRefusal::NotScheduled(s) => {
-                    AppError::conflict(ErrorCode::Conflict, format!("The session is {s}; only a scheduled session moves."))
+                    AppError::conflict(ErrorCode::Conflict, format!("The session is {}; only a scheduled session moves.", s.as_str()))
                 }
                 RescheduleRefusal::Overlaps(at) => AppError::conflict(
                     ErrorCode::Conflict,
@@ -97,7 +99,7 @@ pub async fn reschedule_session(
                     "A cancelled session of the group keeps that start time.",
                 ));
             }
-            let row: SessionRow = diesel::update(sessions::table.find(id).filter(sessions::status.eq("scheduled")))
+            let row: SessionRow = diesel::update(sessions::table.find(id).filter(sessions::status.eq(SessionStatus::Scheduled)))
                 .set((
                     sessions::scheduled_at.eq(start),
                     sessions::duration_minutes.eq(minutes),
@@ -135,7 +137,7 @@ fn replan(
 ) -> AppResult<usize> {
     let plans: Vec<(Uuid, Option<DateTime<Utc>>, Option<Uuid>)> = memberships::table
         .filter(memberships::group_id.eq(group.id))
-        .filter(memberships::status.eq("exiting"))
+        .filter(memberships::status.eq(MembershipStatus::Exiting))
         .select((
             memberships::id,
             memberships::announced_at,
@@ -167,7 +169,7 @@ fn replan(
             Some(id),
             json!({"from": planned, "to": last.id, "rescheduled_session_id": moved.id}),
         )?;
-        if last.status == "held" {
+        if last.status == SessionStatus::Held {
             complete_exit(conn, audit, id, &last, group)?;
         }
     }

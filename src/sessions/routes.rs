@@ -18,6 +18,7 @@ use crate::groups::model as groups;
 use crate::http::pagination::{self, ListCursor, Page};
 use crate::http::{Json, Query};
 use crate::schema::sessions;
+use crate::sessions::model::SessionStatus;
 use crate::state::AppState;
 
 #[derive(Debug, Deserialize, ToSchema)]
@@ -174,19 +175,19 @@ pub async fn cancel_session(
             scope::ensure_group(conn, &staff, group_id)?;
             let group = groups::lock(conn, group_id)?;
             let session = model::lock(conn, id)?;
-            if session.status != "scheduled" {
+            if session.status != SessionStatus::Scheduled {
                 return Err(AppError::conflict(
                     ErrorCode::Conflict,
-                    format!("The session is already {}.", session.status),
+                    format!("The session is already {}.", session.status.as_str()),
                 ));
             }
             let row: SessionRow = diesel::update(
                 sessions::table
                     .find(id)
-                    .filter(sessions::status.eq("scheduled")),
+                    .filter(sessions::status.eq(SessionStatus::Scheduled)),
             )
             .set((
-                sessions::status.eq("cancelled"),
+                sessions::status.eq(SessionStatus::Cancelled),
                 sessions::cancel_reason.eq(&reason),
                 sessions::updated_at.eq(Utc::now()),
             ))

@@ -70,7 +70,7 @@ pub async fn list_approvals(
         .db
         .run(move |conn| {
             let mut query = users::table
-                .filter(users::approval.eq(Approval::Pending.as_str()))
+                .filter(users::approval.eq(Approval::Pending))
                 .select(UserRow::as_select())
                 .into_boxed();
             if let Some((t, id)) = after {
@@ -120,10 +120,10 @@ pub async fn approve(
             let approved: Option<UserRow> = diesel::update(
                 users::table
                     .find(id)
-                    .filter(users::approval.eq(Approval::Pending.as_str())),
+                    .filter(users::approval.eq(Approval::Pending)),
             )
             .set((
-                users::approval.eq(Approval::Approved.as_str()),
+                users::approval.eq(Approval::Approved),
                 users::approved_by.eq(Some(supervisor)),
                 users::approved_at.eq(Some(now)),
                 users::version.eq(users::version + 1),

@@ -8,7 +8,7 @@ use utoipa::{IntoParams, ToSchema};
 use uuid::Uuid;
 
 use crate::auth::{Action, Role, Staff};
-use crate::error::{AppError, AppResult};
+use crate::error::AppResult;
 use crate::http::pagination::{self, ListCursor, Page};
 use crate::http::Query;
 use crate::schema::users;
@@ -50,14 +50,14 @@ pub async fn list_staff(
     let q = q.into_inner();
     let limit = pagination::limit(q.limit)?;
     let after: Option<(String, Uuid)> = cursor.open()?;
-    let rows: Vec<(Uuid, String, String, bool)> = state
+    let rows: Vec<(Uuid, String, Role, bool)> = state
         .db
         .run(move |conn| {
             let mut query = users::table
                 .select((users::id, users::display_name, users::role, users::active))
                 .into_boxed();
             if let Some(role) = q.role {
-                query = query.filter(users::role.eq(role.as_str()));
+                query = query.filter(users::role.eq(role));
             }
             if let Some(active) = q.active {
                 query = query.filter(users::active.eq(active));
@@ -75,18 +75,15 @@ pub async fn list_staff(
                 .load(conn)?)
         })
         .await?;
-    let mut entries = Vec::with_capacity(rows.len());
-    for (id, display_name, role, active) in rows {
-        let role: Role = role
-            .parse()
-            .map_err(|_| AppError::Internal(anyhow::anyhow!("unknown role in database")))?;
-        entries.push(StaffEntry {
+    let entries: Vec<StaffEntry> = rows
+        .into_iter()
+        .map(|(id, display_name, role, active)| StaffEntry {
             id,
             display_name,
             role,
             active,
-        });
-    }
+        })
+        .collect();
     let page = cursor.page(entries, limit, |e| (e.display_name.clone(), e.id), |e| e);
     Ok(HttpResponse::Ok().json(page))
 }

@@ -14,14 +14,14 @@ pub struct UserRow {
     pub id: Uuid,
     pub email: String,
     pub display_name: String,
-    pub role: String,
+    pub role: Role,
     pub password_hash: String,
     pub active: bool,
     pub token_version: i32,
     pub version: i32,
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
-    pub approval: String,
+    pub approval: Approval,
     pub approval_requested_by: Option<Uuid>,
     pub approval_requested_at: Option<DateTime<Utc>>,
 }
@@ -30,13 +30,16 @@ impl UserRow {
     /// May this account sign in and act? Active, and not awaiting a supervisor's approval
     /// (SPEC §1 "Separation of duties").
     pub fn may_sign_in(&self) -> bool {
-        self.active && self.approval == Approval::Approved.as_str()
+        self.active && self.approval == Approval::Approved
     }
 }
 
 /// Whether a supervisor has approved the account (SPEC §1 v2). Accounts an administrator
 /// creates with, or moves to, a clinical role are `pending` until then.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, ToSchema)]
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, Serialize, ToSchema, diesel::AsExpression, diesel::FromSqlRow,
+)]
+#[diesel(sql_type = diesel::sql_types::Text)]
 #[serde(rename_all = "snake_case")]
 pub enum Approval {
     Approved,
@@ -79,10 +82,9 @@ impl From<&UserRow> for User {
             id: r.id,
             email: r.email.clone(),
             display_name: r.display_name.clone(),
-            role: r.role.parse().unwrap_or(Role::Intake),
+            role: r.role,
             active: r.active,
-            // The column's CHECK admits only these two; anything else is not approved.
-            approval: Approval::parse(&r.approval).unwrap_or(Approval::Pending),
+            approval: r.approval,
             created_at: r.created_at,
         }
     }
@@ -153,9 +155,9 @@ pub fn insert(conn: &mut PgConnection, u: NewUser<'_>) -> QueryResult<UserRow> {
             users::id.eq(Uuid::new_v4()),
             users::email.eq(u.email),
             users::display_name.eq(u.display_name),
-            users::role.eq(u.role.as_str()),
+            users::role.eq(u.role),
             users::password_hash.eq(u.password_hash),
-            users::approval.eq(approval.as_str()),
+            users::approval.eq(approval),
             users::approval_requested_by.eq(requested.and(u.created_by_admin)),
             users::approval_requested_at.eq(requested),
         ))
@@ -231,8 +233,8 @@ pub fn set_role_by_admin(
     let pending = approval == Approval::Pending;
     diesel::update(users::table.find(id))
         .set((
-            users::role.eq(role.as_str()),
-            users::approval.eq(approval.as_str()),
+            users::role.eq(role),
+            users::approval.eq(approval),
             users::approval_requested_by.eq(pending.then_some(admin_id)),
             users::approval_requested_at.eq(pending.then(Utc::now)),
             users::approved_by.eq(None::<Uuid>),

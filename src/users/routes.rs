@@ -209,14 +209,14 @@ pub async fn update_user(
                 .select(UserRow::as_select())
                 .for_update()
                 .first(conn)?;
-            let new_role = body.role.filter(|r| r.as_str() != current.role);
+            let new_role = body.role.filter(|r| *r != current.role);
             // SPEC §1: nobody changes their own role (an admin demoting themselves to
             // supervisor would read notes with the same token).
             if new_role.is_some() && id == admin_id {
                 return Err(AppError::Forbidden);
             }
             if_match.check(current.version)?;
-            let losing_admin = current.role == Role::Admin.as_str()
+            let losing_admin = current.role == Role::Admin
                 && current.active
                 && (body.active == Some(false) || new_role.is_some_and(|r| r != Role::Admin));
             // Two admins removing each other at once must not both see the other still there.
