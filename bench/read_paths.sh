@@ -28,14 +28,21 @@ need() { # command, Debian package
   command -v "$1" >/dev/null && return 0
   [ "$(id -u)" = 0 ] || { echo "$1 is missing: install $2" >&2; exit 1; }
   printf '#!/bin/sh\nexit 101\n' > /usr/sbin/policy-rc.d && chmod +x /usr/sbin/policy-rc.d
-  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "$2" >/dev/null
+  # a fresh machine may have no package lists yet
+  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "$2" >/dev/null 2>&1 ||
+    { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "$2" >/dev/null; }
   rm -f /usr/sbin/policy-rc.d
 }
 need wrk wrk
 need nginx nginx-light
 
-cargo build -q --release --bin groupwork
-BIN=target/release/groupwork
+# GROUPWORK_BIN: an already built binary to measure (e.g. one kept from before a change)
+if [ -n "${GROUPWORK_BIN:-}" ]; then
+  BIN=$GROUPWORK_BIN
+else
+  cargo build -q --release --bin groupwork
+  BIN=${CARGO_TARGET_DIR:-target}/release/groupwork
+fi
 "${PSQL[@]}" -c "CREATE DATABASE $DB" -c "CREATE DATABASE $PGB"
 export DATABASE_URL="$BASE/$DB"
 export GROUPWORK_JWT_SECRET=bench-secret-bench-secret-bench-secret-0
@@ -94,7 +101,7 @@ run_wrk() {
   wrk -t2 -c32 -d"${DURATION}s" --latency ${2:+-H "$2"} "$1" 2>/dev/null | awk '
     /Requests\/sec/ {rps = $2}
     $1 == "99%" {v = $2; if (v ~ /us$/) {sub(/us$/, "", v); v /= 1000} else if (v ~ /ms$/) {sub(/ms$/, "", v)} else if (v ~ /s$/) {sub(/s$/, "", v); v *= 1000}; p99 = v}
-    END {printf "%.0f %.1f", rps, p99}'
+    END {printf "%.0f %.1f\n", rps, p99}'
 }
 
 PG=$(pgbench_tps)

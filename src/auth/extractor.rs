@@ -15,7 +15,7 @@ use crate::http::client_address::client_address;
 use crate::http::RequestId;
 use crate::schema::{refresh_tokens, users};
 use crate::state::AppState;
-use crate::users::model::Approval;
+use crate::users::model::UserRow;
 
 /// Request id and peer address, for audit events and throttling.
 #[derive(Debug, Clone)]
@@ -112,9 +112,13 @@ impl Staff {
     }
 }
 
-/// id, role, email, display name, active, approval, token version, and whether the token's
-/// login has ended.
-type CallerRow = (Uuid, Role, String, String, bool, Approval, i32, bool);
+/// The account, and whether the token's login has ended.
+type CallerRow = (UserRow, bool);
+
+/// The caller's account as the [`Staff`] extractor read it, kept in the request so that a
+/// handler answering with it (`GET /me`) needs no second trip to the database.
+#[derive(Clone)]
+pub struct CallerAccount(pub std::sync::Arc<UserRow>);
 
 fn bearer(req: &HttpRequest) -> Option<String> {
     let value = req.headers().get(AUTHORIZATION)?.to_str().ok()?;
@@ -153,36 +157,29 @@ impl FromRequest for Staff {
                     );
                     Ok(users::table
                         .find(claims.sub)
-                        .select((
-                            users::id,
-                            users::role,
-                            users::email,
-                            users::display_name,
-                            users::active,
-                            users::approval,
-                            users::token_version,
-                            login_ended,
-                        ))
+                        .select((UserRow::as_select(), login_ended))
                         .first(conn)
                         .optional()?)
                 })
                 .await?;
             let revoked = AppError::Unauthorized("The access token has been revoked.");
-            let (id, role, email, display_name, active, approval, version, ended) =
-                user.ok_or(revoked)?;
-            // An account awaiting a supervisor's approval cannot act (SPEC §1).
-            let approved = approval == Approval::Approved;
-            if !active || !approved || version != claims.ver || ended {
+            let (account, ended) = user.ok_or(revoked)?;
+            // An inactive account, or one awaiting a supervisor's approval, cannot act (SPEC §1).
+            if !account.may_sign_in() || account.token_version != claims.ver || ended {
                 return Err(AppError::Unauthorized("The access token has been revoked."));
             }
-            req.extensions_mut().insert(Actor { id, role });
-            Ok(Staff {
-                id,
+            let role: Role = account.role;
+            let staff = Staff {
+                id: account.id,
                 role,
-                email,
-                display_name,
+                email: account.email.clone(),
+                display_name: account.display_name.clone(),
                 meta: RequestMeta::of(&req),
-            })
+            };
+            req.extensions_mut().insert(Actor { id: staff.id, role });
+            req.extensions_mut()
+                .insert(CallerAccount(std::sync::Arc::new(account)));
+            Ok(staff)
         })
     }
 }

@@ -200,6 +200,16 @@ pub fn ensure_group(conn: &mut PgConnection, staff: &Staff, group_id: Uuid) -> A
     visible.then_some(()).ok_or(AppError::NotFound)
 }
 
+/// (a) on a group row already read: what [`ensure_group`] answers for an existing group, without
+/// a query (a therapist sees the groups they lead or co-lead; other roles, every group).
+pub fn group_row_visible(
+    staff: &Staff,
+    lead_therapist_id: Uuid,
+    co_therapist_ids: &[Uuid],
+) -> bool {
+    !staff.is_scoped() || lead_therapist_id == staff.id || co_therapist_ids.contains(&staff.id)
+}
+
 /// 404 unless the staff member may read this membership: a therapist, those of their groups
 /// and (f) every seat of a client they hold a live emergency access to. Changes to a seat keep
 /// to the groups (`ensure_group`).

@@ -79,7 +79,7 @@ use crate::domain::attendance::AttendanceStatus;
 use crate::domain::client::{Gender, ReferralSource};
 use crate::domain::consent::{InformationKind, RecipientKind};
 use crate::domain::emergency_access::ReviewOutcome;
-use crate::domain::group::{GroupStatus, MeetingDay};
+use crate::domain::group::{GroupStatus, MeetingDay, TimeZone};
 use crate::domain::membership::{ExitReason, MembershipStatus};
 use crate::domain::note::NoteStatus;
 use crate::domain::screening::{Outcome as ScreeningOutcome, ScreeningStatus};
@@ -110,6 +110,7 @@ text_enums!(
     ScreeningOutcome,
     ScreeningStatus,
     SessionStatus,
+    TimeZone,
 );
 
 #[cfg(test)]

@@ -12,6 +12,7 @@ use super::pdf::{indented, para, render, Block, Style};
 use crate::consents::ConsentRow;
 use crate::domain::attendance::AttendanceStatus;
 use crate::domain::consent::{InformationKind, RecipientKind};
+use crate::domain::group::TimeZone;
 use crate::domain::membership::{ExitReason, MembershipStatus};
 use crate::domain::screening::Outcome as ScreeningOutcome;
 use crate::domain::screening::ScreeningStatus;
@@ -358,7 +359,7 @@ type SeatRow = (
     Uuid,
     Uuid,
     String,
-    String,
+    TimeZone,
     MembershipStatus,
     Option<NaiveDate>,
     Option<DateTime<Utc>>,
@@ -405,7 +406,7 @@ pub fn gather(conn: &mut PgConnection, r: &Request<'_>) -> QueryResult<Letter> {
 
     let mut groups_out = Vec::new();
     for (mid, gid, name, tz, status, joined_on, exited_at, exit_reason) in seats {
-        let tz: Tz = tz.parse().unwrap_or(chrono_tz::UTC);
+        let tz: Tz = tz.0;
         let held: Vec<HeldRow> = sessions::table
             .left_join(
                 attendance::table.on(attendance::session_id

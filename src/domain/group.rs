@@ -130,6 +130,22 @@ impl GroupStatus {
     }
 }
 
+/// A group's IANA time zone as stored (`groups.timezone`): a name chrono-tz does not know fails
+/// to load, never falls back to UTC.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, diesel::AsExpression, diesel::FromSqlRow)]
+#[diesel(sql_type = diesel::sql_types::Text)]
+pub struct TimeZone(pub chrono_tz::Tz);
+
+impl TimeZone {
+    pub fn as_str(self) -> &'static str {
+        self.0.name()
+    }
+
+    pub fn parse(s: &str) -> Option<Self> {
+        s.parse().ok().map(TimeZone)
+    }
+}
+
 /// Parses `HH:MM` (24-hour).
 pub fn parse_meeting_time(s: &str) -> Option<NaiveTime> {
     if s.len() != 5 {

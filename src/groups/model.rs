@@ -6,7 +6,7 @@ use uuid::Uuid;
 
 use crate::domain::client::{Gender, ReferralSource};
 use crate::domain::composition::{warnings, CompositionWarning, Traits};
-use crate::domain::group::{format_meeting_time, GroupStatus, MeetingDay};
+use crate::domain::group::{format_meeting_time, GroupStatus, MeetingDay, TimeZone};
 use crate::domain::membership::MembershipStatus;
 use crate::error::{AppError, AppResult};
 use crate::schema::{clients, groups, memberships};
@@ -22,7 +22,7 @@ pub struct GroupRow {
     pub max_size: i32,
     pub meeting_day: MeetingDay,
     pub meeting_time: NaiveTime,
-    pub timezone: String,
+    pub timezone: TimeZone,
     pub duration_minutes: i32,
     pub min_term_sessions: i32,
     pub exit_notice_sessions: i32,
@@ -42,7 +42,7 @@ impl GroupRow {
     }
 
     pub fn tz(&self) -> chrono_tz::Tz {
-        self.timezone.parse().unwrap_or(chrono_tz::UTC)
+        self.timezone.0
     }
 
     /// True when `user_id` leads or co-leads this group.
@@ -132,7 +132,7 @@ impl Group {
             max_size: r.max_size,
             meeting_day: r.meeting_day,
             meeting_time: format_meeting_time(r.meeting_time),
-            timezone: r.timezone,
+            timezone: r.timezone.as_str().to_string(),
             duration_minutes: r.duration_minutes,
             min_term_sessions: r.min_term_sessions,
             exit_notice_sessions: r.exit_notice_sessions,

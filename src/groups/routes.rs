@@ -288,8 +288,12 @@ pub async fn get_group(
     let (version, group) = state
         .db
         .run(move |conn| {
-            scope::ensure_group(conn, &staff, id)?;
-            let row = model::find(conn, id)?.ok_or(AppError::NotFound)?;
+            // The row answers the scope question too (rule (a)), one round trip fewer.
+            let row = model::find(conn, id)?
+                .filter(|g| {
+                    scope::group_row_visible(&staff, g.lead_therapist_id, &g.co_therapist_ids)
+                })
+                .ok_or(AppError::NotFound)?;
             Ok((row.version, model::view(conn, row, composition)?))
         })
         .await?;
@@ -344,7 +348,9 @@ pub async fn update_group(
                 meeting_time: b
                     .meeting_time
                     .unwrap_or_else(|| crate::domain::group::format_meeting_time(cur.meeting_time)),
-                timezone: b.timezone.unwrap_or_else(|| cur.timezone.clone()),
+                timezone: b
+                    .timezone
+                    .unwrap_or_else(|| cur.timezone.as_str().to_string()),
                 duration_minutes: b.duration_minutes.unwrap_or(cur.duration_minutes),
                 min_term_sessions: b.min_term_sessions.unwrap_or(cur.min_term_sessions),
                 exit_notice_sessions: b.exit_notice_sessions.unwrap_or(cur.exit_notice_sessions),

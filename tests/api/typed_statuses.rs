@@ -13,7 +13,7 @@ use groupwork::domain::attendance::AttendanceStatus;
 use groupwork::domain::client::{Gender, ReferralSource};
 use groupwork::domain::consent::{InformationKind, RecipientKind};
 use groupwork::domain::emergency_access::ReviewOutcome;
-use groupwork::domain::group::{GroupStatus, MeetingDay};
+use groupwork::domain::group::{GroupStatus, MeetingDay, TimeZone};
 use groupwork::domain::membership::{ExitReason, MembershipStatus};
 use groupwork::domain::note::NoteStatus;
 use groupwork::domain::screening::{Outcome, ScreeningStatus};
@@ -131,6 +131,15 @@ async fn unknown_values_fail_to_load() {
     );
     check_enum!(conn, Role, Role::Supervisor, "supervisor");
     check_enum!(conn, Approval, Approval::Pending, "pending");
+
+    // A group's time zone: an IANA name chrono-tz knows, else an error (never UTC).
+    assert_eq!(
+        load::<TimeZone>(conn, "Europe/Berlin").unwrap(),
+        TimeZone(chrono_tz::Europe::Berlin)
+    );
+    for bogus in ["Mars/Olympus", "", "UTC+1"] {
+        assert_unknown(load::<TimeZone>(conn, bogus), "TimeZone", bogus);
+    }
 
     // Nullable columns: NULL is `None`, an unknown value still an error.
     let none: Option<ExitReason> = diesel::select(sql::<Nullable<Text>>("NULL::text"))
