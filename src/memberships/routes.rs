@@ -12,7 +12,8 @@ use uuid::Uuid;
 use super::lifecycle;
 use super::model::{load_view, load_views, MembershipRow, MembershipView};
 use super::signatures;
-use crate::auth::{scope, Action, Role, Staff};
+use crate::auth::policy::act;
+use crate::auth::{scope, Action, Staff};
 use crate::domain::agreement::{decide_sign, SignKind, SignRefusal};
 use crate::domain::composition::{self, CompositionWarning};
 use crate::domain::group::GroupStatus;
@@ -117,7 +118,10 @@ pub async fn admit(
     };
     let audit = staff.audit();
     let cipher = state.notes.clone();
-    let clinical = staff.can(Action::ReadNotes).then(|| state.notes.clone());
+    let clinical = staff
+        .permit::<act::ReadNotes>()
+        .ok()
+        .map(|p| state.notes.reader(&p));
     let view = state
         .db
         .tx(move |conn| {
@@ -132,7 +136,7 @@ pub async fn admit(
                             "The group is active: enrollment is closed unless a supervisor admits a replacement with override_reason.",
                         ));
                     }
-                    if staff.role != Role::Supervisor {
+                    if !staff.can(Action::OverrideEnrollment) {
                         return Err(AppError::Forbidden);
                     }
                 }
@@ -251,7 +255,10 @@ pub async fn list_members(
     let q = q.into_inner();
     let limit = pagination::limit(q.limit)?;
     let after: Option<(DateTime<Utc>, Uuid)> = cursor.open()?;
-    let clinical = staff.can(Action::ReadNotes).then(|| state.notes.clone());
+    let clinical = staff
+        .permit::<act::ReadNotes>()
+        .ok()
+        .map(|p| state.notes.reader(&p));
     let audit = staff.audit();
     let views = state
         .db
@@ -317,7 +324,10 @@ pub async fn get_membership(
 ) -> AppResult<HttpResponse> {
     staff.require(Action::ReadMembers)?;
     let id = id.into_inner();
-    let clinical = staff.can(Action::ReadNotes).then(|| state.notes.clone());
+    let clinical = staff
+        .permit::<act::ReadNotes>()
+        .ok()
+        .map(|p| state.notes.reader(&p));
     let view = state
         .db
         .run(move |conn| {
@@ -350,7 +360,10 @@ pub async fn sign(
     let signature_name = required_line(&b.signature_name, 200)
         .map_err(|m| AppError::invalid("signature_name", m))?;
     let audit = staff.audit();
-    let clinical = staff.can(Action::ReadNotes).then(|| state.notes.clone());
+    let clinical = staff
+        .permit::<act::ReadNotes>()
+        .ok()
+        .map(|p| state.notes.reader(&p));
     let view = state
         .db
         .tx(move |conn| {
@@ -459,6 +472,7 @@ pub async fn discharge(
     v.finish()?;
     let audit = staff.audit();
     let cipher = state.notes.clone();
+    let reader = state.notes.reader(&staff.permit::<act::ReadNotes>()?);
     let view = state
         .db
         .tx(move |conn| {
@@ -482,7 +496,7 @@ pub async fn discharge(
                 json!({"exit_reason": b.exit_reason.as_str(), "effective_at": at,
                        "late_entry": b.effective_at.is_some(), "attendance_removed": removed}),
             )?;
-            load_view(conn, id, Some(&cipher))
+            load_view(conn, id, Some(&reader))
         })
         .await?;
     Ok(ok_with_etag(view.version, &view))
@@ -540,7 +554,7 @@ pub async fn withdraw(
     staff.require(Action::ManageExit)?;
     let id = id.into_inner();
     let audit = staff.audit();
-    let cipher = state.notes.clone();
+    let reader = state.notes.reader(&staff.permit::<act::ReadNotes>()?);
     let view = state
         .db
         .tx(move |conn| {
@@ -564,7 +578,7 @@ pub async fn withdraw(
                 Some(id),
                 json!({"effective_at": at, "late_entry": b.effective_at.is_some(), "attendance_removed": removed}),
             )?;
-            load_view(conn, id, Some(&cipher))
+            load_view(conn, id, Some(&reader))
         })
         .await?;
     Ok(ok_with_etag(view.version, &view))
