@@ -140,7 +140,9 @@ async fn reports_read_from_the_replica_and_are_audited_on_the_primary() {
     fixtures::attendance(&app, s1, a.0, "present", sup.id);
     fixtures::attendance(&app, s1, b.0, "late", sup.id);
 
-    // The pool is the replica's.
+    // The pool is the replica's (once the replica has replayed this test's new database: under
+    // the whole suite that can take longer than a pool check-out waits).
+    caught_up(&app, &replica_url);
     let in_recovery = app
         .state
         .reports_db
