@@ -109,7 +109,7 @@ impl UpdateClient {
                 v.add(field, "is required and cannot be null");
             }
         }
-        v.finish()
+        v.finish().map_err(AppError::from)
     }
 }
 
