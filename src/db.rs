@@ -61,6 +61,13 @@ fn pool_builder(
 ) -> diesel::r2d2::Builder<ConnectionManager<PgConnection>> {
     Pool::builder()
         .max_size(size)
+        // r2d2 tests every checked-out connection with a `SELECT 1` by default: one more round
+        // trip per request (two where the extractor and the handler each check one out), the
+        // price of noticing a dead connection before using it. Instead a connection is used as
+        // it is, and one that fails at the connection level is marked broken so the pool drops
+        // it (`Db::run`): after a restart of PostgreSQL each pooled connection fails one
+        // request with 503 and `Retry-After`, and the next one gets a fresh connection.
+        .test_on_check_out(false)
         .min_idle(Some(1.min(size)))
         .connection_timeout(CHECKOUT_TIMEOUT)
         .idle_timeout(Some(Duration::from_secs(300)))
@@ -152,7 +159,11 @@ impl Db {
         block_in_span(move || {
             let _permit = permit;
             let mut conn = pool.get()?;
-            f(&mut conn)
+            let out = f(&mut conn);
+            if matches!(out, Err(AppError::Unavailable(_))) {
+                discard_if_lost(&mut conn);
+            }
+            out
         })
         .await
         .map_err(|e| AppError::Internal(anyhow::anyhow!("blocking task failed: {e}")))?
@@ -211,6 +222,19 @@ impl Db {
             }
         })
         .await
+    }
+}
+
+/// With `test_on_check_out(false)` nothing checks a connection before it is used, so one whose
+/// server went away (a restart, a terminated backend) must not go back to the pool: when a
+/// request failed as unavailable and libpq says the connection is lost (a `SELECT 1` answers
+/// only then, on the error path), its transaction manager is marked in error, which is what
+/// r2d2's `has_broken` looks at when the connection is returned, and the pool drops it.
+fn discard_if_lost(conn: &mut PgConnection) {
+    use diesel::connection::{AnsiTransactionManager, TransactionManager};
+    use diesel::RunQueryDsl;
+    if diesel::sql_query("SELECT 1").execute(conn).is_err() {
+        AnsiTransactionManager::transaction_manager_status_mut(conn).set_in_error();
     }
 }
 

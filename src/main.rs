@@ -71,12 +71,8 @@ fn main() -> ExitCode {
             .map_err(anyhow::Error::from)
             .and_then(|url| groupwork::db::migrate(&url))
             .map(|n| println!("{n} migration(s) applied")),
+        // The account's creation is an audit event, appended unsealed: `serve` chains it.
         Command::CreateUser { email, name, role } => Settings::database_url(&ProcessEnv)
-            .and_then(|url| {
-                // the account's creation is an audit event, chained under the audit key
-                groupwork::audit::install_key(groupwork::config::audit_key(&ProcessEnv)?);
-                Ok(url)
-            })
             .map_err(anyhow::Error::from)
             .and_then(|url| {
                 groupwork::db::migrate(&url)?;
@@ -156,6 +152,9 @@ fn serve() -> anyhow::Result<()> {
         );
         // Old login attempts and expired tokens go; safe with several instances.
         groupwork::housekeeping::spawn(state.clone(), groupwork::housekeeping::EVERY);
+        // Audit events are appended without a lock and linked into the chain here (issue 18);
+        // safe with several instances.
+        groupwork::audit::spawn_sealer(state.clone(), groupwork::audit::SEAL_EVERY);
         groupwork::app::run(state, listener, workers)?.await?;
         Ok(())
     })

@@ -17,11 +17,11 @@ use std::collections::HashMap;
 
 use chrono::{DateTime, NaiveDate, Utc};
 use diesel::prelude::*;
-use diesel::sql_types::{Date, Integer, Text, Timestamptz, Uuid as SqlUuid};
+use diesel::sql_types::{Integer, Timestamptz, Uuid as SqlUuid};
 use uuid::Uuid;
 
-use crate::domain::attendance::AttendanceStatus;
-use crate::domain::participation::{absence_streak, at_risk as streak_at_risk};
+use crate::domain::participation::at_risk as streak_at_risk;
+use crate::schema::clients;
 
 /// SQL condition (over aliases `m` = memberships, `s` = sessions) for "m is seated at s".
 pub const SEATED_SQL: &str = "m.group_id = s.group_id \
@@ -74,15 +74,11 @@ pub fn is_seated(
     Ok(seated_at_session(conn, session_id)?.contains(&membership_id))
 }
 
-#[derive(QueryableByName, Debug, Clone, Copy)]
+#[derive(Debug, Clone, Copy)]
 pub struct Progress {
-    #[diesel(sql_type = SqlUuid)]
     pub membership_id: Uuid,
-    #[diesel(sql_type = Integer)]
     pub sessions_held_since_join: i32,
-    #[diesel(sql_type = Integer)]
     pub min_term_sessions: i32,
-    #[diesel(sql_type = Integer)]
     pub absence_alert_threshold: i32,
 }
 
@@ -92,16 +88,89 @@ impl Progress {
     }
 }
 
+diesel::table! {
+    /// The view `membership_stats` (migration `2026-12-07-211500_membership_stats`): a
+    /// membership's term progress and participation, derived in SQL. Declared here because
+    /// `schema.rs` is diesel's print-schema of the tables only.
+    membership_stats (membership_id) {
+        membership_id -> Uuid,
+        client_id -> Uuid,
+        min_term_sessions -> Int4,
+        absence_alert_threshold -> Int4,
+        sessions_held_since_join -> Int4,
+        sessions_attended -> Int4,
+        absence_streak -> Int4,
+        last_attended_on -> Nullable<Date>,
+    }
+}
+
+/// Term progress and participation of one membership, in one row of `membership_stats`.
+#[derive(Debug, Clone, Copy, Queryable, Selectable)]
+#[diesel(table_name = membership_stats)]
+pub struct Stats {
+    pub membership_id: Uuid,
+    pub client_id: Uuid,
+    pub min_term_sessions: i32,
+    pub absence_alert_threshold: i32,
+    pub sessions_held_since_join: i32,
+    pub sessions_attended: i32,
+    pub absence_streak: i32,
+    pub last_attended_on: Option<NaiveDate>,
+}
+
+impl Stats {
+    pub fn progress(&self) -> Progress {
+        Progress {
+            membership_id: self.membership_id,
+            sessions_held_since_join: self.sessions_held_since_join,
+            min_term_sessions: self.min_term_sessions,
+            absence_alert_threshold: self.absence_alert_threshold,
+        }
+    }
+
+    pub fn participation(&self) -> Participation {
+        Participation {
+            sessions_attended: self.sessions_attended,
+            absence_streak: self.absence_streak,
+            last_attended_on: self.last_attended_on,
+        }
+    }
+}
+
+/// Term progress and participation of the given memberships, in one statically typed query
+/// (prepared once per connection): the rules of SPEC §2 are the view's, the same as
+/// [`HELD_SINCE_JOIN_SQL`] and `domain::participation`'s (tests compare them).
+pub fn stats(conn: &mut PgConnection, membership_ids: &[Uuid]) -> QueryResult<Vec<Stats>> {
+    membership_stats::table
+        .filter(membership_stats::membership_id.eq_any(membership_ids))
+        .select(Stats::as_select())
+        .load(conn)
+}
+
+diesel::joinable!(membership_stats -> clients (client_id));
+diesel::allow_tables_to_appear_in_same_query!(membership_stats, clients);
+
+/// [`stats`] with each membership's client, in one query (member lists).
+pub fn stats_with_clients(
+    conn: &mut PgConnection,
+    membership_ids: &[Uuid],
+) -> QueryResult<Vec<(Stats, crate::clients::model::ClientRow)>> {
+    membership_stats::table
+        .inner_join(clients::table)
+        .filter(membership_stats::membership_id.eq_any(membership_ids))
+        .select((
+            Stats::as_select(),
+            crate::clients::model::ClientRow::as_select(),
+        ))
+        .load(conn)
+}
+
 /// Term progress of the given memberships.
 pub fn progress(conn: &mut PgConnection, membership_ids: &[Uuid]) -> QueryResult<Vec<Progress>> {
-    diesel::sql_query(format!(
-        "SELECT m.id AS membership_id, g.min_term_sessions, g.absence_alert_threshold, \
-                (SELECT count(*)::int FROM sessions s WHERE {HELD_SINCE_JOIN_SQL}) AS sessions_held_since_join \
-         FROM memberships m JOIN groups g ON g.id = m.group_id \
-         WHERE m.id = ANY($1)"
-    ))
-    .bind::<diesel::sql_types::Array<SqlUuid>, _>(membership_ids)
-    .load(conn)
+    Ok(stats(conn, membership_ids)?
+        .iter()
+        .map(Stats::progress)
+        .collect())
 }
 
 /// Progress of one membership as if it exited at `at` (used when deciding `completed` vs
@@ -147,63 +216,26 @@ pub struct Participation {
     pub last_attended_on: Option<NaiveDate>,
 }
 
-#[derive(QueryableByName)]
-struct Record {
-    #[diesel(sql_type = SqlUuid)]
-    membership_id: Uuid,
-    #[diesel(sql_type = Text)]
-    status: AttendanceStatus,
-    #[diesel(sql_type = Date)]
-    local_date: NaiveDate,
-}
-
-/// Participation of the given memberships, from their attendance records (one query; a
-/// membership's records are tens, not thousands). The rules are `domain::participation`'s.
+/// Participation of the given memberships (one query; derived in SQL, see
+/// [`membership_stats`]). A membership without records has none of either.
 pub fn participation(
     conn: &mut PgConnection,
     membership_ids: &[Uuid],
 ) -> QueryResult<HashMap<Uuid, Participation>> {
-    let rows: Vec<Record> = diesel::sql_query(format!(
-        "SELECT a.membership_id, a.status, {SESSION_LOCAL_DATE_SQL} AS local_date \
-         FROM attendance a JOIN sessions s ON s.id = a.session_id JOIN groups g ON g.id = s.group_id \
-         WHERE a.membership_id = ANY($1) \
-         ORDER BY a.membership_id, s.scheduled_at DESC, s.id DESC"
-    ))
-    .bind::<diesel::sql_types::Array<SqlUuid>, _>(membership_ids)
-    .load(conn)?;
-    let mut by_member: HashMap<Uuid, Vec<(AttendanceStatus, NaiveDate)>> = HashMap::new();
-    for r in rows {
-        by_member
-            .entry(r.membership_id)
-            .or_default()
-            .push((r.status, r.local_date));
-    }
-    Ok(membership_ids
+    Ok(stats(conn, membership_ids)?
         .iter()
-        .map(|id| {
-            let recs = by_member.get(id).map(Vec::as_slice).unwrap_or(&[]);
-            let p = Participation {
-                sessions_attended: recs.iter().filter(|(s, _)| s.attended()).count() as i32,
-                absence_streak: absence_streak(recs.iter().map(|(s, _)| *s)),
-                last_attended_on: recs.iter().find(|(s, _)| s.attended()).map(|(_, d)| *d),
-            };
-            (*id, p)
-        })
+        .map(|s| (s.membership_id, s.participation()))
         .collect())
 }
 
 /// `at_risk` (SPEC §2, v2): the absence streak has reached the group's
 /// `absence_alert_threshold`.
 pub fn at_risk(conn: &mut PgConnection, membership_ids: &[Uuid]) -> QueryResult<Vec<Risk>> {
-    let part = participation(conn, membership_ids)?;
-    Ok(progress(conn, membership_ids)?
+    Ok(stats(conn, membership_ids)?
         .into_iter()
-        .map(|p| Risk {
-            membership_id: p.membership_id,
-            at_risk: streak_at_risk(
-                part.get(&p.membership_id).map_or(0, |x| x.absence_streak),
-                p.absence_alert_threshold,
-            ),
+        .map(|s| Risk {
+            membership_id: s.membership_id,
+            at_risk: streak_at_risk(s.absence_streak, s.absence_alert_threshold),
         })
         .collect())
 }

@@ -25,8 +25,8 @@ diesel::table! {
         request_id -> Text,
         ip -> Nullable<Text>,
         details -> Jsonb,
-        prev_hash -> Bytea,
-        hash -> Bytea,
+        prev_hash -> Nullable<Bytea>,
+        hash -> Nullable<Bytea>,
     }
 }
 

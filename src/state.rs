@@ -29,7 +29,6 @@ pub struct AppState {
 impl AppState {
     pub fn new(settings: Settings) -> Self {
         let pool = build_pool(&settings.database_url, settings.pool_size);
-        crate::audit::install_key(settings.audit_key);
         let db = Db::new(pool);
         let reports_db = match &settings.reports_database_url {
             Some(url) => Db::new(build_read_only_pool(url, settings.reports_pool_size)),

@@ -1,12 +1,12 @@
 //! Audit events are the last thing a transaction writes.
 //!
-//! Appending an event takes the chain's lock (one writer at a time, so that each event links to
-//! its true predecessor). Taken at a transaction's first audit call, that lock would sit in the
-//! middle of the transaction's other row locks, and two transactions taking the same rows in
-//! the two orders around it deadlock. So inside [`transaction`] the events a handler records
-//! are kept in a per-thread buffer and appended together just before the commit: the chain
-//! lock is always the last lock a transaction takes, and it is held only for the appends and
-//! the commit.
+//! Inside [`transaction`] the events a handler records are kept in a per-thread buffer and
+//! appended together, in one statement, just before the commit. An event's position in the
+//! chain (`seq`) is thus taken after every row lock of its transaction: of two transactions
+//! that touch the same rows, the one that commits first holds the earlier position, so the
+//! chain's order is the order in which such changes happened. (Appending no longer takes a
+//! lock of its own — the sealer links the chain afterwards, see `audit::seal` — so this order
+//! is all the buffer still provides, besides one round trip for all of a request's events.)
 //!
 //! The buffer is per thread because a transaction's closure runs start to finish on one
 //! blocking-pool thread; frames nest with savepoints, and a rolled-back frame's events are
@@ -86,16 +86,7 @@ where
         let out = f(conn)?;
         let (events, outermost) = frame.drain();
         if outermost {
-            for e in events {
-                e.ctx.append(
-                    conn,
-                    &e.action,
-                    &e.resource_type,
-                    e.resource_id,
-                    e.outcome,
-                    &e.details,
-                )?;
-            }
+            super::append(conn, &events)?;
         } else {
             // A savepoint: its events join the enclosing frame, to be appended at its end.
             FRAMES.with(|frames| {

@@ -11,7 +11,7 @@ use sha2::Sha256;
 use utoipa::ToSchema;
 use uuid::Uuid;
 
-use super::{verify_chain, ExpectedHead};
+use super::{seal, verify_chain, ExpectedHead, SEAL_WAIT_ON_VERIFY};
 use crate::error::{AppError, AppResult, ErrorCode};
 use crate::schema::audit_events;
 
@@ -48,9 +48,11 @@ fn signature(
     mac.finalize().into_bytes().to_vec()
 }
 
-/// Signs the current head, after checking that the chain up to it is intact (a broken chain
-/// is never vouched for: 409).
+/// Signs the current head — the newest sealed event, after sealing what was appended until
+/// now — after checking that the chain up to it is intact (a broken chain is never vouched
+/// for: 409).
 pub fn take(conn: &mut PgConnection, key: &[u8; 32]) -> AppResult<Checkpoint> {
+    seal(conn, key, SEAL_WAIT_ON_VERIFY)?;
     let verification = verify_chain(conn, key)?;
     if !verification.intact {
         return Err(AppError::conflict(
@@ -58,7 +60,8 @@ pub fn take(conn: &mut PgConnection, key: &[u8; 32]) -> AppResult<Checkpoint> {
             "The audit chain is broken; no checkpoint is signed for it (see GET /audit-events/verify).",
         ));
     }
-    let (seq, last_id, hash): (i64, Uuid, Vec<u8>) = audit_events::table
+    let (seq, last_id, hash): (i64, Uuid, Option<Vec<u8>>) = audit_events::table
+        .filter(audit_events::hash.is_not_null())
         .order(audit_events::seq.desc())
         .select((audit_events::seq, audit_events::id, audit_events::hash))
         .first(conn)
@@ -66,6 +69,7 @@ pub fn take(conn: &mut PgConnection, key: &[u8; 32]) -> AppResult<Checkpoint> {
         .ok_or_else(|| {
             AppError::conflict(ErrorCode::Conflict, "The audit trail holds no event yet.")
         })?;
+    let hash = hash.unwrap_or_default();
     let events: i64 = audit_events::table
         .filter(audit_events::seq.le(seq))
         .count()

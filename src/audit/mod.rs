@@ -3,17 +3,26 @@
 //! `GROUPWORK_AUDIT_KEY`, written in the same transaction as the change it records.
 //! `details` never carries note or assessment content.
 //!
+//! Appending and chaining are two steps (issue 18). A request only inserts its events, with
+//! the next position (`seq`) and no hashes: no lock, so audited requests no longer wait for
+//! one another, across instances too. A sealer (`seal`, every [`SEAL_EVERY`] inside `serve`,
+//! and first thing in `verify` and `checkpoint`) then links the events in `seq` order: each
+//! gets `prev_hash` (its predecessor's hash) and its `hash`, once, the only change the trigger
+//! allows. It seals only up to a position every earlier one of which is final (see `seal`),
+//! so an event committed late is never skipped.
+//!
 //! What the chain proves: without the audit key, nobody — not even the database's owner — can
-//! change, insert or remove an event in the middle without `verify` pointing at it, since the
-//! later hashes cannot be recomputed. Removing the newest events leaves a shorter chain that
-//! is intact; a checkpoint kept outside the database (`checkpoint`) catches that.
+//! change, insert or remove a sealed event without `verify` pointing at it, since the later
+//! hashes cannot be recomputed. An event not yet sealed (the last fraction of a second) is
+//! protected only by the trigger and the serving role's grants, as every event was before
+//! chaining; an unsealed event among sealed ones breaks the chain. Removing the newest events
+//! leaves a shorter chain that is intact; a checkpoint kept outside the database
+//! (`checkpoint`) catches that.
 
 pub mod buffer;
 pub mod bulk;
 pub mod checkpoint;
 pub mod routes;
-
-use std::sync::RwLock;
 
 use chrono::{DateTime, SubsecRound, Utc};
 use diesel::prelude::*;
@@ -28,24 +37,12 @@ use crate::schema::audit_events;
 
 type HmacSha256 = Hmac<Sha256>;
 
-/// The audit key of this process: installed once at start-up (`AppState::new`, and the
-/// commands that write events) rather than carried by every `AuditCtx`, because events are
-/// written from everywhere; the key itself never reaches the database.
-static AUDIT_KEY: RwLock<Option<[u8; 32]>> = RwLock::new(None);
-
-pub fn install_key(key: [u8; 32]) {
-    *AUDIT_KEY.write().unwrap_or_else(|e| e.into_inner()) = Some(key);
-}
-
-fn installed_key() -> AppResult<[u8; 32]> {
-    AUDIT_KEY
-        .read()
-        .unwrap_or_else(|e| e.into_inner())
-        .ok_or_else(|| AppError::Internal(anyhow::anyhow!("GROUPWORK_AUDIT_KEY is not installed")))
-}
-
-/// Serialises writers so that each event chains to its true predecessor.
-const CHAIN_LOCK_KEY: i64 = 0x6772_6f75_7061_7564; // "groupaud"
+/// One sealer at a time (across instances): each links events to its true predecessor.
+const SEAL_LOCK_KEY: i64 = 0x6772_6f75_7073_6561; // "groupsea"
+/// How often `serve` seals the chain's new events.
+pub const SEAL_EVERY: std::time::Duration = std::time::Duration::from_millis(250);
+/// Events linked per sealing statement (a bounded transaction when much is pending).
+const SEAL_BATCH: i64 = 2_000;
 pub const GENESIS_HASH: [u8; 32] = [0; 32];
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -87,8 +84,9 @@ pub struct AuditRow {
     pub request_id: String,
     pub ip: Option<String>,
     pub details: Value,
-    pub prev_hash: Vec<u8>,
-    pub hash: Vec<u8>,
+    /// Null until the event is sealed into the chain.
+    pub prev_hash: Option<Vec<u8>>,
+    pub hash: Option<Vec<u8>>,
 }
 
 #[derive(Insertable)]
@@ -105,8 +103,6 @@ struct NewAuditRow<'a> {
     request_id: &'a str,
     ip: Option<&'a str>,
     details: &'a Value,
-    prev_hash: Vec<u8>,
-    hash: Vec<u8>,
 }
 
 /// JSON with object keys sorted at every depth, so the hash does not depend on how
@@ -211,9 +207,7 @@ impl AuditRow {
 
 impl AuditCtx {
     /// Records one event in the caller's transaction: at its end when that transaction is a
-    /// [`buffer::transaction`] (every `Db::tx`), else at once. (Called outside a transaction,
-    /// it opens its own: the chain lock must be held until the row is committed, or two
-    /// writers could chain to the same predecessor.)
+    /// [`buffer::transaction`] (every `Db::tx`), else at once.
     pub fn record(
         &self,
         conn: &mut PgConnection,
@@ -223,94 +217,18 @@ impl AuditCtx {
         outcome: Outcome,
         details: Value,
     ) -> AppResult<()> {
-        use diesel::connection::{AnsiTransactionManager, TransactionManager};
-        let in_transaction = AnsiTransactionManager::transaction_manager_status_mut(conn)
-            .transaction_depth()
-            .is_ok_and(|depth| depth.is_some());
-        if in_transaction {
-            // Inside `buffer::transaction` the event waits for the end of the transaction.
-            let pending = buffer::Pending {
-                ctx: self.clone(),
-                action: action.to_owned(),
-                resource_type: resource_type.to_owned(),
-                resource_id,
-                outcome,
-                details,
-            };
-            match buffer::defer(pending) {
-                None => Ok(()),
-                Some(p) => self.append(
-                    conn,
-                    action,
-                    resource_type,
-                    resource_id,
-                    outcome,
-                    &p.details,
-                ),
-            }
-        } else {
-            conn.transaction(|conn| {
-                self.append(conn, action, resource_type, resource_id, outcome, &details)
-            })
-        }
-    }
-
-    pub(crate) fn append(
-        &self,
-        conn: &mut PgConnection,
-        action: &str,
-        resource_type: &str,
-        resource_id: Option<Uuid>,
-        outcome: Outcome,
-        details: &Value,
-    ) -> AppResult<()> {
-        diesel::sql_query("SELECT pg_advisory_xact_lock($1)")
-            .bind::<diesel::sql_types::BigInt, _>(CHAIN_LOCK_KEY)
-            .execute(conn)?;
-        let prev_hash: Vec<u8> = audit_events::table
-            .select(audit_events::hash)
-            .order(audit_events::seq.desc())
-            .first(conn)
-            .optional()?
-            .unwrap_or_else(|| GENESIS_HASH.to_vec());
-        let id = Uuid::new_v4();
-        // PostgreSQL keeps microseconds; hash what will be read back.
-        let occurred_at = Utc::now().trunc_subsecs(6);
-        let role = self.actor_role.map(Role::as_str);
-        let key = installed_key()?;
-        let hash = event_hash(
-            Hashing::Keyed(&key),
-            &prev_hash,
-            id,
-            occurred_at,
-            self.actor_id,
-            role,
-            action,
-            resource_type,
+        let pending = buffer::Pending {
+            ctx: self.clone(),
+            action: action.to_owned(),
+            resource_type: resource_type.to_owned(),
             resource_id,
-            outcome.as_str(),
-            &self.request_id,
-            self.ip.as_deref(),
+            outcome,
             details,
-        );
-        diesel::insert_into(audit_events::table)
-            .values(NewAuditRow {
-                id,
-                occurred_at,
-                actor_id: self.actor_id,
-                actor_role: role,
-                action,
-                resource_type,
-                resource_id,
-                outcome: outcome.as_str(),
-                request_id: &self.request_id,
-                ip: self.ip.as_deref(),
-                details,
-                prev_hash,
-                hash,
-            })
-            .execute(conn)?;
-        Ok(())
+        };
+        match buffer::defer(pending) {
+            None => Ok(()),
+            Some(p) => append(conn, std::slice::from_ref(&p)),
+        }
     }
 
     pub fn allowed(
@@ -350,6 +268,193 @@ impl AuditCtx {
     }
 }
 
+/// Inserts `events` in one statement, in order (their positions ascend in that order), without
+/// hashes: the sealer links them later. No lock: concurrent requests append side by side.
+fn append(conn: &mut PgConnection, events: &[buffer::Pending]) -> AppResult<()> {
+    if events.is_empty() {
+        return Ok(());
+    }
+    // PostgreSQL keeps microseconds; the sealer hashes what it reads back.
+    let occurred_at = Utc::now().trunc_subsecs(6);
+    let rows: Vec<NewAuditRow<'_>> = events
+        .iter()
+        .map(|e| NewAuditRow {
+            id: Uuid::new_v4(),
+            occurred_at,
+            actor_id: e.ctx.actor_id,
+            actor_role: e.ctx.actor_role.map(Role::as_str),
+            action: &e.action,
+            resource_type: &e.resource_type,
+            resource_id: e.resource_id,
+            outcome: e.outcome.as_str(),
+            request_id: &e.ctx.request_id,
+            ip: e.ctx.ip.as_deref(),
+            details: &e.details,
+        })
+        .collect();
+    diesel::insert_into(audit_events::table)
+        .values(&rows)
+        .execute(conn)?;
+    Ok(())
+}
+
+#[derive(diesel::QueryableByName)]
+struct Horizon {
+    #[diesel(sql_type = diesel::sql_types::Nullable<diesel::sql_types::BigInt>)]
+    last_seq: Option<i64>,
+}
+
+#[derive(diesel::QueryableByName)]
+struct Snapshot {
+    #[diesel(sql_type = diesel::sql_types::Text)]
+    snapshot: String,
+}
+
+#[derive(diesel::QueryableByName)]
+struct Running {
+    #[diesel(sql_type = diesel::sql_types::BigInt)]
+    running: i64,
+}
+
+/// The highest position up to which every event is final — committed, or rolled back for
+/// good — waiting at most `wait` for the transactions that could still add one below it.
+/// `None`: no event yet, or the wait ran out (the next round tries again).
+///
+/// Why this holds: a position is taken only once its transaction has an id
+/// (`audit_next_seq`). So every position up to the sequence's value read first belongs to a
+/// transaction that, when the snapshot is taken just after (in a statement of its own), is
+/// either over or listed in the snapshot as running; once every listed transaction is over,
+/// no event at or below that position can appear any more.
+fn final_position(conn: &mut PgConnection, wait: std::time::Duration) -> AppResult<Option<i64>> {
+    let Horizon { last_seq } =
+        diesel::sql_query("SELECT pg_sequence_last_value('audit_events_seq_seq') AS last_seq")
+            .get_result(conn)?;
+    let Some(last_seq) = last_seq else {
+        return Ok(None);
+    };
+    let Snapshot { snapshot } =
+        diesel::sql_query("SELECT pg_current_snapshot()::text AS snapshot").get_result(conn)?;
+    let deadline = std::time::Instant::now() + wait;
+    let mut pause = std::time::Duration::from_millis(1);
+    loop {
+        // Our own transaction (sealing inside a request's) does not wait for itself.
+        let Running { running } = diesel::sql_query(
+            "SELECT count(*) AS running FROM pg_snapshot_xip($1::pg_snapshot) AS x \
+             WHERE pg_xact_status(x) = 'in progress' \
+               AND x IS DISTINCT FROM pg_current_xact_id_if_assigned()",
+        )
+        .bind::<diesel::sql_types::Text, _>(&snapshot)
+        .get_result(conn)?;
+        if running == 0 {
+            return Ok(Some(last_seq));
+        }
+        if std::time::Instant::now() >= deadline {
+            return Ok(None);
+        }
+        std::thread::sleep(pause);
+        pause = (pause * 2).min(std::time::Duration::from_millis(50));
+    }
+}
+
+/// Links the events appended so far into the chain, in `seq` order: each gets its
+/// predecessor's hash and its own HMAC. Waits at most `wait` for transactions still running
+/// that may hold an earlier position (see `final_position`); events after such a position
+/// stay for a later round. Safe with several instances (one sealer at a time, under an
+/// advisory lock that no request takes). Returns how many events it sealed.
+pub fn seal(
+    conn: &mut PgConnection,
+    key: &[u8; 32],
+    wait: std::time::Duration,
+) -> AppResult<usize> {
+    let Some(upto) = final_position(conn, wait)? else {
+        return Ok(0);
+    };
+    conn.transaction(|conn| {
+        diesel::sql_query("SELECT pg_advisory_xact_lock($1)")
+            .bind::<diesel::sql_types::BigInt, _>(SEAL_LOCK_KEY)
+            .execute(conn)?;
+        let head: Option<(i64, Option<Vec<u8>>)> = audit_events::table
+            .filter(audit_events::hash.is_not_null())
+            .order(audit_events::seq.desc())
+            .select((audit_events::seq, audit_events::hash))
+            .first(conn)
+            .optional()?;
+        let (mut after, mut prev) = match head {
+            Some((seq, Some(hash))) => (seq, hash),
+            _ => (0, GENESIS_HASH.to_vec()),
+        };
+        let mut sealed = 0;
+        loop {
+            let rows: Vec<AuditRow> = audit_events::table
+                .filter(audit_events::hash.is_null())
+                .filter(audit_events::seq.gt(after))
+                .filter(audit_events::seq.le(upto))
+                .order(audit_events::seq.asc())
+                .limit(SEAL_BATCH)
+                .select(AuditRow::as_select())
+                .load(conn)?;
+            if rows.is_empty() {
+                return Ok(sealed);
+            }
+            let mut seqs = Vec::with_capacity(rows.len());
+            let mut prevs = Vec::with_capacity(rows.len());
+            let mut hashes = Vec::with_capacity(rows.len());
+            for row in &rows {
+                let hash = row.expected_hash(Hashing::Keyed(key), &prev);
+                seqs.push(row.seq);
+                prevs.push(std::mem::replace(&mut prev, hash.clone()));
+                hashes.push(hash);
+                after = row.seq;
+            }
+            let n = diesel::sql_query(
+                "UPDATE audit_events e SET prev_hash = v.prev_hash, hash = v.hash \
+                 FROM unnest($1::bigint[], $2::bytea[], $3::bytea[]) AS v(seq, prev_hash, hash) \
+                 WHERE e.seq = v.seq AND e.hash IS NULL",
+            )
+            .bind::<diesel::sql_types::Array<diesel::sql_types::BigInt>, _>(&seqs)
+            .bind::<diesel::sql_types::Array<diesel::sql_types::Bytea>, _>(&prevs)
+            .bind::<diesel::sql_types::Array<diesel::sql_types::Bytea>, _>(&hashes)
+            .execute(conn)?;
+            if n != rows.len() {
+                return Err(AppError::Internal(anyhow::anyhow!(
+                    "sealed {n} of {} audit events: the chain changed under the sealer's lock",
+                    rows.len()
+                )));
+            }
+            sealed += n;
+        }
+    })
+}
+
+/// How long `verify` and `checkpoint` wait for transactions still running before they walk
+/// the chain (the events of those stay unsealed and are counted as such).
+pub const SEAL_WAIT_ON_VERIFY: std::time::Duration = std::time::Duration::from_secs(15);
+
+/// Seals every `every` inside `serve` (each instance; one at a time seals, the others find
+/// nothing left or wait briefly for its lock).
+pub fn spawn_sealer(
+    state: actix_web::web::Data<crate::state::AppState>,
+    every: std::time::Duration,
+) {
+    actix_web::rt::spawn(async move {
+        let mut tick = tokio::time::interval(every);
+        tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        loop {
+            tick.tick().await;
+            let key = state.settings.audit_key;
+            let done = state
+                .db
+                .run(move |conn| seal(conn, &key, std::time::Duration::from_secs(1)))
+                .await;
+            match done {
+                Ok(0) => {}
+                Ok(n) => tracing::debug!(sealed = n, "audit events sealed"),
+                Err(e) => tracing::error!(error = %e, "sealing the audit chain failed"),
+            }
+        }
+    });
+}
+
 /// Result of re-walking the chain.
 #[derive(Debug, serde::Serialize, utoipa::ToSchema)]
 pub struct Verification {
@@ -364,6 +469,9 @@ pub struct Verification {
     /// earlier version): accepted only as its oldest part and only when a keyed event follows
     /// them, whose HMAC covers their head.
     pub unkeyed_events: i64,
+    /// Events after the sealed chain that the sealer has not linked yet (issue 18): not
+    /// checked, and protected only by the database's grants and trigger until sealed.
+    pub unsealed_events: i64,
 }
 
 /// A head the chain must still hold: the `events`-th event has id `last_id` and `hash`.
@@ -381,6 +489,10 @@ pub fn verify_chain(conn: &mut PgConnection, key: &[u8; 32]) -> AppResult<Verifi
 
 /// Re-walks the chain; with `head`, also checks that the chain still holds it (an event
 /// removed from the end, or the whole tail replaced, shows here and nowhere else).
+///
+/// Events not sealed yet are counted, not checked; they may only follow the sealed chain (the
+/// sealer links in `seq` order), so one found before a sealed event is where it breaks. Seal
+/// first (`seal`) to check everything appended so far.
 pub fn verify_against(
     conn: &mut PgConnection,
     key: &[u8; 32],
@@ -391,15 +503,18 @@ pub fn verify_against(
     let mut last_seq = 0i64;
     let mut checked = 0i64;
     let mut unkeyed = 0i64;
+    let mut unsealed = 0i64;
     let mut keyed_seen = false;
     let mut first_unkeyed: Option<Uuid> = None;
+    let mut first_unsealed: Option<Uuid> = None;
     let mut head_seen = false;
-    let broken = |checked, id, unkeyed| Verification {
+    let broken = |checked, id, unkeyed, unsealed| Verification {
         intact: false,
         events_checked: checked,
         first_broken_id: Some(id),
         checkpoint_ok: head.map(|_| false),
         unkeyed_events: unkeyed,
+        unsealed_events: unsealed,
     };
     loop {
         let rows: Vec<AuditRow> = audit_events::table
@@ -413,7 +528,7 @@ pub fn verify_against(
                 // Unkeyed events are vouched for only by the keyed event after them (its HMAC
                 // covers their head): a chain of unkeyed events alone could have been
                 // recomputed by anyone.
-                return Ok(broken(checked, first, unkeyed));
+                return Ok(broken(checked, first, unkeyed, unsealed));
             }
             let checkpoint_ok = head.map(|_| head_seen);
             return Ok(Verification {
@@ -423,31 +538,42 @@ pub fn verify_against(
                 first_broken_id: None,
                 checkpoint_ok,
                 unkeyed_events: unkeyed,
+                unsealed_events: unsealed,
             });
         }
         for row in &rows {
-            checked += 1;
-            if row.prev_hash != prev {
-                return Ok(broken(checked, row.id, unkeyed));
+            last_seq = row.seq;
+            let (Some(prev_hash), Some(hash)) = (&row.prev_hash, &row.hash) else {
+                unsealed += 1;
+                first_unsealed.get_or_insert(row.id);
+                continue;
+            };
+            if let Some(skipped) = first_unsealed {
+                // A sealed event after an unsealed one: the chain went past an event (one
+                // inserted below the sealed head, or whose hashes were removed).
+                return Ok(broken(checked, skipped, unkeyed, unsealed));
             }
-            if row.expected_hash(Hashing::Keyed(key), &prev) == row.hash {
+            checked += 1;
+            if *prev_hash != prev {
+                return Ok(broken(checked, row.id, unkeyed, unsealed));
+            }
+            if row.expected_hash(Hashing::Keyed(key), &prev) == *hash {
                 keyed_seen = true;
-            } else if !keyed_seen && row.expected_hash(Hashing::Legacy, &prev) == row.hash {
+            } else if !keyed_seen && row.expected_hash(Hashing::Legacy, &prev) == *hash {
                 unkeyed += 1;
                 first_unkeyed.get_or_insert(row.id);
             } else {
-                return Ok(broken(checked, row.id, unkeyed));
+                return Ok(broken(checked, row.id, unkeyed, unsealed));
             }
             if let Some(h) = head {
                 if checked == h.events {
-                    if row.id != h.last_id || row.hash != h.hash {
-                        return Ok(broken(checked, row.id, unkeyed));
+                    if row.id != h.last_id || *hash != h.hash {
+                        return Ok(broken(checked, row.id, unkeyed, unsealed));
                     }
                     head_seen = true;
                 }
             }
-            prev = row.hash.clone();
-            last_seq = row.seq;
+            prev = hash.clone();
         }
     }
 }

@@ -9,7 +9,7 @@ use utoipa::{IntoParams, ToSchema};
 use uuid::Uuid;
 
 use super::checkpoint::{self, Checkpoint};
-use super::{verify_against, verify_chain, AuditRow, Verification};
+use super::{seal, verify_against, verify_chain, AuditRow, Verification, SEAL_WAIT_ON_VERIFY};
 use crate::auth::{Action, Staff};
 use crate::error::AppResult;
 use crate::http::csv::stream_csv;
@@ -66,8 +66,9 @@ pub struct AuditEvent {
     pub request_id: String,
     pub ip: Option<String>,
     pub details: serde_json::Value,
-    /// Hex HMAC-SHA256 (under the audit key) of this event, chained to the previous one.
-    pub hash: String,
+    /// Hex HMAC-SHA256 (under the audit key) of this event, chained to the previous one; null
+    /// for the newest events until the sealer has linked them (a fraction of a second).
+    pub hash: Option<String>,
 }
 
 impl From<AuditRow> for AuditEvent {
@@ -84,7 +85,7 @@ impl From<AuditRow> for AuditEvent {
             request_id: r.request_id,
             ip: r.ip,
             details: r.details,
-            hash: hex::encode(r.hash),
+            hash: r.hash.map(hex::encode),
         }
     }
 }
@@ -182,7 +183,7 @@ pub async fn list_events(
                     r.request_id.clone(),
                     opt(&r.ip),
                     r.details.to_string(),
-                    hex::encode(&r.hash),
+                    r.hash.as_ref().map(hex::encode).unwrap_or_default(),
                 ]
             },
         ));
@@ -201,7 +202,14 @@ pub async fn list_events(
 pub async fn verify(state: web::Data<AppState>, staff: Staff) -> AppResult<HttpResponse> {
     staff.require(Action::ReadAudit)?;
     let key = state.settings.audit_key;
-    let result = state.db.run(move |conn| verify_chain(conn, &key)).await?;
+    let result = state
+        .db
+        .run(move |conn| {
+            // What was appended until now is sealed first, then checked.
+            seal(conn, &key, SEAL_WAIT_ON_VERIFY)?;
+            verify_chain(conn, &key)
+        })
+        .await?;
     Ok(HttpResponse::Ok().json(result))
 }
 
@@ -251,7 +259,10 @@ pub async fn verify_checkpoint(
     let head = checkpoint::expected_head(&key, &body.into_inner().checkpoint)?;
     let result = state
         .db
-        .run(move |conn| verify_against(conn, &key, Some(&head)))
+        .run(move |conn| {
+            seal(conn, &key, SEAL_WAIT_ON_VERIFY)?;
+            verify_against(conn, &key, Some(&head))
+        })
         .await?;
     Ok(HttpResponse::Ok().json(result))
 }

@@ -172,12 +172,39 @@ pub fn lock(conn: &mut PgConnection, id: Uuid) -> AppResult<GroupRow> {
 /// The group as the API shows it, with seats and, when `composition`, its composition
 /// warnings.
 pub fn view(conn: &mut PgConnection, row: GroupRow, composition: bool) -> QueryResult<Group> {
-    let s = seats(conn, row.id)?;
-    let id = row.id;
-    let mut g = Group::from_row(row, s);
-    if composition {
-        g.composition_warnings = Some(composition_warnings(conn, id, None)?);
+    if !composition {
+        let s = seats(conn, row.id)?;
+        return Ok(Group::from_row(row, s));
     }
+    // The seats and the traits of the members holding them, in one query rather than two.
+    let seated: Vec<(MembershipStatus, Option<Gender>, bool, ReferralSource)> = memberships::table
+        .inner_join(clients::table)
+        .filter(memberships::group_id.eq(row.id))
+        .filter(memberships::status.eq_any(MembershipStatus::SEATED))
+        .select((
+            memberships::status,
+            clients::gender,
+            clients::mandated,
+            clients::referral_source,
+        ))
+        .load(conn)?;
+    let mut s = Seats::default();
+    let mut traits = Vec::with_capacity(seated.len());
+    for (status, gender, mandated, referral_source) in seated {
+        match status {
+            MembershipStatus::Pending => s.pending += 1,
+            MembershipStatus::Active => s.active += 1,
+            MembershipStatus::Exiting => s.exiting += 1,
+            MembershipStatus::Exited => {}
+        }
+        traits.push(Traits {
+            gender,
+            mandated,
+            referral_source,
+        });
+    }
+    let mut g = Group::from_row(row, s);
+    g.composition_warnings = Some(warnings(&traits));
     Ok(g)
 }
 
@@ -188,16 +215,16 @@ pub fn seated_traits(
     group_id: Uuid,
     without: Option<Uuid>,
 ) -> QueryResult<Vec<Traits>> {
-    let mut q = memberships::table
+    // One statement shape whether or not a seat is left out (`IS DISTINCT FROM NULL` holds
+    // for every row), so that it is prepared once and cached: a boxed query never is, and
+    // GET /groups/{id} runs this on every call.
+    let rows: Vec<(Option<Gender>, bool, ReferralSource)> = memberships::table
         .inner_join(clients::table)
         .filter(memberships::group_id.eq(group_id))
         .filter(memberships::status.eq_any(MembershipStatus::SEATED))
+        .filter(memberships::id.nullable().is_distinct_from(without))
         .select((clients::gender, clients::mandated, clients::referral_source))
-        .into_boxed();
-    if let Some(m) = without {
-        q = q.filter(memberships::id.ne(m));
-    }
-    let rows: Vec<(Option<Gender>, bool, ReferralSource)> = q.load(conn)?;
+        .load(conn)?;
     Ok(rows
         .into_iter()
         .map(|(gender, mandated, referral_source)| Traits {

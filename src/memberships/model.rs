@@ -7,7 +7,7 @@ use utoipa::ToSchema;
 use uuid::Uuid;
 
 use super::signatures::Signature;
-use crate::clients::model::{summaries, ClientSummary};
+use crate::clients::model::ClientSummary;
 use crate::domain::agreement::contract_current;
 use crate::domain::membership::{ExitReason, MembershipStatus};
 use crate::domain::participation::{at_risk as streak_at_risk, attendance_rate};
@@ -147,27 +147,27 @@ pub fn load_views(
     clinical: Option<&NotesCipher>,
 ) -> AppResult<Vec<MembershipView>> {
     let ids: Vec<Uuid> = rows.iter().map(|r| r.id).collect();
-    let client_ids: Vec<Uuid> = rows.iter().map(|r| r.client_id).collect();
-    let clients = summaries(conn, &client_ids)?;
-    let progress: HashMap<Uuid, roster::Progress> = roster::progress(conn, &ids)?
-        .into_iter()
-        .map(|p| (p.membership_id, p))
-        .collect();
-    let participation = roster::participation(conn, &ids)?;
-    let mut signatures = super::signatures::load(conn, &rows)?;
-    let group_ids: Vec<Uuid> = rows.iter().map(|r| r.group_id).collect();
-    let current = super::signatures::current_versions(conn, &group_ids)?;
+    // Term progress, participation (the view `membership_stats`) and the client's summary, in
+    // one query.
+    let mut clients: HashMap<Uuid, ClientSummary> = HashMap::new();
+    let mut stats: HashMap<Uuid, roster::Stats> = HashMap::new();
+    for (st, client) in roster::stats_with_clients(conn, &ids)? {
+        clients.insert(client.id, ClientSummary::from(&client));
+        stats.insert(st.membership_id, st);
+    }
+    let (mut signatures, current) = super::signatures::load_with_current(conn, &rows)?;
     let mut views = Vec::with_capacity(rows.len());
     for r in rows {
         let texts = match clinical {
             Some(cipher) => r.texts(cipher)?,
             None => Texts::default(),
         };
-        let (Some(p), Some(client)) = (progress.get(&r.id), clients.get(&r.client_id)) else {
+        let (Some(st), Some(client)) = (stats.get(&r.id), clients.get(&r.client_id)) else {
             continue;
         };
         {
-            let part = participation.get(&r.id).copied().unwrap_or_default();
+            let p = st.progress();
+            let part = st.participation();
             let status = r.status();
             let signed = signatures.remove(&r.id).unwrap_or_default();
             let held: Vec<i32> = signed.iter().map(|s| s.version).collect();
@@ -213,6 +213,42 @@ pub fn load_views(
         }
     }
     Ok(views)
+}
+
+/// A group's memberships in admission order, of one `status` when given, after the keyset
+/// position `after` when given. One statement shape whatever the filters (an absent filter
+/// is a bound `true`), so that it is prepared once per connection and cached: a boxed query
+/// never is, and GET /groups/{id}/members runs this on every call.
+pub fn of_group(
+    conn: &mut PgConnection,
+    group_id: Uuid,
+    status: Option<MembershipStatus>,
+    after: Option<(DateTime<Utc>, Uuid)>,
+) -> QueryResult<Vec<MembershipRow>> {
+    use diesel::sql_types::Bool;
+    // Any encodable value when there is no cursor (the filter is then `true OR …`).
+    let (after_at, after_id) = after.unwrap_or((DateTime::<Utc>::UNIX_EPOCH, Uuid::nil()));
+    memberships::table
+        .filter(memberships::group_id.eq(group_id))
+        .filter(
+            status
+                .is_none()
+                .into_sql::<Bool>()
+                .or(memberships::status.eq(status.unwrap_or(MembershipStatus::Active))),
+        )
+        .filter(
+            after
+                .is_none()
+                .into_sql::<Bool>()
+                .or(memberships::created_at
+                    .gt(after_at)
+                    .or(memberships::created_at
+                        .eq(after_at)
+                        .and(memberships::id.gt(after_id)))),
+        )
+        .order((memberships::created_at.asc(), memberships::id.asc()))
+        .select(MembershipRow::as_select())
+        .load(conn)
 }
 
 pub fn find(conn: &mut PgConnection, id: Uuid) -> QueryResult<Option<MembershipRow>> {

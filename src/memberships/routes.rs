@@ -304,23 +304,7 @@ pub async fn list_members(
         .db
         .tx(move |conn| {
             scope::ensure_group(conn, &staff, group_id)?;
-            let mut query = memberships::table
-                .filter(memberships::group_id.eq(group_id))
-                .select(MembershipRow::as_select())
-                .into_boxed();
-            if let Some(s) = q.status {
-                query = query.filter(memberships::status.eq(s));
-            }
-            if let Some((t, id)) = after {
-                query = query.filter(
-                    memberships::created_at
-                        .gt(t)
-                        .or(memberships::created_at.eq(t).and(memberships::id.gt(id))),
-                );
-            }
-            let rows = query
-                .order((memberships::created_at.asc(), memberships::id.asc()))
-                .load(conn)?;
+            let rows = super::model::of_group(conn, group_id, q.status, after)?;
             // A group's history is small (tens of rows): derive, filter, then page.
             let views = load_views(conn, rows, clinical.as_ref())?;
             let views: Vec<_> = views

@@ -32,6 +32,18 @@ pub fn load(
     conn: &mut PgConnection,
     rows: &[MembershipRow],
 ) -> QueryResult<HashMap<Uuid, Vec<Signature>>> {
+    Ok(load_with_current(conn, rows)?.0)
+}
+
+/// [`load`], and the current agreement version of each of the memberships' groups (what
+/// [`current_versions`] answers), in two queries: the signatures, then the contracts of those
+/// groups together with the admission contracts (which answer both the admission signatures'
+/// versions and the groups' newest version).
+#[allow(clippy::type_complexity)]
+pub fn load_with_current(
+    conn: &mut PgConnection,
+    rows: &[MembershipRow],
+) -> QueryResult<(HashMap<Uuid, Vec<Signature>>, HashMap<Uuid, i32>)> {
     let ids: Vec<Uuid> = rows.iter().map(|r| r.id).collect();
     let stored: Vec<Stored> = membership_signatures::table
         .inner_join(contracts::table)
@@ -46,12 +58,23 @@ pub fn load(
         ))
         .load(conn)?;
     let admission_ids: Vec<Uuid> = rows.iter().filter_map(|r| r.contract_id).collect();
-    let versions: HashMap<Uuid, i32> = contracts::table
-        .filter(contracts::id.eq_any(&admission_ids))
-        .select((contracts::id, contracts::version))
-        .load::<(Uuid, i32)>(conn)?
-        .into_iter()
-        .collect();
+    let mut group_ids: Vec<Uuid> = rows.iter().map(|r| r.group_id).collect();
+    group_ids.sort_unstable();
+    group_ids.dedup();
+    let known: Vec<(Uuid, Uuid, i32)> = contracts::table
+        .filter(
+            contracts::group_id
+                .eq_any(&group_ids)
+                .or(contracts::id.eq_any(&admission_ids)),
+        )
+        .select((contracts::id, contracts::group_id, contracts::version))
+        .load(conn)?;
+    let versions: HashMap<Uuid, i32> = known.iter().map(|&(id, _, v)| (id, v)).collect();
+    let mut current: HashMap<Uuid, i32> = HashMap::new();
+    for &(_, g, v) in known.iter().filter(|(_, g, _)| group_ids.contains(g)) {
+        let newest = current.entry(g).or_insert(v);
+        *newest = (*newest).max(v);
+    }
     let mut out: HashMap<Uuid, Vec<Signature>> = HashMap::new();
     for (m, contract_id, version, signed_at, signature_name, witness_id) in stored {
         out.entry(m).or_default().push(Signature {
@@ -82,7 +105,7 @@ pub fn load(
         }
         list.sort_by_key(|s| (s.signed_at, s.version));
     }
-    Ok(out)
+    Ok((out, current))
 }
 
 /// The current (newest) agreement version of each group.

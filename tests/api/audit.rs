@@ -215,6 +215,15 @@ async fn verify_finds_a_deleted_event() {
         .await
         .expect(401);
     }
+    // Sealed into the chain (as `serve` does within a fraction of a second): an event still
+    // unsealed is guarded by the grants and the trigger only, not yet by the chain.
+    let sealed = groupwork::audit::seal(
+        &mut app.conn(),
+        &app.state.settings.audit_key,
+        std::time::Duration::from_secs(15),
+    )
+    .unwrap();
+    assert_eq!(sealed, 4);
     let ids: Vec<uuid::Uuid> = ae::table
         .order(ae::seq.asc())
         .select(ae::id)

@@ -25,7 +25,8 @@ struct Event {
     request_id: String,
     ip: Option<String>,
     details: Value,
-    hash: Vec<u8>,
+    /// Null until sealed.
+    hash: Option<Vec<u8>>,
 }
 
 fn events(conn: &mut PgConnection) -> Vec<Event> {
@@ -118,7 +119,7 @@ async fn a_deleted_event_cannot_be_hidden_by_recomputing_the_hashes() {
     // hash the way the chain used to be computed
     let all = events(&mut app.conn());
     let mut sql = format!("DELETE FROM audit_events WHERE id = '{}'", all[1].id);
-    let mut prev = all[0].hash.clone();
+    let mut prev = all[0].hash.clone().unwrap();
     for e in &all[2..] {
         let h = unkeyed_hash(&prev, e);
         sql.push_str(&format!(
@@ -176,7 +177,10 @@ async fn a_checkpoint_catches_the_newest_events_removed() {
     assert_eq!(checkpoint["events"], 3);
     let all = events(&mut app.conn());
     assert_eq!(checkpoint["last_id"], all[2].id.to_string());
-    assert_eq!(checkpoint["head_hash"], hex::encode(&all[2].hash));
+    assert_eq!(
+        checkpoint["head_hash"],
+        hex::encode(all[2].hash.as_ref().unwrap())
+    );
     assert_eq!(app.audit_actions("audit.checkpoint").len(), 1);
 
     some_events(&app, &intake, 2).await;
@@ -219,7 +223,7 @@ async fn a_checkpoint_catches_the_newest_events_removed() {
     let mut forged = checkpoint.clone();
     forged["events"] = json!(2);
     forged["last_id"] = json!(all[1].id);
-    forged["head_hash"] = json!(hex::encode(&all[1].hash));
+    forged["head_hash"] = json!(hex::encode(all[1].hash.as_ref().unwrap()));
     let r = app
         .post(
             Some(&admin),
@@ -294,4 +298,99 @@ async fn the_serving_role_cannot_disable_the_trigger_or_rewrite_events() {
     drop(owner);
     let mut admin = PgConnection::establish(&std::env::var("DATABASE_URL").unwrap()).unwrap();
     let _ = admin.batch_execute(&format!("DROP ROLE IF EXISTS {role}"));
+}
+
+fn seal(app: &TestApp, wait: std::time::Duration) -> usize {
+    groupwork::audit::seal(&mut app.conn(), &app.state.settings.audit_key, wait).unwrap()
+}
+
+/// Issue 18: requests append their events unsealed, without a lock; the sealer links them in
+/// position order, and never past a position whose transaction is still running: an event
+/// committed after later ones is sealed in its place, not skipped.
+#[actix_web::test]
+async fn the_sealer_links_in_order_and_never_skips_an_event_committed_late() {
+    let app = TestApp::spawn().await;
+    let admin = app.staff(Role::Admin).await;
+    let intake = app.staff(Role::Intake).await;
+    let mut slow = app.conn();
+    slow.batch_execute(
+        "BEGIN; INSERT INTO audit_events (id, occurred_at, action, resource_type, outcome, request_id) \
+         VALUES (gen_random_uuid(), now(), 'test.slow', 'test', 'allowed', 'slow')",
+    )
+    .unwrap();
+    some_events(&app, &intake, 2).await;
+    let all = events(&mut app.conn());
+    assert_eq!(
+        all.len(),
+        2,
+        "the open transaction's event is not visible yet"
+    );
+    assert!(all.iter().all(|e| e.hash.is_none()), "appended unsealed");
+    assert_eq!(
+        seal(&app, std::time::Duration::from_millis(200)),
+        0,
+        "an earlier position is still open: nothing is sealed past it"
+    );
+    slow.batch_execute("COMMIT").unwrap();
+    assert_eq!(seal(&app, std::time::Duration::from_secs(15)), 3);
+    let all = events(&mut app.conn());
+    assert_eq!(all.len(), 3);
+    assert_eq!(all[0].action, "test.slow", "sealed at its own position");
+    assert!(all.iter().all(|e| e.hash.is_some()));
+    let v = app
+        .get(Some(&admin), "/audit-events/verify")
+        .await
+        .expect(200);
+    assert_eq!(v.body["intact"], true, "{}", v.text);
+    assert_eq!(v.body["events_checked"], 3);
+    assert_eq!(v.body["unsealed_events"], 0);
+    assert_eq!(
+        seal(&app, std::time::Duration::from_secs(1)),
+        0,
+        "nothing left"
+    );
+}
+
+/// Sealing is the one change the trigger allows: hashes written once, on an event that has
+/// none, nothing else changed. An event left unsealed inside the sealed chain breaks it.
+#[actix_web::test]
+async fn sealing_is_once_only_and_an_unsealed_event_inside_the_chain_breaks_it() {
+    let app = TestApp::spawn().await;
+    let admin = app.staff(Role::Admin).await;
+    let intake = app.staff(Role::Intake).await;
+    some_events(&app, &intake, 2).await;
+    let unsealed = events(&mut app.conn());
+    let mut conn = app.conn();
+    let err = conn
+        .batch_execute(&format!(
+            "UPDATE audit_events SET prev_hash = '\\x00', hash = '\\x00', action = 'x' WHERE seq = {}",
+            unsealed[0].seq
+        ))
+        .unwrap_err();
+    assert!(err.to_string().contains("append-only"), "{err}");
+    assert_eq!(seal(&app, std::time::Duration::from_secs(15)), 2);
+    let err = conn
+        .batch_execute(&format!(
+            "UPDATE audit_events SET prev_hash = '\\x00', hash = '\\x00' WHERE seq = {}",
+            unsealed[0].seq
+        ))
+        .unwrap_err();
+    assert!(err.to_string().contains("append-only"), "{err}");
+
+    some_events(&app, &intake, 1).await;
+    assert_eq!(seal(&app, std::time::Duration::from_secs(15)), 1);
+    let all = events(&mut app.conn());
+    as_owner_without_trigger(
+        &app,
+        &format!(
+            "UPDATE audit_events SET prev_hash = NULL, hash = NULL WHERE seq = {}",
+            all[1].seq
+        ),
+    );
+    let v = app
+        .get(Some(&admin), "/audit-events/verify")
+        .await
+        .expect(200);
+    assert_eq!(v.body["intact"], false, "{}", v.text);
+    assert_eq!(v.body["first_broken_id"], all[1].id.to_string());
 }

@@ -278,3 +278,33 @@ async fn real_timeouts_and_deadlock() {
         "exactly one side is aborted as the deadlock victim"
     );
 }
+
+/// Issue 18: the pool no longer runs `SELECT 1` on every checkout, so a connection whose
+/// backend is gone is found out by the request that uses it. That request is answered 503 with
+/// `Retry-After`, the dead connection is dropped, and the next request gets a fresh one.
+#[actix_web::test]
+async fn a_lost_pooled_connection_fails_one_request_and_is_replaced() {
+    let app = TestApp::spawn_with(|s| s.pool_size = 1).await;
+    let admin = app.staff(groupwork::auth::Role::Admin).await;
+    app.get(Some(&admin), "/me").await.expect(200);
+    let mut other = app.conn();
+    diesel::sql_query(
+        "SELECT pg_terminate_backend(pid) FROM pg_stat_activity \
+         WHERE datname = current_database() AND pid <> pg_backend_pid()",
+    )
+    .execute(&mut other)
+    .unwrap();
+    let first = app.get(Some(&admin), "/me").await;
+    assert!(
+        first.status == 200 || first.status == 503,
+        "{}: {}",
+        first.status,
+        first.text
+    );
+    if first.status == 503 {
+        assert!(first.header("retry-after").is_some());
+    }
+    for _ in 0..3 {
+        app.get(Some(&admin), "/me").await.expect(200);
+    }
+}

@@ -50,3 +50,57 @@ async fn seated_progress_and_risk() {
     fixtures::attendance(&app, s3, early, "present", t.id);
     assert!(!risk(&mut conn), "attending clears the risk");
 }
+
+/// Issue 18: participation is derived in SQL (the view `membership_stats`). Records entered out
+/// of session order still count newest session first, as `domain::participation` defines it:
+/// the streak is the unexcused absences after the newest attended session, excused ones
+/// skipped; the last attended date is that session's.
+#[actix_web::test]
+async fn participation_follows_session_order_not_entry_order() {
+    use groupwork::domain::attendance::AttendanceStatus as A;
+    use groupwork::domain::participation::absence_streak;
+
+    let app = TestApp::spawn().await;
+    let t = app.staff(Role::Therapist).await;
+    let g = fixtures::group(&app, t.id)
+        .status("active")
+        .terms(2, 3, 2)
+        .create();
+    let c = fixtures::contract(&app, g, 1, t.id);
+    let jan5 = Utc.with_ymd_and_hms(2026, 1, 5, 18, 0, 0).unwrap();
+    let (m, _) = fixtures::active_member(&app, g, c, t.id, jan5 - Duration::days(3));
+    let (quiet, _) = fixtures::active_member(&app, g, c, t.id, jan5 - Duration::days(3));
+    let sessions: Vec<_> = (0..5)
+        .map(|i| fixtures::session(&app, g, i + 1, jan5 + Duration::days(7 * i as i64), "held"))
+        .collect();
+    // in session order: unexcused, present, unexcused, excused, unexcused
+    let statuses = [
+        "unexcused_absence",
+        "present",
+        "unexcused_absence",
+        "excused_absence",
+        "unexcused_absence",
+    ];
+    for i in [4, 0, 2, 1, 3] {
+        fixtures::attendance(&app, sessions[i], m, statuses[i], t.id);
+    }
+    let newest_first = [
+        A::UnexcusedAbsence,
+        A::ExcusedAbsence,
+        A::UnexcusedAbsence,
+        A::Present,
+    ];
+    assert_eq!(absence_streak(newest_first), 2);
+
+    let mut conn = app.conn();
+    let p = roster::participation(&mut conn, &[m, quiet]).unwrap();
+    assert_eq!(p[&m].absence_streak, 2);
+    assert_eq!(p[&m].sessions_attended, 1);
+    assert_eq!(
+        p[&m].last_attended_on,
+        Some((jan5 + Duration::days(7)).date_naive())
+    );
+    assert_eq!(p[&quiet], roster::Participation::default(), "no records");
+    let risk = roster::at_risk(&mut conn, &[m]).unwrap();
+    assert!(risk[0].at_risk, "a streak of 2 reaches the threshold of 2");
+}

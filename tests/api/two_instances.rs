@@ -53,11 +53,28 @@ async fn audited_writes_through_both_instances_keep_one_intact_chain() {
     let bodies: Vec<_> = (0..16)
         .map(|i| json!({"first_name": "Chain", "last_name": format!("Member{i}"), "date_of_birth": "1990-01-01", "referral_source": "self", "mandated": false}))
         .collect();
-    let created = join_all(bodies.iter().enumerate().map(|(i, body)| {
-        let app = if i % 2 == 0 { &a } else { &b };
-        app.post(Some(&intake), "/clients", body.clone())
-    }))
-    .await;
+    // Both instances' sealers run while the writes go on (issue 18: appends take no lock;
+    // the chain is linked behind them, one sealer at a time).
+    let sealers = [&a, &b].map(|app| {
+        let db = app.state.db.clone();
+        let key = app.state.settings.audit_key;
+        async move {
+            for _ in 0..6 {
+                db.run(move |conn| {
+                    groupwork::audit::seal(conn, &key, std::time::Duration::from_secs(2))
+                })
+                .await
+                .unwrap();
+            }
+        }
+    });
+    let (created, _) = futures::join!(
+        join_all(bodies.iter().enumerate().map(|(i, body)| {
+            let app = if i % 2 == 0 { &a } else { &b };
+            app.post(Some(&intake), "/clients", body.clone())
+        })),
+        join_all(sealers)
+    );
     for r in &created {
         assert_eq!(r.status, 201, "{}", r.body);
     }
@@ -68,6 +85,8 @@ async fn audited_writes_through_both_instances_keep_one_intact_chain() {
         .await
         .expect(200);
     assert_eq!(v.body["intact"], true, "{}", v.body);
+    assert_eq!(v.body["events_checked"], 16, "{}", v.body);
+    assert_eq!(v.body["unsealed_events"], 0, "{}", v.body);
 }
 
 /// Active groups whose schedules stop in the past (or never began), each meeting on a
