@@ -267,11 +267,8 @@ pub async fn list_groups(
                 .order((groups::name.asc(), groups::id.asc()))
                 .limit(limit + 1)
                 .load(conn)?;
-            let mut items = Vec::with_capacity(rows.len());
-            for r in rows {
-                items.push((r.name.clone(), r.id, model::view(conn, r, composition)?));
-            }
-            Ok(cursor.page(items, limit, |(n, id, _)| (n.clone(), *id), |(_, _, g)| g))
+            let groups = model::views(conn, rows, composition)?;
+            Ok(cursor.page(groups, limit, |g| (g.name.clone(), g.id), |g| g))
         })
         .await?;
     Ok(HttpResponse::Ok().json(page))
