@@ -11,14 +11,13 @@ use actix_web::{web, App, HttpMessage, HttpResponse, HttpServer};
 use serde_json::json;
 
 use crate::auth::extractor::{Actor, RequestMeta};
-use crate::error::AppError;
+use crate::auth::gate::Granted;
+use crate::auth::policy::Policy;
+use crate::error::{AppError, RefusalRecorded};
 use crate::http::extract::MAX_BODY_BYTES;
 use crate::http::middleware::{request_context, security_headers};
 use crate::state::AppState;
-use crate::{
-    audit, auth, clients, consents, day, exits, groups, health, memberships, notes, records,
-    reports, screenings, sessions, users,
-};
+use crate::{audit, health};
 
 /// Every 403 is an audit event (SPEC §2, issue 3), written in its own transaction because the
 /// request's own work was refused.
@@ -27,13 +26,22 @@ async fn audit_forbidden(
     next: Next<impl MessageBody + 'static>,
 ) -> Result<ServiceResponse<impl MessageBody>, actix_web::Error> {
     let res = next.call(req).await?;
-    if res.status() == actix_web::http::StatusCode::FORBIDDEN {
+    let recorded = res
+        .response()
+        .extensions()
+        .get::<RefusalRecorded>()
+        .is_some();
+    if res.status() == actix_web::http::StatusCode::FORBIDDEN && !recorded {
         let actor = res.request().extensions().get::<Actor>().cloned();
         let state = res.request().app_data::<web::Data<AppState>>().cloned();
         if let (Some(actor), Some(state)) = (actor, state) {
             let meta = RequestMeta::of(res.request());
             let route = res.request().match_pattern().unwrap_or_default();
             let method = res.request().method().to_string();
+            let permission = match res.request().extensions().get::<Granted>() {
+                Some(Granted(Policy::Requires(action))) => Some(action.as_str()),
+                _ => None,
+            };
             let resource_type = route
                 .trim_start_matches("/api/v1/")
                 .split('/')
@@ -54,7 +62,7 @@ async fn audit_forbidden(
                         "access.forbidden",
                         &resource_type,
                         None,
-                        json!({"method": method, "route": route}),
+                        json!({"method": method, "route": route, "permission": permission}),
                     )
                 })
                 .await;
@@ -74,92 +82,6 @@ fn cors(origins: &[String]) -> Cors {
         .allowed_headers(["authorization", "content-type", "if-match", "x-request-id"])
         .expose_headers(["etag", "x-request-id", "retry-after", "content-disposition"])
         .max_age(3600)
-}
-
-/// Registers every `/api/v1` resource.
-pub fn api_routes(cfg: &mut web::ServiceConfig) {
-    cfg.service(auth::routes::login)
-        .service(auth::routes::refresh)
-        .service(auth::routes::logout)
-        .service(auth::routes::me)
-        .service(auth::routes::change_password)
-        .service(auth::reset::redeem_password_reset)
-        .service(users::routes::list_users)
-        .service(users::routes::create_user)
-        .service(users::routes::get_user)
-        .service(users::routes::update_user)
-        .service(auth::reset::issue_password_reset)
-        .service(users::directory::list_staff)
-        .service(users::approvals::list_approvals)
-        .service(users::approvals::approve)
-        .service(clients::routes::list_clients)
-        .service(clients::routes::create_client)
-        .service(clients::routes::get_client)
-        .service(clients::routes::update_client)
-        .service(screenings::routes::schedule_screening)
-        .service(screenings::routes::list_screenings)
-        .service(screenings::routes::get_screening)
-        .service(screenings::routes::complete_screening)
-        .service(screenings::routes::cancel_screening)
-        .service(screenings::routes::no_show_screening)
-        .service(screenings::waitlist::waitlist)
-        .service(groups::routes::list_groups)
-        .service(groups::routes::create_group)
-        .service(groups::routes::get_group)
-        .service(groups::routes::update_group)
-        .service(groups::routes::start_group)
-        .service(groups::routes::complete_group)
-        .service(groups::routes::cancel_group)
-        .service(groups::contracts::list_contracts)
-        .service(groups::contracts::create_contract)
-        .service(memberships::routes::admit)
-        .service(memberships::routes::list_members)
-        .service(memberships::routes::get_membership)
-        .service(memberships::of_client::client_memberships)
-        .service(memberships::routes::sign)
-        .service(memberships::routes::discharge)
-        .service(memberships::routes::withdraw)
-        .service(exits::routes::exit_notice)
-        .service(exits::rescind::rescind_exit)
-        .service(sessions::routes::generate)
-        .service(sessions::routes::list_sessions)
-        .service(sessions::routes::cancel_session)
-        .service(sessions::list::list_all_sessions)
-        .service(sessions::get::get_session)
-        .service(day::agenda::agenda)
-        .service(day::dashboard::dashboard)
-        .service(notes::index::list_notes)
-        .service(sessions::reschedule::reschedule_session)
-        .service(sessions::attendance::get_attendance)
-        .service(sessions::attendance::put_attendance)
-        .service(notes::group_notes::get_group_note)
-        .service(notes::group_notes::put_group_note)
-        .service(notes::group_notes::sign_group_note)
-        .service(notes::group_notes::cosign_group_note)
-        .service(notes::group_notes::add_group_addendum)
-        .service(notes::group_notes::void_group_note)
-        .service(notes::member_notes::get_member_note)
-        .service(notes::member_notes::put_member_note)
-        .service(notes::member_notes::sign_member_note)
-        .service(notes::member_notes::cosign_member_note)
-        .service(notes::member_notes::add_member_addendum)
-        .service(notes::member_notes::void_member_note)
-        .service(records::routes::client_record)
-        .service(consents::list::list_consents)
-        .service(consents::create::create_consent)
-        .service(consents::revoke::revoke_consent)
-        .service(crate::disclosures::list::list_disclosures)
-        .service(crate::disclosures::create::create_disclosure)
-        .service(crate::disclosures::document::disclosure_document)
-        .service(crate::emergency_access::routes::grant_emergency_access)
-        .service(crate::emergency_access::routes::list_emergency_access)
-        .service(crate::emergency_access::routes::review_emergency_access)
-        .service(reports::attendance::attendance_report)
-        .service(reports::retention::retention_report)
-        .service(audit::routes::verify)
-        .service(audit::routes::take_checkpoint)
-        .service(audit::routes::verify_checkpoint)
-        .service(audit::routes::list_events);
 }
 
 async fn openapi_json() -> HttpResponse {
@@ -192,10 +114,11 @@ pub fn build_app(
         .service(health::readyz)
         .service(
             web::scope("/api/v1")
+                .wrap(from_fn(crate::auth::gate::gate))
                 .wrap(from_fn(audit_forbidden))
                 .route("/openapi.json", web::get().to(openapi_json))
                 .route("/docs", web::get().to(crate::console::api_reference))
-                .configure(api_routes),
+                .configure(crate::routes::configure),
         )
         .configure(crate::console::routes)
         .default_service(web::to(not_found))

@@ -137,6 +137,10 @@ pub enum AppError {
     Unauthorized(&'static str),
     #[error("forbidden")]
     Forbidden,
+    /// A 403 the handler has already written to the audit trail, with its context: the 403
+    /// audit of `app::audit_forbidden` leaves it alone, so a refusal is recorded once.
+    #[error("forbidden")]
+    ForbiddenRecorded,
     #[error("not found")]
     NotFound,
     #[error("method not allowed")]
@@ -163,6 +167,10 @@ pub enum AppError {
 }
 
 pub type AppResult<T> = Result<T, AppError>;
+
+/// Marks a 403 response whose refusal is already in the audit trail.
+#[derive(Debug, Clone, Copy)]
+pub struct RefusalRecorded;
 
 /// `Retry-After` of a 503: the database is away or busy for a moment.
 pub const UNAVAILABLE_RETRY_AFTER_SECS: u64 = 1;
@@ -198,7 +206,7 @@ impl AppError {
             AppError::BadRequest(_) => ErrorCode::ValidationFailed,
             AppError::Validation { code, .. } => *code,
             AppError::Unauthorized(_) => ErrorCode::Unauthorized,
-            AppError::Forbidden => ErrorCode::Forbidden,
+            AppError::Forbidden | AppError::ForbiddenRecorded => ErrorCode::Forbidden,
             AppError::NotFound => ErrorCode::NotFound,
             AppError::MethodNotAllowed => ErrorCode::MethodNotAllowed,
             AppError::Conflict { code, .. } => *code,
@@ -216,7 +224,7 @@ impl AppError {
             AppError::BadRequest(_) => "The request could not be read",
             AppError::Validation { .. } => "The request is invalid",
             AppError::Unauthorized(_) => "Authentication required",
-            AppError::Forbidden => "Your role may not do this",
+            AppError::Forbidden | AppError::ForbiddenRecorded => "Your role may not do this",
             AppError::NotFound => "Not found",
             AppError::MethodNotAllowed => "Method not allowed",
             AppError::Conflict { .. } => "Conflict with the current state",
@@ -234,7 +242,9 @@ impl AppError {
             AppError::BadRequest(d) => d.clone(),
             AppError::Validation { detail, .. } => detail.clone(),
             AppError::Unauthorized(d) => (*d).to_string(),
-            AppError::Forbidden => "Your role is not allowed to perform this action.".into(),
+            AppError::Forbidden | AppError::ForbiddenRecorded => {
+                "Your role is not allowed to perform this action.".into()
+            }
             AppError::NotFound => "The requested resource does not exist.".into(),
             AppError::MethodNotAllowed => "This method is not allowed on this resource.".into(),
             AppError::Conflict { detail, .. } => detail.clone(),
@@ -277,7 +287,7 @@ impl ResponseError for AppError {
             AppError::BadRequest(_) => StatusCode::BAD_REQUEST,
             AppError::Validation { .. } => StatusCode::UNPROCESSABLE_ENTITY,
             AppError::Unauthorized(_) => StatusCode::UNAUTHORIZED,
-            AppError::Forbidden => StatusCode::FORBIDDEN,
+            AppError::Forbidden | AppError::ForbiddenRecorded => StatusCode::FORBIDDEN,
             AppError::NotFound => StatusCode::NOT_FOUND,
             AppError::MethodNotAllowed => StatusCode::METHOD_NOT_ALLOWED,
             AppError::Conflict { .. } => StatusCode::CONFLICT,
@@ -323,7 +333,11 @@ impl ResponseError for AppError {
             }
             _ => {}
         }
-        res.body(serde_json::to_vec(&body).unwrap_or_default())
+        let mut res = res.body(serde_json::to_vec(&body).unwrap_or_default());
+        if let AppError::ForbiddenRecorded = self {
+            res.extensions_mut().insert(RefusalRecorded);
+        }
+        res
     }
 }
 

@@ -27,6 +27,7 @@ pub mod openapi;
 pub mod records;
 pub mod reports;
 pub mod roster;
+pub mod routes;
 pub mod schema;
 pub mod screenings;
 pub mod sessions;

@@ -1,5 +1,7 @@
-//! The authenticated staff member, extracted once per request. A handler's signature says
-//! it needs one; it then asks `staff.require(Action::…)`.
+//! The authenticated staff member. The gate (`crate::auth::gate`) authenticates the caller of
+//! every operation the registry marks as requiring a role, before anything else of the request
+//! is read, and leaves the [`Staff`] in the request; a handler's signature then says it needs
+//! one, or a [`Permit`] for an action.
 
 use actix_web::dev::Payload;
 use actix_web::http::header::AUTHORIZATION;
@@ -9,7 +11,7 @@ use futures_util::future::LocalBoxFuture;
 use uuid::Uuid;
 
 use crate::audit::AuditCtx;
-use crate::auth::policy::{allows, is_scoped, Action, Role};
+use crate::auth::policy::{allows, is_scoped, permit, Act, Action, Permit, Role};
 use crate::error::{AppError, AppResult};
 use crate::http::client_address::client_address;
 use crate::http::RequestId;
@@ -97,6 +99,11 @@ impl Staff {
         }
     }
 
+    /// The policy's [`Permit`] for `A`, or 403 (audited once, by the middleware).
+    pub fn permit<A: Act>(&self) -> AppResult<Permit<A>> {
+        permit::<A>(self).ok_or(AppError::Forbidden)
+    }
+
     /// True for therapists, whose every read is limited to their scope.
     pub fn is_scoped(&self) -> bool {
         is_scoped(self.role)
@@ -128,58 +135,76 @@ fn bearer(req: &HttpRequest) -> Option<String> {
         .then(|| token.trim().to_string())
 }
 
+/// Verifies the bearer token and reads the account as it is now: one query, one trip to the
+/// blocking pool. Leaves the [`Staff`], the [`Actor`] (for the 403 audit) and the
+/// [`CallerAccount`] in the request.
+pub async fn authenticate(req: &HttpRequest) -> AppResult<Staff> {
+    if let Some(staff) = req.extensions().get::<Staff>() {
+        return Ok(staff.clone());
+    }
+    let state = req
+        .app_data::<web::Data<AppState>>()
+        .ok_or_else(|| AppError::Internal(anyhow::anyhow!("state missing")))?
+        .clone();
+    let token = bearer(req).ok_or(AppError::Unauthorized("A bearer access token is required."))?;
+    let claims = state.tokens.verify(&token).ok_or(AppError::Unauthorized(
+        "The access token is invalid or expired.",
+    ))?;
+    // One query: the account as it is now, and whether this token's login (its
+    // refresh-token family) has ended by logout or by reuse detection (SPEC §3).
+    let sid = claims.sid;
+    let user: Option<CallerRow> = state
+        .db
+        .run(move |conn| {
+            let login_ended = diesel::dsl::exists(
+                refresh_tokens::table
+                    .filter(refresh_tokens::family_id.eq(sid))
+                    .filter(refresh_tokens::revoked_at.is_not_null()),
+            );
+            Ok(users::table
+                .find(claims.sub)
+                .select((UserRow::as_select(), login_ended))
+                .first(conn)
+                .optional()?)
+        })
+        .await?;
+    let revoked = AppError::Unauthorized("The access token has been revoked.");
+    let (account, ended) = user.ok_or(revoked)?;
+    // An inactive account, or one awaiting a supervisor's approval, cannot act (SPEC §1).
+    if !account.may_sign_in() || account.token_version != claims.ver || ended {
+        return Err(AppError::Unauthorized("The access token has been revoked."));
+    }
+    let role: Role = account.role;
+    let staff = Staff {
+        id: account.id,
+        role,
+        email: account.email.clone(),
+        display_name: account.display_name.clone(),
+        meta: RequestMeta::of(req),
+    };
+    let mut ext = req.extensions_mut();
+    ext.insert(Actor { id: staff.id, role });
+    ext.insert(CallerAccount(std::sync::Arc::new(account)));
+    ext.insert(staff.clone());
+    Ok(staff)
+}
+
 impl FromRequest for Staff {
     type Error = AppError;
     type Future = LocalBoxFuture<'static, Result<Self, AppError>>;
 
     fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
         let req = req.clone();
-        Box::pin(async move {
-            let state = req
-                .app_data::<web::Data<AppState>>()
-                .ok_or_else(|| AppError::Internal(anyhow::anyhow!("state missing")))?
-                .clone();
-            let token =
-                bearer(&req).ok_or(AppError::Unauthorized("A bearer access token is required."))?;
-            let claims = state.tokens.verify(&token).ok_or(AppError::Unauthorized(
-                "The access token is invalid or expired.",
-            ))?;
-            // One query: the account as it is now, and whether this token's login (its
-            // refresh-token family) has ended by logout or by reuse detection (SPEC §3).
-            let sid = claims.sid;
-            let user: Option<CallerRow> = state
-                .db
-                .run(move |conn| {
-                    let login_ended = diesel::dsl::exists(
-                        refresh_tokens::table
-                            .filter(refresh_tokens::family_id.eq(sid))
-                            .filter(refresh_tokens::revoked_at.is_not_null()),
-                    );
-                    Ok(users::table
-                        .find(claims.sub)
-                        .select((UserRow::as_select(), login_ended))
-                        .first(conn)
-                        .optional()?)
-                })
-                .await?;
-            let revoked = AppError::Unauthorized("The access token has been revoked.");
-            let (account, ended) = user.ok_or(revoked)?;
-            // An inactive account, or one awaiting a supervisor's approval, cannot act (SPEC §1).
-            if !account.may_sign_in() || account.token_version != claims.ver || ended {
-                return Err(AppError::Unauthorized("The access token has been revoked."));
-            }
-            let role: Role = account.role;
-            let staff = Staff {
-                id: account.id,
-                role,
-                email: account.email.clone(),
-                display_name: account.display_name.clone(),
-                meta: RequestMeta::of(&req),
-            };
-            req.extensions_mut().insert(Actor { id: staff.id, role });
-            req.extensions_mut()
-                .insert(CallerAccount(std::sync::Arc::new(account)));
-            Ok(staff)
-        })
+        Box::pin(async move { authenticate(&req).await })
+    }
+}
+
+impl<A: Act + 'static> FromRequest for Permit<A> {
+    type Error = AppError;
+    type Future = LocalBoxFuture<'static, Result<Self, AppError>>;
+
+    fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
+        let req = req.clone();
+        Box::pin(async move { authenticate(&req).await?.permit::<A>() })
     }
 }

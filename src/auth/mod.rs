@@ -2,6 +2,7 @@
 //! extractor, throttling, and the policy every handler asks.
 
 pub mod extractor;
+pub mod gate;
 pub mod password;
 pub mod policy;
 pub mod reset;

@@ -10,7 +10,7 @@ use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 use uuid::Uuid;
 
-use crate::auth::{Action, Role, Staff};
+use crate::auth::{Action, Staff};
 use crate::domain::screening::ScreeningStatus;
 use crate::error::{AppError, AppResult};
 use crate::http::Query;
@@ -119,7 +119,7 @@ fn screenings(
             clients::preferred_name,
         ))
         .into_boxed();
-    q = if staff.role == Role::Intake {
+    q = if staff.can(Action::CoordinateIntake) {
         q.filter(screenings::status.eq(ScreeningStatus::Scheduled))
     } else {
         q.filter(screenings::interviewer_id.eq(staff.id))

@@ -22,7 +22,8 @@ impl utoipa::PartialSchema for PdfDocument {
 }
 
 impl utoipa::ToSchema for PdfDocument {}
-use crate::auth::{Action, Staff};
+use crate::auth::policy::act;
+use crate::auth::Staff;
 use crate::consents::model::ensure_care_team;
 use crate::error::{AppError, AppResult, ErrorCode};
 use crate::notes::failure::{audited, Attempt, Failure};
@@ -42,9 +43,8 @@ pub async fn disclosure_document(
     staff: Staff,
     id: web::Path<Uuid>,
 ) -> AppResult<HttpResponse> {
-    staff.require(Action::ReadDisclosures)?;
+    let reader = state.notes.reader(&staff.permit::<act::ReadDisclosures>()?);
     let disclosure_id = id.into_inner();
-    let st = state.clone();
     let pdf = state
         .db
         .run(move |conn| {
@@ -58,7 +58,7 @@ pub async fn disclosure_document(
             audited(conn, &audit, attempt, |conn| {
                 let row = find(conn, disclosure_id)?.ok_or(AppError::NotFound)?;
                 ensure_care_team(conn, &staff, row.client_id)?;
-                let pdf = row.document(&st.notes).map_err(|e| {
+                let pdf = row.document(&reader).map_err(|e| {
                     tracing::error!(%disclosure_id, error = %e, "a disclosed document cannot be decrypted");
                     Failure::App(AppError::conflict(
                         ErrorCode::NoteUndecryptable,

@@ -8,7 +8,7 @@ use uuid::Uuid;
 
 use crate::domain::consent::InformationKind;
 use crate::error::AppError;
-use crate::notes::crypto::{NotesCipher, OpenError, Sealed};
+use crate::notes::crypto::{ClinicalReader, NotesCipher, OpenError, Sealed};
 use crate::schema::{consents, disclosures};
 
 #[derive(Debug, Clone, Queryable, Selectable)]
@@ -50,8 +50,8 @@ impl DisclosureRow {
 
     /// The document as released; a ciphertext that does not open, or opens to other bytes
     /// than the digest recorded, is an error.
-    pub fn document(&self, cipher: &NotesCipher) -> Result<Vec<u8>, OpenError> {
-        let pdf = cipher.open(
+    pub fn document(&self, reader: &ClinicalReader) -> Result<Vec<u8>, OpenError> {
+        let pdf = reader.open(
             &document_aad(self.id, self.client_id, &self.document_sha256),
             &self.sealed(),
         )?;

@@ -10,6 +10,7 @@ use serde_json::json;
 use utoipa::ToSchema;
 use uuid::Uuid;
 
+use crate::auth::policy::act;
 use crate::auth::{scope, Action, Staff};
 use crate::domain::membership::rescind_exit as decide;
 use crate::domain::membership::MembershipStatus;
@@ -49,6 +50,7 @@ pub async fn rescind_exit(
     };
     let audit = staff.audit();
     let cipher = state.notes.clone();
+    let reader = state.notes.reader(&staff.permit::<act::ReadNotes>()?);
     let view = state
         .db
         .tx(move |conn| {
@@ -116,7 +118,7 @@ pub async fn rescind_exit(
                     "planned_last_session_id": m.planned_last_session_id,
                 }),
             )?;
-            load_view(conn, id, Some(&cipher))
+            load_view(conn, id, Some(&reader))
         })
         .await?;
     Ok(ok_with_etag(view.version, &view))

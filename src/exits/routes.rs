@@ -9,6 +9,7 @@ use utoipa::ToSchema;
 use uuid::Uuid;
 
 use super::plan::{complete_exit, planned_last_session};
+use crate::auth::policy::act;
 use crate::auth::{scope, Action, Staff};
 use crate::domain::membership::MembershipStatus;
 use crate::domain::membership::{next, Event};
@@ -54,6 +55,7 @@ pub async fn exit_notice(
     };
     let audit = staff.audit();
     let cipher = state.notes.clone();
+    let reader = state.notes.reader(&staff.permit::<act::ReadNotes>()?);
     let view = state
         .db
         .tx(move |conn| {
@@ -94,7 +96,7 @@ pub async fn exit_notice(
             if last.status == SessionStatus::Held {
                 complete_exit(conn, &audit, id, &last, &group)?;
             }
-            load_view(conn, id, Some(&cipher))
+            load_view(conn, id, Some(&reader))
         })
         .await?;
     Ok(ok_with_etag(view.version, &view))

@@ -103,7 +103,7 @@ pub struct UpdateGroup {
 
 /// `composition_warnings` are shown to clinical roles and admins, not to intake (SPEC §2).
 fn shows_composition(staff: &Staff) -> bool {
-    staff.role != Role::Intake
+    staff.can(Action::ReadCompositionWarnings)
 }
 
 /// The lead and co-therapists must be active therapists or supervisors.

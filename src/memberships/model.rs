@@ -12,7 +12,7 @@ use crate::domain::agreement::contract_current;
 use crate::domain::membership::{ExitReason, MembershipStatus};
 use crate::domain::participation::{at_risk as streak_at_risk, attendance_rate};
 use crate::error::{AppError, AppResult};
-use crate::notes::crypto::NotesCipher;
+use crate::notes::crypto::ClinicalReader;
 use crate::notes::fields::{self, Field};
 use crate::roster;
 use crate::schema::memberships;
@@ -61,9 +61,9 @@ struct Texts {
 }
 
 impl MembershipRow {
-    fn texts(&self, cipher: &NotesCipher) -> AppResult<Texts> {
+    fn texts(&self, reader: &ClinicalReader) -> AppResult<Texts> {
         let read = |field, sealed: &Option<Vec<u8>>, legacy: &Option<String>| {
-            fields::read(cipher, field, self.id, sealed.as_deref(), legacy.as_deref())
+            fields::read(reader, field, self.id, sealed.as_deref(), legacy.as_deref())
         };
         Ok(Texts {
             override_reason: read(
@@ -140,11 +140,11 @@ pub struct MembershipView {
 }
 
 /// Renders memberships (in the order given), computing the derived fields in two queries.
-/// The clinical texts are opened and shown only given the cipher (clinical roles).
+/// The clinical texts are opened and shown only given a reader (clinical roles' permit).
 pub fn load_views(
     conn: &mut PgConnection,
     rows: Vec<MembershipRow>,
-    clinical: Option<&NotesCipher>,
+    clinical: Option<&ClinicalReader>,
 ) -> AppResult<Vec<MembershipView>> {
     let ids: Vec<Uuid> = rows.iter().map(|r| r.id).collect();
     // Term progress, participation (the view `membership_stats`) and the client's summary, in
@@ -263,7 +263,7 @@ pub fn find(conn: &mut PgConnection, id: Uuid) -> QueryResult<Option<MembershipR
 pub fn load_view(
     conn: &mut PgConnection,
     id: Uuid,
-    clinical: Option<&NotesCipher>,
+    clinical: Option<&ClinicalReader>,
 ) -> AppResult<MembershipView> {
     let row = find(conn, id)?.ok_or(AppError::NotFound)?;
     load_views(conn, vec![row], clinical)?

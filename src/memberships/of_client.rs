@@ -12,6 +12,7 @@ use utoipa::ToSchema;
 use uuid::Uuid;
 
 use super::model::{load_views, MembershipRow, MembershipView};
+use crate::auth::policy::act;
 use crate::auth::{scope, Action, Staff};
 use crate::error::AppResult;
 use crate::http::pagination::{self, ListCursor, Page, PageParams};
@@ -43,7 +44,10 @@ pub async fn client_memberships(
     let q = q.into_inner();
     let limit = pagination::limit(q.limit)?;
     let before: Option<(DateTime<Utc>, Uuid)> = cursor.open()?;
-    let clinical = staff.can(Action::ReadNotes).then(|| state.notes.clone());
+    let clinical = staff
+        .permit::<act::ReadNotes>()
+        .ok()
+        .map(|p| state.notes.reader(&p));
     let audit = staff.audit();
     let items = state
         .db

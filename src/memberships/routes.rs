@@ -12,7 +12,8 @@ use uuid::Uuid;
 use super::lifecycle;
 use super::model::{load_view, load_views, MembershipRow, MembershipView};
 use super::signatures;
-use crate::auth::{scope, Action, Role, Staff};
+use crate::auth::policy::act;
+use crate::auth::{scope, Action, Staff};
 use crate::domain::admission::{self, AdmissionFacts, AdmissionRefusal, ScreeningFacts};
 use crate::domain::agreement::{decide_signature, SignFacts, SignKind, SignRefusal};
 use crate::domain::composition::{self, CompositionWarning};
@@ -149,7 +150,7 @@ fn admission_facts(
         max_size: group.max_size,
         seats_taken: groups::seats(conn, group_id)?.taken(),
         override_given,
-        may_override: staff.role == Role::Supervisor,
+        may_override: staff.can(Action::OverrideEnrollment),
         client_id: b.client_id,
         client_exists,
         screening,
@@ -212,7 +213,10 @@ pub async fn admit(
     };
     let audit = staff.audit();
     let cipher = state.notes.clone();
-    let clinical = staff.can(Action::ReadNotes).then(|| state.notes.clone());
+    let clinical = staff
+        .permit::<act::ReadNotes>()
+        .ok()
+        .map(|p| state.notes.reader(&p));
     let view = state
         .db
         .tx(move |conn| {
@@ -298,7 +302,10 @@ pub async fn list_members(
     let q = q.into_inner();
     let limit = pagination::limit(q.limit)?;
     let after: Option<(DateTime<Utc>, Uuid)> = cursor.open()?;
-    let clinical = staff.can(Action::ReadNotes).then(|| state.notes.clone());
+    let clinical = staff
+        .permit::<act::ReadNotes>()
+        .ok()
+        .map(|p| state.notes.reader(&p));
     let audit = staff.audit();
     let views = state
         .db
@@ -348,7 +355,10 @@ pub async fn get_membership(
 ) -> AppResult<HttpResponse> {
     staff.require(Action::ReadMembers)?;
     let id = id.into_inner();
-    let clinical = staff.can(Action::ReadNotes).then(|| state.notes.clone());
+    let clinical = staff
+        .permit::<act::ReadNotes>()
+        .ok()
+        .map(|p| state.notes.reader(&p));
     let view = state
         .db
         .run(move |conn| {
@@ -409,7 +419,10 @@ pub async fn sign(
     let signature_name = required_line(&b.signature_name, 200)
         .map_err(|m| AppError::invalid("signature_name", m))?;
     let audit = staff.audit();
-    let clinical = staff.can(Action::ReadNotes).then(|| state.notes.clone());
+    let clinical = staff
+        .permit::<act::ReadNotes>()
+        .ok()
+        .map(|p| state.notes.reader(&p));
     let view = state
         .db
         .tx(move |conn| {
@@ -529,6 +542,7 @@ pub async fn discharge(
     check_discharge(b.exit_reason, &b.note).finish()?;
     let audit = staff.audit();
     let cipher = state.notes.clone();
+    let reader = state.notes.reader(&staff.permit::<act::ReadNotes>()?);
     let view = state
         .db
         .tx(move |conn| {
@@ -551,7 +565,7 @@ pub async fn discharge(
                 json!({"exit_reason": b.exit_reason.as_str(), "effective_at": at,
                        "late_entry": b.effective_at.is_some(), "attendance_removed": removed}),
             )?;
-            load_view(conn, id, Some(&cipher))
+            load_view(conn, id, Some(&reader))
         })
         .await?;
     Ok(ok_with_etag(view.version, &view))
@@ -614,7 +628,7 @@ pub async fn withdraw(
     staff.require(Action::ManageExit)?;
     let id = id.into_inner();
     let audit = staff.audit();
-    let cipher = state.notes.clone();
+    let reader = state.notes.reader(&staff.permit::<act::ReadNotes>()?);
     let view = state
         .db
         .tx(move |conn| {
@@ -636,7 +650,7 @@ pub async fn withdraw(
                 Some(id),
                 json!({"effective_at": at, "late_entry": b.effective_at.is_some(), "attendance_removed": removed}),
             )?;
-            load_view(conn, id, Some(&cipher))
+            load_view(conn, id, Some(&reader))
         })
         .await?;
     Ok(ok_with_etag(view.version, &view))

@@ -1,5 +1,6 @@
 //! The five note actions, shared by group and member notes (SPEC §2): read, write a draft,
-//! sign, co-sign, append an addendum. Each runs as: role (403) → session and scope (404) →
+//! sign, co-sign, append an addendum. The gate has refused other roles (403, audited once);
+//! each runs as: the permit that opens the note → session and scope (404) →
 //! the step → an allowed audit event → the note as it now is, decrypted, in one transaction;
 //! any failure rolls back and is audited as denied (`failure::audited`).
 
@@ -14,13 +15,15 @@ use uuid::Uuid;
 use super::addenda;
 use super::failure::{audited, Attempt, Failure};
 use super::model::{self, NoteRow, Target};
-use crate::auth::{scope, Action, Role, Staff};
+use crate::auth::policy::act;
+use crate::auth::{scope, Action, Staff};
 use crate::domain::note::{
     can_add_addendum, can_cosign, can_edit, can_sign, can_void, AddendumContent, ContentError,
     NoteRefusal, NoteStatus, VoidNote, VoidRefusal,
 };
 use crate::error::{AppError, AppResult, ErrorCode};
 use crate::http::etag::{etag, IfMatch};
+use crate::notes::crypto::OpensSealedText;
 use crate::roster;
 use crate::sessions::model as sessions;
 use crate::sessions::model::SessionStatus;
@@ -66,13 +69,16 @@ fn existing(conn: &mut PgConnection, target: Target) -> Result<NoteRow, Failure>
     Ok(model::find(conn, target, true)?.ok_or(AppError::NotFound)?)
 }
 
-async fn perform(
+async fn perform<A: OpensSealedText + 'static>(
     state: web::Data<AppState>,
     staff: Staff,
     target: Target,
-    (action, permission): (&'static str, Action),
+    action: &'static str,
     step: impl FnOnce(&mut PgConnection, &AppState) -> Result<Done, Failure> + Send + 'static,
 ) -> AppResult<HttpResponse> {
+    // The gate refused every other role before the request was read; the permit is what
+    // opens the note's text for the answer.
+    let reader = state.notes.reader(&staff.permit::<A>()?);
     let st = state.clone();
     let (status, note) = state
         .db
@@ -86,9 +92,6 @@ async fn perform(
                 details: details(target),
             };
             audited(conn, &audit, attempt, |conn| {
-                if !staff.can(permission) {
-                    return Err(Failure::Role);
-                }
                 let session =
                     sessions::find(conn, target.session_id())?.ok_or(AppError::NotFound)?;
                 if staff.is_scoped()
@@ -102,7 +105,7 @@ async fn perform(
                     d["addendum_id"] = json!(a);
                 }
                 audit.allowed(conn, action, resource_type, Some(done.note.id), d)?;
-                Ok((done.status, model::view(conn, &st.notes, done.note)?))
+                Ok((done.status, model::view(conn, &reader, done.note)?))
             })
         })
         .await?;
@@ -118,27 +121,19 @@ pub(super) async fn read(
     staff: Staff,
     target: Target,
 ) -> AppResult<HttpResponse> {
-    let supervisor = staff.role == Role::Supervisor;
-    perform(
-        state,
-        staff,
-        target,
-        ("note.read", Action::ReadNotes),
-        move |conn, _| {
-            let note = match model::find(conn, target, false)? {
-                Some(n) => n,
-                None if supervisor => {
-                    model::find_voided(conn, target)?.ok_or(AppError::NotFound)?
-                }
-                None => return Err(AppError::NotFound.into()),
-            };
-            Ok(Done {
-                status: StatusCode::OK,
-                note,
-                addendum_id: None,
-            })
-        },
-    )
+    let supervisor = staff.can(Action::ReadVoidedNotes);
+    perform::<act::ReadNotes>(state, staff, target, "note.read", move |conn, _| {
+        let note = match model::find(conn, target, false)? {
+            Some(n) => n,
+            None if supervisor => model::find_voided(conn, target)?.ok_or(AppError::NotFound)?,
+            None => return Err(AppError::NotFound.into()),
+        };
+        Ok(Done {
+            status: StatusCode::OK,
+            note,
+            addendum_id: None,
+        })
+    })
     .await
 }
 
@@ -152,36 +147,30 @@ pub(super) async fn void(
     body: VoidNote,
 ) -> AppResult<HttpResponse> {
     let who = staff.id;
-    let supervisor = staff.role == Role::Supervisor;
-    perform(
-        state,
-        staff,
-        target,
-        ("note.void", Action::WriteNotes),
-        move |conn, _| {
-            body.validate().finish().map_err(AppError::from)?;
-            let note = match model::find(conn, target, true)? {
-                Some(n) => n,
-                // Only a voided one here: already entered in error.
-                None => model::find_voided(conn, target)?.ok_or(AppError::NotFound)?,
-            };
-            can_void(note.status(), note.author_id == who, supervisor).map_err(|r| match r {
-                VoidRefusal::NotAllowed => Failure::App(AppError::Forbidden),
-                VoidRefusal::Refused(r) => refuse(r),
-            })?;
-            if model::void(conn, &note, who, body.reason.trim())? == 0 {
-                return Err(
-                    AppError::conflict(ErrorCode::Conflict, "The note changed meanwhile.").into(),
-                );
-            }
-            let voided = model::find_voided(conn, target)?.ok_or(AppError::NotFound)?;
-            Ok(Done {
-                status: StatusCode::OK,
-                note: voided,
-                addendum_id: None,
-            })
-        },
-    )
+    let supervisor = staff.can(Action::VoidAnyNote);
+    perform::<act::WriteNotes>(state, staff, target, "note.void", move |conn, _| {
+        body.validate().finish().map_err(AppError::from)?;
+        let note = match model::find(conn, target, true)? {
+            Some(n) => n,
+            // Only a voided one here: already entered in error.
+            None => model::find_voided(conn, target)?.ok_or(AppError::NotFound)?,
+        };
+        can_void(note.status(), note.author_id == who, supervisor).map_err(|r| match r {
+            VoidRefusal::NotAllowed => Failure::App(AppError::Forbidden),
+            VoidRefusal::Refused(r) => refuse(r),
+        })?;
+        if model::void(conn, &note, who, body.reason.trim())? == 0 {
+            return Err(
+                AppError::conflict(ErrorCode::Conflict, "The note changed meanwhile.").into(),
+            );
+        }
+        let voided = model::find_voided(conn, target)?.ok_or(AppError::NotFound)?;
+        Ok(Done {
+            status: StatusCode::OK,
+            note: voided,
+            addendum_id: None,
+        })
+    })
     .await
 }
 
@@ -196,62 +185,56 @@ pub(super) async fn write(
     fields: AppResult<Value>,
 ) -> AppResult<HttpResponse> {
     let author = staff.id;
-    perform(
-        state,
-        staff,
-        target,
-        ("note.write", Action::WriteNotes),
-        move |conn, st| {
-            let fields = fields?;
-            // The session's lock serialises a note's first writers: one creates, the next edits.
-            let session = sessions::lock(conn, target.session_id())?;
-            if session.status == SessionStatus::Cancelled {
-                return Err(AppError::conflict(
-                    ErrorCode::SessionCancelled,
-                    "The session was cancelled.",
+    perform::<act::WriteNotes>(state, staff, target, "note.write", move |conn, st| {
+        let fields = fields?;
+        // The session's lock serialises a note's first writers: one creates, the next edits.
+        let session = sessions::lock(conn, target.session_id())?;
+        if session.status == SessionStatus::Cancelled {
+            return Err(AppError::conflict(
+                ErrorCode::SessionCancelled,
+                "The session was cancelled.",
+            )
+            .into());
+        }
+        if Utc::now() < session.scheduled_at {
+            return Err(AppError::conflict(
+                ErrorCode::SessionNotStarted,
+                "The session has not begun yet.",
+            )
+            .into());
+        }
+        if let Some(m) = target.membership_id() {
+            if !roster::is_seated(conn, m, session.id)? {
+                return Err(AppError::invalid(
+                    "membership_id",
+                    "the membership holds no seat at this session",
                 )
                 .into());
             }
-            if Utc::now() < session.scheduled_at {
-                return Err(AppError::conflict(
-                    ErrorCode::SessionNotStarted,
-                    "The session has not begun yet.",
-                )
-                .into());
+        }
+        let status = match model::find(conn, target, true)? {
+            None => {
+                // Versions start at 1: a specific tag cannot match a note not yet written.
+                if_match.check(0)?;
+                model::insert(conn, &st.notes, target, author, &fields)?;
+                StatusCode::CREATED
             }
-            if let Some(m) = target.membership_id() {
-                if !roster::is_seated(conn, m, session.id)? {
-                    return Err(AppError::invalid(
-                        "membership_id",
-                        "the membership holds no seat at this session",
-                    )
-                    .into());
+            Some(note) => {
+                can_edit(note.status()).map_err(refuse)?;
+                if note.author_id != author {
+                    return Err(AppError::Forbidden.into());
                 }
+                if_match.check(note.version)?;
+                model::edit(conn, &st.notes, &note, &fields)?;
+                StatusCode::OK
             }
-            let status = match model::find(conn, target, true)? {
-                None => {
-                    // Versions start at 1: a specific tag cannot match a note not yet written.
-                    if_match.check(0)?;
-                    model::insert(conn, &st.notes, target, author, &fields)?;
-                    StatusCode::CREATED
-                }
-                Some(note) => {
-                    can_edit(note.status()).map_err(refuse)?;
-                    if note.author_id != author {
-                        return Err(AppError::Forbidden.into());
-                    }
-                    if_match.check(note.version)?;
-                    model::edit(conn, &st.notes, &note, &fields)?;
-                    StatusCode::OK
-                }
-            };
-            Ok(Done {
-                status,
-                note: reread(conn, target)?,
-                addendum_id: None,
-            })
-        },
-    )
+        };
+        Ok(Done {
+            status,
+            note: reread(conn, target)?,
+            addendum_id: None,
+        })
+    })
     .await
 }
 
@@ -262,20 +245,14 @@ pub(super) async fn sign(
     target: Target,
 ) -> AppResult<HttpResponse> {
     let who = staff.id;
-    perform(
-        state,
-        staff,
-        target,
-        ("note.sign", Action::WriteNotes),
-        move |conn, _| {
-            let note = existing(conn, target)?;
-            can_sign(note.status()).map_err(refuse)?;
-            if note.author_id != who {
-                return Err(AppError::Forbidden.into());
-            }
-            advance(conn, target, &note, NoteStatus::Signed, who)
-        },
-    )
+    perform::<act::WriteNotes>(state, staff, target, "note.sign", move |conn, _| {
+        let note = existing(conn, target)?;
+        can_sign(note.status()).map_err(refuse)?;
+        if note.author_id != who {
+            return Err(AppError::Forbidden.into());
+        }
+        advance(conn, target, &note, NoteStatus::Signed, who)
+    })
     .await
 }
 
@@ -286,24 +263,18 @@ pub(super) async fn cosign(
     target: Target,
 ) -> AppResult<HttpResponse> {
     let who = staff.id;
-    perform(
-        state,
-        staff,
-        target,
-        ("note.cosign", Action::CosignNote),
-        move |conn, _| {
-            let note = existing(conn, target)?;
-            can_cosign(note.status()).map_err(refuse)?;
-            if note.author_id == who {
-                return Err(AppError::conflict(
-                    ErrorCode::Conflict,
-                    "A co-signature must come from someone other than the author.",
-                )
-                .into());
-            }
-            advance(conn, target, &note, NoteStatus::Cosigned, who)
-        },
-    )
+    perform::<act::CosignNote>(state, staff, target, "note.cosign", move |conn, _| {
+        let note = existing(conn, target)?;
+        can_cosign(note.status()).map_err(refuse)?;
+        if note.author_id == who {
+            return Err(AppError::conflict(
+                ErrorCode::Conflict,
+                "A co-signature must come from someone other than the author.",
+            )
+            .into());
+        }
+        advance(conn, target, &note, NoteStatus::Cosigned, who)
+    })
     .await
 }
 
@@ -333,23 +304,17 @@ pub(super) async fn add_addendum(
     body: AddendumContent,
 ) -> AppResult<HttpResponse> {
     let who = staff.id;
-    perform(
-        state,
-        staff,
-        target,
-        ("note.addendum", Action::WriteNotes),
-        move |conn, st| {
-            body.validate().finish().map_err(AppError::from)?;
-            let note = existing(conn, target)?;
-            can_add_addendum(note.status()).map_err(refuse)?;
-            let id = addenda::insert(conn, &st.notes, &note, who, &body.content)?;
-            model::bump_version(conn, &note)?;
-            Ok(Done {
-                status: StatusCode::CREATED,
-                note: reread(conn, target)?,
-                addendum_id: Some(id),
-            })
-        },
-    )
+    perform::<act::WriteNotes>(state, staff, target, "note.addendum", move |conn, st| {
+        body.validate().finish().map_err(AppError::from)?;
+        let note = existing(conn, target)?;
+        can_add_addendum(note.status()).map_err(refuse)?;
+        let id = addenda::insert(conn, &st.notes, &note, who, &body.content)?;
+        model::bump_version(conn, &note)?;
+        Ok(Done {
+            status: StatusCode::CREATED,
+            note: reread(conn, target)?,
+            addendum_id: Some(id),
+        })
+    })
     .await
 }

@@ -8,7 +8,7 @@ use serde::Serialize;
 use utoipa::ToSchema;
 use uuid::Uuid;
 
-use super::crypto::{NotesCipher, OpenError, Sealed};
+use super::crypto::{ClinicalReader, NotesCipher, OpenError, Sealed};
 use super::model::NoteRow;
 use crate::schema::note_addenda as na;
 
@@ -38,19 +38,19 @@ pub fn addendum_aad(note_id: Uuid, addendum_id: Uuid) -> Vec<u8> {
 }
 
 impl AddendumRow {
-    pub fn content(&self, cipher: &NotesCipher) -> Result<String, OpenError> {
+    pub fn content(&self, reader: &ClinicalReader) -> Result<String, OpenError> {
         let sealed = Sealed {
             key_id: self.key_id.clone(),
             nonce: self.nonce.clone(),
             ciphertext: self.ciphertext.clone(),
         };
-        String::from_utf8(cipher.open(&addendum_aad(self.note_id, self.id), &sealed)?)
+        String::from_utf8(reader.open(&addendum_aad(self.note_id, self.id), &sealed)?)
             .map_err(|_| OpenError::Tampered)
     }
 
-    pub fn open(self, cipher: &NotesCipher) -> Result<Addendum, OpenError> {
+    pub fn open(self, reader: &ClinicalReader) -> Result<Addendum, OpenError> {
         Ok(Addendum {
-            content: self.content(cipher)?,
+            content: self.content(reader)?,
             id: self.id,
             author_id: self.author_id,
             created_at: self.created_at,

@@ -7,6 +7,7 @@ use aes_gcm::{Aes256Gcm, Nonce};
 use rand::RngCore;
 use sha2::{Digest, Sha256};
 
+use crate::auth::policy::{act, Act, Action, Permit};
 use crate::config::{parse_notes_key, ConfigError, Env};
 
 /// What is stored: which key, the nonce, the ciphertext (with its tag).
@@ -82,6 +83,45 @@ pub fn keys_from_env(env: &impl Env) -> Result<([u8; 32], Option<[u8; 32]>), Con
     Ok((current, previous))
 }
 
+/// Actions whose permit opens sealed text: what clinicians read (notes, assessments, exit
+/// notes, a client's record) and the released documents of a disclosure. Never an
+/// administrator's (see the test below).
+pub trait OpensSealedText: Act {}
+
+macro_rules! opens_sealed_text {
+    ($($action:ident),*) => {
+        $(impl OpensSealedText for act::$action {})*
+        /// The actions of [`OpensSealedText`], for the test of the role table.
+        pub const OPENS_SEALED_TEXT: &[Action] = &[$(Action::$action),*];
+    };
+}
+
+opens_sealed_text!(
+    ReadNotes,
+    WriteNotes,
+    CosignNote,
+    ReadClientRecord,
+    ReadAssessment,
+    ReadDisclosures
+);
+
+/// Opens sealed clinical text. Made only by [`NotesCipher::reader`] from a [`Permit`], so a
+/// function that asks for one cannot be reached by a caller the policy refuses.
+#[derive(Clone)]
+pub struct ClinicalReader(NotesCipher);
+
+impl ClinicalReader {
+    /// For the notes module's own maintenance (key rotation, sealing legacy text): re-sealing
+    /// opens text with no caller and no permit, and never returns it.
+    pub(super) fn for_maintenance(cipher: &NotesCipher) -> ClinicalReader {
+        ClinicalReader(cipher.clone())
+    }
+
+    pub fn open(&self, aad: &[u8], sealed: &Sealed) -> Result<Vec<u8>, OpenError> {
+        self.0.open(aad, sealed)
+    }
+}
+
 #[derive(Clone)]
 pub struct NotesCipher {
     current_id: String,
@@ -125,7 +165,15 @@ impl NotesCipher {
         }
     }
 
-    pub fn open(&self, aad: &[u8], sealed: &Sealed) -> Result<Vec<u8>, OpenError> {
+    /// The key to clinical text, for a caller holding a permit of an action that reads it:
+    /// outside the notes module, sealed text opens only through a [`ClinicalReader`].
+    pub fn reader<A: OpensSealedText>(&self, _: &Permit<A>) -> ClinicalReader {
+        ClinicalReader(self.clone())
+    }
+
+    /// Decrypts; visible to the notes module alone (its key rotation and legacy sealing
+    /// re-encrypt without a caller), everyone else goes through a [`ClinicalReader`].
+    pub(super) fn open(&self, aad: &[u8], sealed: &Sealed) -> Result<Vec<u8>, OpenError> {
         let (_, cipher) = self
             .keys
             .iter()
@@ -149,6 +197,15 @@ impl NotesCipher {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::auth::policy::{allows, Role};
+
+    #[test]
+    fn no_administrator_opens_sealed_text() {
+        for action in OPENS_SEALED_TEXT {
+            assert!(!allows(Role::Admin, *action), "{action:?}");
+            assert!(allows(Role::Supervisor, *action), "{action:?}");
+        }
+    }
 
     #[test]
     fn round_trip_fresh_nonces_and_binding() {

@@ -14,8 +14,6 @@ use crate::error::{AppError, AppResult, ErrorCode};
 
 #[derive(Debug)]
 pub enum Failure {
-    /// The caller's role may never do this: 403.
-    Role,
     /// Outside a therapist's scope: 404, existence not disclosed.
     OutOfScope,
     /// Any other answer: a refusal (4xx) with its code, or an internal error.
@@ -45,7 +43,6 @@ impl From<diesel::result::Error> for Failure {
 impl Failure {
     pub fn into_error(self) -> AppError {
         match self {
-            Failure::Role => AppError::Forbidden,
             Failure::OutOfScope => AppError::NotFound,
             Failure::App(e) => e,
             Failure::Undecryptable { .. } => AppError::conflict(
@@ -58,7 +55,6 @@ impl Failure {
 
     fn reason(&self) -> &'static str {
         match self {
-            Failure::Role => "role",
             Failure::OutOfScope => "out_of_scope",
             Failure::App(e) => e.code().as_str(),
             Failure::Undecryptable {
@@ -115,6 +111,10 @@ pub fn audited<T>(
             _ => (attempt.action, attempt.resource_type, attempt.resource_id),
         };
         conn.transaction(|conn| audit.denied(conn, action, resource_type, resource_id, details))?;
+        return Err(match failure.into_error() {
+            AppError::Forbidden => AppError::ForbiddenRecorded,
+            e => e,
+        });
     }
     Err(failure.into_error())
 }

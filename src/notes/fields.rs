@@ -18,7 +18,7 @@ use diesel::prelude::*;
 use diesel::sql_types::{BigInt, Bytea, Integer, Text, Uuid as SqlUuid};
 use uuid::Uuid;
 
-use super::crypto::{key_prefix, NotesCipher, OpenError, Sealed};
+use super::crypto::{key_prefix, ClinicalReader, NotesCipher, OpenError, Sealed};
 use crate::error::{AppError, ErrorCode};
 
 const BATCH: i64 = 500;
@@ -97,13 +97,13 @@ pub fn seal_opt(
 
 /// The text of a value stored in `<column>_sealed` of row `row_id`.
 pub fn open(
-    cipher: &NotesCipher,
+    reader: &ClinicalReader,
     field: Field,
     row_id: Uuid,
     bytes: &[u8],
 ) -> Result<String, OpenError> {
     let sealed = Sealed::from_bytes(bytes)?;
-    String::from_utf8(cipher.open(&aad(field, row_id), &sealed)?).map_err(|_| OpenError::Tampered)
+    String::from_utf8(reader.open(&aad(field, row_id), &sealed)?).map_err(|_| OpenError::Tampered)
 }
 
 /// A stored value that does not open: 409 `note_undecryptable` (as for notes, never a 500;
@@ -125,14 +125,14 @@ pub fn undecryptable(field: Field, row_id: Uuid, error: OpenError) -> AppError {
 
 /// The text of a row's field: the sealed value when there is one, else a legacy plain value.
 pub fn read(
-    cipher: &NotesCipher,
+    reader: &ClinicalReader,
     field: Field,
     row_id: Uuid,
     sealed: Option<&[u8]>,
     legacy: Option<&str>,
 ) -> Result<Option<String>, AppError> {
     match sealed {
-        Some(b) => open(cipher, field, row_id, b)
+        Some(b) => open(reader, field, row_id, b)
             .map(Some)
             .map_err(|e| undecryptable(field, row_id, e)),
         None => Ok(legacy.map(str::to_string)),
@@ -170,6 +170,7 @@ fn rotate_field(
          ORDER BY id LIMIT $3 FOR UPDATE"
     );
     let update = format!("UPDATE {table} SET {col} = $1 WHERE id = $2");
+    let reader = ClinicalReader::for_maintenance(cipher);
     let mut n = 0;
     loop {
         let batch: Vec<SealedRow> = diesel::sql_query(&select)
@@ -181,7 +182,7 @@ fn rotate_field(
             return Ok(n);
         }
         for row in &batch {
-            let text = open(cipher, field, row.id, &row.sealed)
+            let text = open(&reader, field, row.id, &row.sealed)
                 .map_err(|e| anyhow::anyhow!("{table}.{} of {}: {e}", field.column(), row.id))?;
             diesel::sql_query(&update)
                 .bind::<Bytea, _>(seal(cipher, field, row.id, &text))
@@ -241,15 +242,16 @@ mod tests {
     #[test]
     fn bound_to_table_column_and_row() {
         let c = NotesCipher::new(&[5; 32], None);
+        let r = ClinicalReader::for_maintenance(&c);
         let (a, b) = (Uuid::new_v4(), Uuid::new_v4());
         let v = seal(&c, Field::ExitNote, a, "marker");
-        assert_eq!(open(&c, Field::ExitNote, a, &v).unwrap(), "marker");
+        assert_eq!(open(&r, Field::ExitNote, a, &v).unwrap(), "marker");
         assert_eq!(
-            open(&c, Field::ExitNote, b, &v).unwrap_err(),
+            open(&r, Field::ExitNote, b, &v).unwrap_err(),
             OpenError::Tampered
         );
         assert_eq!(
-            open(&c, Field::ExitNoticeReason, a, &v).unwrap_err(),
+            open(&r, Field::ExitNoticeReason, a, &v).unwrap_err(),
             OpenError::Tampered
         );
         assert!(!v.windows(6).any(|w| w == b"marker"));

@@ -10,7 +10,7 @@ use utoipa::ToSchema;
 use uuid::Uuid;
 
 use super::addenda::{self, Addendum};
-use super::crypto::{NotesCipher, OpenError, Sealed};
+use super::crypto::{ClinicalReader, NotesCipher, OpenError, Sealed};
 use super::failure::Failure;
 use crate::domain::note::NoteStatus;
 
@@ -162,13 +162,13 @@ impl NoteRow {
     }
 
     /// The note's fields, decrypted.
-    pub fn open(&self, cipher: &NotesCipher) -> Result<Value, OpenError> {
+    pub fn open(&self, reader: &ClinicalReader) -> Result<Value, OpenError> {
         let sealed = Sealed {
             key_id: self.key_id.clone(),
             nonce: self.nonce.clone(),
             ciphertext: self.ciphertext.clone(),
         };
-        let plain = cipher.open(&note_aad(self.target(), self.id), &sealed)?;
+        let plain = reader.open(&note_aad(self.target(), self.id), &sealed)?;
         serde_json::from_slice(&plain).map_err(|_| OpenError::Tampered)
     }
 }
@@ -410,17 +410,21 @@ pub struct Note {
 }
 
 /// Decrypts a note and its addenda; a ciphertext that does not open is `Undecryptable`.
-pub fn view(conn: &mut PgConnection, cipher: &NotesCipher, note: NoteRow) -> Result<Note, Failure> {
+pub fn view(
+    conn: &mut PgConnection,
+    reader: &ClinicalReader,
+    note: NoteRow,
+) -> Result<Note, Failure> {
     let target = note.target();
     let undecryptable = |error| Failure::Undecryptable {
         kind: target.kind(),
         note_id: note.id,
         error,
     };
-    let fields = note.open(cipher).map_err(undecryptable)?;
+    let fields = note.open(reader).map_err(undecryptable)?;
     let addenda = addenda::load(conn, note.id)?
         .into_iter()
-        .map(|a| a.open(cipher))
+        .map(|a| a.open(reader))
         .collect::<Result<Vec<_>, _>>()
         .map_err(undecryptable)?;
     Ok(Note {

@@ -8,7 +8,7 @@
 use diesel::prelude::*;
 
 use super::addenda;
-use super::crypto::{keys_from_env, NotesCipher};
+use super::crypto::{keys_from_env, ClinicalReader, NotesCipher};
 use super::fields;
 use super::model::{self, Kind};
 use crate::config::{Env, Settings};
@@ -65,7 +65,7 @@ fn rotate_notes(
         }
         for note in &batch {
             let fields = note
-                .open(cipher)
+                .open(&ClinicalReader::for_maintenance(cipher))
                 .map_err(|e| anyhow::anyhow!("{} note {}: {e}", kind.as_str(), note.id))?;
             model::reseal(conn, cipher, note, &fields)?;
         }
@@ -82,7 +82,7 @@ fn rotate_addenda(conn: &mut PgConnection, cipher: &NotesCipher) -> anyhow::Resu
         }
         for row in &batch {
             let content = row
-                .content(cipher)
+                .content(&ClinicalReader::for_maintenance(cipher))
                 .map_err(|e| anyhow::anyhow!("addendum {}: {e}", row.id))?;
             addenda::reseal(conn, cipher, row, &content)?;
         }
@@ -101,7 +101,7 @@ fn rotate_disclosures(conn: &mut PgConnection, cipher: &NotesCipher) -> anyhow::
         }
         for row in &batch {
             let pdf = row
-                .document(cipher)
+                .document(&ClinicalReader::for_maintenance(cipher))
                 .map_err(|e| anyhow::anyhow!("disclosure {}: {e}", row.id))?;
             disclosures_model::reseal(conn, cipher, row, &pdf)?;
         }

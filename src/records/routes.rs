@@ -12,11 +12,13 @@ use utoipa::ToSchema;
 use uuid::Uuid;
 
 use super::model::{self, RecordAttendance, RecordMembership};
-use crate::auth::{scope, Action, Staff};
+use crate::auth::policy::{act, Permit};
+use crate::auth::scope;
 use crate::clients::model::{self as clients_model, Client};
 use crate::domain::note::NoteStatus;
 use crate::domain::redact::Redactor;
 use crate::error::{AppError, AppResult};
+use crate::notes::crypto::ClinicalReader;
 use crate::notes::failure::{audited, Attempt, Failure};
 use crate::notes::model as notes;
 use crate::state::AppState;
@@ -67,13 +69,11 @@ fn redact_fields(mut fields: Value, r: &Redactor) -> Value {
 
 fn build(
     conn: &mut diesel::PgConnection,
-    state: &AppState,
-    staff: &Staff,
+    permit: &Permit<act::ReadClientRecord>,
+    reader: &ClinicalReader,
     client_id: Uuid,
 ) -> Result<ClientRecord, Failure> {
-    if !staff.can(Action::ReadClientRecord) {
-        return Err(Failure::Role);
-    }
+    let staff = permit.staff();
     let visible_groups = if staff.is_scoped() {
         if !scope::is_client_in_therapist_scope(conn, staff.id, client_id)? {
             return Err(Failure::OutOfScope);
@@ -98,7 +98,7 @@ fn build(
     );
     let mut member_notes = Vec::new();
     for row in notes::signed_member_notes(conn, &membership_ids)? {
-        let n = notes::view(conn, &state.notes, row)?;
+        let n = notes::view(conn, reader, row)?;
         member_notes.push(RecordNote {
             id: n.id,
             membership_id: n.membership_id.unwrap_or_default(),
@@ -136,15 +136,15 @@ fn build(
 #[get("/clients/{id}/record")]
 pub async fn client_record(
     state: web::Data<AppState>,
-    staff: Staff,
+    permit: Permit<act::ReadClientRecord>,
     id: web::Path<Uuid>,
 ) -> AppResult<HttpResponse> {
     let client_id = id.into_inner();
-    let st = state.clone();
+    let reader = state.notes.reader(&permit);
     let record = state
         .db
         .run(move |conn| {
-            let audit = staff.audit();
+            let audit = permit.audit();
             let attempt = Attempt {
                 action: "client_record.read",
                 resource_type: "client",
@@ -152,7 +152,7 @@ pub async fn client_record(
                 details: json!({}),
             };
             audited(conn, &audit, attempt, |conn| {
-                let record = build(conn, &st, &staff, client_id)?;
+                let record = build(conn, &permit, &reader, client_id)?;
                 audit.allowed(
                     conn,
                     "client_record.read",

@@ -9,7 +9,7 @@ use uuid::Uuid;
 use crate::auth::{scope, Staff};
 use crate::domain::screening::{valid_until, Assessment, Outcome, ScreeningStatus};
 use crate::error::{AppError, AppResult};
-use crate::notes::crypto::NotesCipher;
+use crate::notes::crypto::ClinicalReader;
 use crate::notes::fields::{self, Field};
 use crate::schema::screenings;
 
@@ -64,9 +64,9 @@ impl ScreeningRow {
     }
 
     /// The assessment, opened (`None` when none was recorded).
-    pub fn assessment(&self, cipher: &NotesCipher) -> AppResult<Option<Assessment>> {
+    pub fn assessment(&self, reader: &ClinicalReader) -> AppResult<Option<Assessment>> {
         let json = match &self.assessment_sealed {
-            Some(b) => fields::open(cipher, Field::Assessment, self.id, b)
+            Some(b) => fields::open(reader, Field::Assessment, self.id, b)
                 .map_err(|e| fields::undecryptable(Field::Assessment, self.id, e))?,
             None => match &self.assessment {
                 Some(v) => v.to_string(),
@@ -78,9 +78,9 @@ impl ScreeningRow {
             .map_err(|e| AppError::Internal(anyhow::anyhow!("screening {}: {e}", self.id)))
     }
 
-    /// The API view; the assessment only when given a cipher (clinical roles).
-    pub fn view(self, cipher: Option<&NotesCipher>) -> AppResult<Screening> {
-        let assessment = match cipher {
+    /// The API view; the assessment only when given a reader (clinical roles' permit).
+    pub fn view(self, reader: Option<&ClinicalReader>) -> AppResult<Screening> {
+        let assessment = match reader {
             Some(c) => self.assessment(c)?,
             None => None,
         };

@@ -10,6 +10,7 @@ use utoipa::{IntoParams, ToSchema};
 use uuid::Uuid;
 
 use super::model::{self, Screening, ScreeningRow};
+use crate::auth::policy::act;
 use crate::auth::{scope, Action, Role, Staff};
 use crate::domain::group::GroupStatus;
 use crate::domain::screening::{
@@ -54,7 +55,7 @@ pub async fn schedule_screening(
     staff.require(Action::ScheduleScreening)?;
     let client_id = client_id.into_inner();
     let b = body.into_inner();
-    if staff.role == Role::Therapist && b.interviewer_id != staff.id {
+    if staff.is_scoped() && b.interviewer_id != staff.id {
         // SPEC §4: a therapist schedules screenings with themself only.
         return Err(AppError::Forbidden);
     }
@@ -190,7 +191,11 @@ pub async fn list_screenings(
     let q = q.into_inner();
     let limit = pagination::limit(q.limit)?;
     let after: Option<(DateTime<Utc>, Uuid)> = cursor.open()?;
-    let clinical = staff.can(Action::ReadAssessment);
+    let reader = staff
+        .permit::<act::ReadAssessment>()
+        .ok()
+        .map(|p| state.notes.reader(&p));
+    let clinical = reader.is_some();
     let rows = state
         .db
         .tx(move |conn| {
@@ -232,7 +237,7 @@ pub async fn list_screenings(
             Ok(rows)
         })
         .await?;
-    let cipher = clinical.then_some(&state.notes);
+    let cipher = reader.as_ref();
     let mut views = Vec::with_capacity(rows.len());
     for (i, r) in rows.into_iter().enumerate() {
         // The row past the page only gives the cursor its key: not opened.
@@ -286,7 +291,11 @@ pub async fn get_screening(
     staff.require(Action::ReadScreenings)?;
     let id = id.into_inner();
     let row = load_visible(&state, &staff, id, "screening.read").await?;
-    let clinical = staff.can(Action::ReadAssessment);
+    let reader = staff
+        .permit::<act::ReadAssessment>()
+        .ok()
+        .map(|p| state.notes.reader(&p));
+    let clinical = reader.is_some();
     if clinical && row.has_assessment() {
         let (staff, r) = (staff.clone(), row.clone());
         state
@@ -295,7 +304,7 @@ pub async fn get_screening(
             .await?;
     }
     let version = row.version;
-    let view = row.view(clinical.then_some(&state.notes))?;
+    let view = row.view(reader.as_ref())?;
     Ok(ok_with_etag(version, &view))
 }
 
@@ -332,10 +341,12 @@ pub async fn complete_screening(
     id: web::Path<Uuid>,
     body: Json<CompleteScreening>,
 ) -> AppResult<HttpResponse> {
-    staff.require(Action::CompleteScreening)?;
+    // Completing returns the assessment just recorded: a clinical read (the roles that
+    // complete are those that read assessments).
+    let reader = state.notes.reader(&staff.permit::<act::ReadAssessment>()?);
     let id = id.into_inner();
     let row = load_visible(&state, &staff, id, "screening.complete").await?;
-    if staff.role == Role::Therapist && row.interviewer_id != staff.id {
+    if staff.is_scoped() && row.interviewer_id != staff.id {
         return Err(AppError::Forbidden);
     }
     let mut b = body.into_inner();
@@ -389,7 +400,7 @@ pub async fn complete_screening(
             Ok(row)
         })
         .await?;
-    Ok(ok_with_etag(row.version, &row.view(Some(&state.notes))?))
+    Ok(ok_with_etag(row.version, &row.view(Some(&reader))?))
 }
 
 async fn close(
@@ -400,7 +411,7 @@ async fn close(
 ) -> AppResult<HttpResponse> {
     staff.require(Action::CancelScreening)?;
     let row = load_visible(&state, &staff, id, "screening.update").await?;
-    if staff.role == Role::Therapist && row.interviewer_id != staff.id {
+    if staff.is_scoped() && row.interviewer_id != staff.id {
         return Err(AppError::Forbidden);
     }
     if to == ScreeningStatus::NoShow && row.scheduled_at > Utc::now() {
@@ -424,11 +435,11 @@ async fn close(
             Ok(row)
         })
         .await?;
-    let clinical = staff.can(Action::ReadAssessment);
-    Ok(ok_with_etag(
-        row.version,
-        &row.view(clinical.then_some(&state.notes))?,
-    ))
+    let reader = staff
+        .permit::<act::ReadAssessment>()
+        .ok()
+        .map(|p| state.notes.reader(&p));
+    Ok(ok_with_etag(row.version, &row.view(reader.as_ref())?))
 }
 
 /// Cancels a scheduled screening.

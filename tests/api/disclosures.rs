@@ -4,6 +4,7 @@
 
 use chrono::{DateTime, Duration, NaiveDate, NaiveTime, Utc};
 use diesel::prelude::*;
+use groupwork::auth::policy::act;
 use groupwork::auth::Role;
 use groupwork::disclosures::letter::REDISCLOSURE_NOTICE;
 use serde_json::{json, Value};
@@ -617,7 +618,9 @@ async fn a_key_rotation_moves_the_documents_and_keeps_their_bytes() {
         .unwrap();
     assert_eq!(row.key_id, key_id(&new_key));
     let after = row
-        .document(&NotesCipher::new(&new_key, None))
+        .document(&crate::helpers::supervisor_reader::<act::ReadDisclosures>(
+            &NotesCipher::new(&new_key, None),
+        ))
         .expect("opens under the new key alone");
     assert_eq!(after, before);
     // this server still holds only the old key: a clean refusal, not a 500

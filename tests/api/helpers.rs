@@ -425,3 +425,26 @@ impl Drop for TestApp {
         }
     }
 }
+
+/// A reader of sealed text under `cipher`, as a supervisor's permit gives one: tests that
+/// check what the database holds go through the same policy as a handler.
+pub fn supervisor_reader<A>(
+    cipher: &groupwork::notes::crypto::NotesCipher,
+) -> groupwork::notes::crypto::ClinicalReader
+where
+    A: groupwork::notes::crypto::OpensSealedText,
+{
+    use groupwork::auth::extractor::{RequestMeta, Staff};
+    let supervisor = Staff {
+        id: Uuid::new_v4(),
+        role: Role::Supervisor,
+        email: "supervisor@clinic.test".into(),
+        display_name: "Test supervisor".into(),
+        meta: RequestMeta {
+            request_id: "test".into(),
+            ip: None,
+        },
+    };
+    let permit = groupwork::auth::policy::permit::<A>(&supervisor).expect("a supervisor's permit");
+    cipher.reader(&permit)
+}

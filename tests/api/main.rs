@@ -27,6 +27,7 @@ mod memberships;
 mod notes;
 mod openapi;
 mod participation;
+mod permission_matrix;
 mod records;
 mod reports;
 mod reports_replica;

@@ -392,6 +392,7 @@ async fn role_and_scope_matrix_with_audit() {
             r.expect_problem(404, "not_found");
         }
     }
+    let mut refused_by_role = 0;
     for action in [
         "note.read",
         "note.write",
@@ -400,18 +401,32 @@ async fn role_and_scope_matrix_with_audit() {
         "note.addendum",
     ] {
         let denied = reasons(&s.app, action);
-        // two endpoints each: admin and intake by role; the stranger out of scope, except
-        // for co-signing, which a therapist's role never may
+        // two endpoints each: admin and intake refused by role (at the gate, recorded there
+        // once: never as a `note.*` event too); the stranger out of scope, except for
+        // co-signing, which a therapist's role never may
         let (by_role, out_of_scope) = if action == "note.cosign" {
             (6, 0)
         } else {
             (4, 2)
         };
+        refused_by_role += by_role;
         let count = |reason: &str| denied.iter().filter(|r| *r == reason).count();
-        assert_eq!(count("role"), by_role, "{action}: {denied:?}");
         assert_eq!(count("out_of_scope"), out_of_scope, "{action}: {denied:?}");
-        assert_eq!(denied.len(), by_role + out_of_scope, "{action}: {denied:?}");
+        assert_eq!(denied.len(), out_of_scope, "{action}: {denied:?}");
     }
+    let forbidden = s.app.audit_actions("access.forbidden");
+    assert_eq!(
+        forbidden.len(),
+        refused_by_role,
+        "each role refusal recorded once"
+    );
+    assert!(forbidden
+        .iter()
+        .all(|(_, outcome, _, d)| outcome == "denied"
+            && matches!(
+                d["permission"].as_str(),
+                Some("read_notes" | "write_notes" | "cosign_note")
+            )));
     // the co-therapist reads both; the lead and supervisors too
     for u in [&co, &s.lead, &s.sup] {
         let r = s.app.get(Some(u), &g).await.expect(200);

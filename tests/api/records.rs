@@ -202,7 +202,13 @@ async fn record_access_matrix() {
         .filter(|e| e.1 == "denied")
         .map(|e| e.3["reason"].as_str().unwrap())
         .collect();
-    assert_eq!(denied, vec!["role", "role", "out_of_scope", "not_found"]);
+    // The two role refusals were recorded once each, by the gate, naming the permission.
+    assert_eq!(denied, vec!["out_of_scope", "not_found"]);
+    let forbidden = app.audit_actions("access.forbidden");
+    assert_eq!(forbidden.len(), 2);
+    assert!(forbidden
+        .iter()
+        .all(|(_, _, _, d)| d["permission"] == "read_client_record"));
     assert_eq!(events.iter().filter(|e| e.1 == "allowed").count(), 2);
 }
 

@@ -4,6 +4,7 @@
 
 use base64::Engine;
 use diesel::prelude::*;
+use groupwork::auth::policy::act;
 use groupwork::notes::crypto::{key_id, NotesCipher};
 use groupwork::notes::model::{find, view, Target};
 use serde_json::json;
@@ -135,10 +136,11 @@ async fn key_rotation_round_trip() {
     );
 
     // every note reads back under the new key alone, lifecycle and order unchanged
-    let cipher = NotesCipher::new(&NEW_KEY, None);
+    let reader =
+        crate::helpers::supervisor_reader::<act::ReadNotes>(&NotesCipher::new(&NEW_KEY, None));
     let read = |conn: &mut PgConnection, target| {
         let row = find(conn, target, false).unwrap().unwrap();
-        view(conn, &cipher, row).expect("decrypts under the new key")
+        view(conn, &reader, row).expect("decrypts under the new key")
     };
     let g = read(
         &mut conn,

@@ -165,7 +165,13 @@ async fn voided_notes_are_kept_for_supervisors_and_leave_documentation_and_expor
     );
     let events = s.app.audit_actions("note.void");
     let allowed = events.iter().filter(|e| e.1 == "allowed").count();
-    assert_eq!((events.len(), allowed), (6, 2), "every decision audited");
+    // every decision audited once: the intake coordinator's by the gate (its role may not
+    // write notes), the rest as `note.void` (the co-therapist's 403 among them, not twice)
+    assert_eq!((events.len(), allowed), (5, 2), "every decision audited");
+    let forbidden = s.app.audit_actions("access.forbidden");
+    assert_eq!(forbidden.len(), 1, "{forbidden:?}");
+    assert_eq!(forbidden[0].0, Some(intake.id));
+    assert_eq!(forbidden[0].3["permission"], "write_notes");
     assert!(s
         .app
         .audit_actions("note.void")
