@@ -7,6 +7,8 @@ use diesel::result::Error as DieselError;
 use serde::Serialize;
 use utoipa::ToSchema;
 
+pub use crate::domain::validation::{FieldError, Validations};
+
 /// Every `code` the service emits in a problem document (SPEC §3 and the codes named in §2–§9).
 /// Serialised in snake_case; the OpenAPI `Problem` schema lists them as its `code` enum.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, serde::Deserialize, ToSchema)]
@@ -118,13 +120,6 @@ impl std::fmt::Display for ErrorCode {
     }
 }
 
-/// One field-level problem in a 422 answer.
-#[derive(Debug, Clone, Serialize, ToSchema, PartialEq, Eq)]
-pub struct FieldError {
-    pub field: String,
-    pub message: String,
-}
-
 #[derive(Debug, thiserror::Error)]
 pub enum AppError {
     /// 400: the request could not be read at all (malformed JSON, bad query string).
@@ -190,7 +185,7 @@ impl AppError {
 
     /// A 422 about one field.
     pub fn invalid(field: impl Into<String>, message: impl Into<String>) -> Self {
-        Validations::one(field, message).into_error()
+        Validations::one(field, message).into()
     }
 
     /// A 422 with a domain code, e.g. `roster_mismatch`.
@@ -415,44 +410,11 @@ impl From<diesel::r2d2::PoolError> for AppError {
     }
 }
 
-/// Collects field errors so a client learns about every bad field at once.
-#[derive(Debug, Default)]
-pub struct Validations {
-    errors: Vec<FieldError>,
-}
-
-impl Validations {
-    pub fn new() -> Self {
-        Self::default()
-    }
-
-    pub fn one(field: impl Into<String>, message: impl Into<String>) -> Self {
-        let mut v = Self::new();
-        v.add(field, message);
-        v
-    }
-
-    pub fn add(&mut self, field: impl Into<String>, message: impl Into<String>) {
-        self.errors.push(FieldError {
-            field: field.into(),
-            message: message.into(),
-        });
-    }
-
-    /// Adds an error for `field` unless `ok` holds.
-    pub fn check(&mut self, ok: bool, field: &str, message: &str) {
-        if !ok {
-            self.add(field, message);
-        }
-    }
-
-    pub fn is_empty(&self) -> bool {
-        self.errors.is_empty()
-    }
-
-    fn into_error(self) -> AppError {
-        let detail = self
-            .errors
+impl From<Validations> for AppError {
+    /// The findings of the pure rules as a 422 `validation_failed`, every field at once.
+    fn from(v: Validations) -> Self {
+        let errors = v.into_errors();
+        let detail = errors
             .iter()
             .map(|e| format!("{}: {}", e.field, e.message))
             .collect::<Vec<_>>()
@@ -460,15 +422,7 @@ impl Validations {
         AppError::Validation {
             code: ErrorCode::ValidationFailed,
             detail,
-            errors: self.errors,
-        }
-    }
-
-    pub fn finish(self) -> AppResult<()> {
-        if self.errors.is_empty() {
-            Ok(())
-        } else {
-            Err(self.into_error())
+            errors,
         }
     }
 }

@@ -89,7 +89,7 @@ pub fn check_strength(field: &str, password: &str, user_inputs: &[&str]) -> AppR
             v.add(field, format!("is too easy to guess: {hint}"));
         }
     }
-    v.finish()
+    v.finish().map_err(AppError::from)
 }
 
 type Job = Box<dyn FnOnce() + Send>;

@@ -7,7 +7,7 @@ use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 use uuid::Uuid;
 
-use crate::error::FieldError;
+use super::validation::FieldError;
 
 #[derive(
     Debug,

@@ -5,7 +5,7 @@ use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 use uuid::Uuid;
 
-use crate::error::Validations;
+use super::validation::Validations;
 
 #[derive(
     Debug,
@@ -128,6 +128,47 @@ impl GroupStatus {
     pub fn is_closed(self) -> bool {
         matches!(self, GroupStatus::Completed | GroupStatus::Cancelled)
     }
+}
+
+/// What a status change of a group is decided on, loaded under the group's lock.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct StatusFacts {
+    pub from: GroupStatus,
+    pub min_size: i32,
+    /// The group has an agreement (contract).
+    pub has_contract: bool,
+    pub active_members: i64,
+}
+
+/// Why a group cannot move to the status asked for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum StatusRefusal {
+    /// The status machine has no such step.
+    NotFrom { from: GroupStatus, to: GroupStatus },
+    /// Starting needs an agreement.
+    ContractMissing,
+    /// Starting needs `min_size` active members.
+    BelowMinimum { active: i64, min_size: i32 },
+}
+
+/// Decides moving a group to `to` (SPEC §2): the step must exist, and a start needs an
+/// agreement and at least `min_size` active members. Returns the status left.
+pub fn decide_status(to: GroupStatus, f: &StatusFacts) -> Result<GroupStatus, StatusRefusal> {
+    if !GroupStatus::allowed_from(to).contains(&f.from) {
+        return Err(StatusRefusal::NotFrom { from: f.from, to });
+    }
+    if to == GroupStatus::Active {
+        if !f.has_contract {
+            return Err(StatusRefusal::ContractMissing);
+        }
+        if f.active_members < i64::from(f.min_size) {
+            return Err(StatusRefusal::BelowMinimum {
+                active: f.active_members,
+                min_size: f.min_size,
+            });
+        }
+    }
+    Ok(f.from)
 }
 
 /// A group's IANA time zone as stored (`groups.timezone`): a name chrono-tz does not know fails
@@ -294,13 +335,11 @@ mod tests {
     }
 
     fn fields(c: &GroupConfig) -> Vec<String> {
-        match c.validate().finish() {
-            Ok(()) => vec![],
-            Err(crate::error::AppError::Validation { errors, .. }) => {
-                errors.into_iter().map(|e| e.field).collect()
-            }
-            Err(e) => panic!("{e}"),
-        }
+        c.validate()
+            .fields()
+            .into_iter()
+            .map(str::to_owned)
+            .collect()
     }
 
     #[test]
@@ -343,12 +382,127 @@ mod tests {
     }
 
     #[test]
-    fn status_machine() {
-        assert_eq!(
-            GroupStatus::allowed_from(GroupStatus::Active),
-            &[GroupStatus::Forming]
-        );
-        assert!(!GroupStatus::allowed_from(GroupStatus::Completed).contains(&GroupStatus::Forming));
-        assert!(GroupStatus::allowed_from(GroupStatus::Forming).is_empty());
+    fn status_changes() {
+        use GroupStatus::*;
+        use StatusRefusal::*;
+        let ready = StatusFacts {
+            from: Forming,
+            min_size: 8,
+            has_contract: true,
+            active_members: 8,
+        };
+        let table: Vec<(GroupStatus, StatusFacts, Result<GroupStatus, StatusRefusal>)> = vec![
+            (Active, ready, Ok(Forming)),
+            (
+                Active,
+                StatusFacts {
+                    active_members: 15,
+                    ..ready
+                },
+                Ok(Forming),
+            ),
+            (
+                Active,
+                StatusFacts {
+                    has_contract: false,
+                    ..ready
+                },
+                Err(ContractMissing),
+            ),
+            (
+                Active,
+                StatusFacts {
+                    active_members: 7,
+                    ..ready
+                },
+                Err(BelowMinimum {
+                    active: 7,
+                    min_size: 8,
+                }),
+            ),
+            (
+                Active,
+                StatusFacts {
+                    from: Active,
+                    ..ready
+                },
+                Err(NotFrom {
+                    from: Active,
+                    to: Active,
+                }),
+            ),
+            (
+                Active,
+                StatusFacts {
+                    from: Cancelled,
+                    has_contract: false,
+                    ..ready
+                },
+                Err(NotFrom {
+                    from: Cancelled,
+                    to: Active,
+                }),
+            ),
+            (
+                Completed,
+                StatusFacts {
+                    from: Active,
+                    ..ready
+                },
+                Ok(Active),
+            ),
+            (
+                Completed,
+                StatusFacts {
+                    has_contract: false,
+                    active_members: 0,
+                    ..ready
+                },
+                Err(NotFrom {
+                    from: Forming,
+                    to: Completed,
+                }),
+            ),
+            // Ending a group needs neither an agreement nor members.
+            (
+                Cancelled,
+                StatusFacts {
+                    has_contract: false,
+                    active_members: 0,
+                    ..ready
+                },
+                Ok(Forming),
+            ),
+            (
+                Cancelled,
+                StatusFacts {
+                    from: Active,
+                    ..ready
+                },
+                Ok(Active),
+            ),
+            (
+                Cancelled,
+                StatusFacts {
+                    from: Completed,
+                    ..ready
+                },
+                Err(NotFrom {
+                    from: Completed,
+                    to: Cancelled,
+                }),
+            ),
+            (
+                Forming,
+                ready,
+                Err(NotFrom {
+                    from: Forming,
+                    to: Forming,
+                }),
+            ),
+        ];
+        for (to, facts, want) in table {
+            assert_eq!(decide_status(to, &facts), want, "{facts:?} to {to:?}");
+        }
     }
 }

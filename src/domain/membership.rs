@@ -8,8 +8,11 @@
 //! ```
 //! Exited memberships are history: never reopened.
 
+use chrono::{DateTime, Duration, Utc};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
+
+use super::validation::Validations;
 
 #[derive(
     Debug,
@@ -186,13 +189,12 @@ pub fn rescind_exit(
 }
 
 /// (v2) A discharge or withdrawal entered late takes effect at `effective`: not in the future
-/// (beyond `skew`), not before the admission (`admitted_at`: the earlier of the admission and the
-/// agreement's signature).
-pub fn check_effective_at(
-    effective: chrono::DateTime<chrono::Utc>,
-    now: chrono::DateTime<chrono::Utc>,
-    admitted_at: chrono::DateTime<chrono::Utc>,
-    skew: chrono::Duration,
+/// (beyond `skew`), not before the admission (`admitted_at`).
+fn check_effective_at(
+    effective: DateTime<Utc>,
+    now: DateTime<Utc>,
+    admitted_at: DateTime<Utc>,
+    skew: Duration,
 ) -> Result<(), &'static str> {
     if effective > now + skew {
         return Err("must not be in the future");
@@ -201,6 +203,66 @@ pub fn check_effective_at(
         return Err("must not be before the admission");
     }
     Ok(())
+}
+
+/// What a discharge or withdrawal is decided on, loaded under the membership's lock.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ExitFacts {
+    pub status: MembershipStatus,
+    pub created_at: DateTime<Utc>,
+    /// When the member first signed the agreement, if they did.
+    pub signed_at: Option<DateTime<Utc>>,
+    /// (v2) When the exit took effect, entered late; absent: now.
+    pub effective_at: Option<DateTime<Utc>>,
+    pub now: DateTime<Utc>,
+}
+
+/// An accepted exit: `from → exited`, effective `at`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Exit {
+    pub from: MembershipStatus,
+    pub at: DateTime<Utc>,
+}
+
+/// Why a discharge or withdrawal is refused.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ExitRefusal {
+    /// `effective_at` is in the future or before the admission (422 on that field).
+    EffectiveAt(&'static str),
+    /// The status machine has no such step (409).
+    Transition(String),
+}
+
+/// Decides a discharge or withdrawal (`event`): the effective time first (now when absent; not
+/// in the future beyond the clock skew, not before the admission — the earlier of the
+/// admission and the first signature), then the step from the current status.
+pub fn decide_exit(event: Event, f: &ExitFacts) -> Result<Exit, ExitRefusal> {
+    let at = f.effective_at.unwrap_or(f.now);
+    let admitted_at = f.signed_at.map_or(f.created_at, |s| s.min(f.created_at));
+    let skew = Duration::seconds(crate::domain::screening::FUTURE_SKEW_SECS);
+    check_effective_at(at, f.now, admitted_at, skew).map_err(ExitRefusal::EffectiveAt)?;
+    next(f.status, event).map_err(ExitRefusal::Transition)?;
+    Ok(Exit { from: f.status, at })
+}
+
+/// The limit of a discharge note.
+const DISCHARGE_NOTE_MAX: usize = 5000;
+
+/// Field rules of a discharge (SPEC §2, v2): a reason staff may give, and a note.
+pub fn check_discharge(reason: ExitReason, note: &str) -> Validations {
+    let mut v = Validations::new();
+    if !reason.is_discharge_reason() {
+        v.add(
+            "exit_reason",
+            format!("must be one of {}", ExitReason::discharge_reasons()),
+        );
+    }
+    if note.trim().is_empty() {
+        v.add("note", "is required");
+    } else if let Err(m) = crate::domain::text::text(note, DISCHARGE_NOTE_MAX) {
+        v.add("note", m);
+    }
+    v
 }
 
 /// An event that moves a membership.
@@ -284,7 +346,7 @@ mod tests {
 
     #[test]
     fn effective_dates() {
-        use chrono::{Duration, TimeZone, Utc};
+        use chrono::TimeZone;
         let now = Utc.with_ymd_and_hms(2026, 5, 1, 12, 0, 0).unwrap();
         let admitted = now - Duration::days(30);
         let skew = Duration::seconds(60);
@@ -299,6 +361,159 @@ mod tests {
             check_effective_at(admitted - Duration::seconds(1), now, admitted, skew),
             Err("must not be before the admission")
         );
+    }
+
+    #[test]
+    fn exits() {
+        use chrono::TimeZone;
+        let now = Utc.with_ymd_and_hms(2026, 5, 1, 12, 0, 0).unwrap();
+        let created = now - Duration::days(30);
+        let base = ExitFacts {
+            status: Active,
+            created_at: created,
+            signed_at: Some(created + Duration::days(1)),
+            effective_at: None,
+            now,
+        };
+        let future = Err(ExitRefusal::EffectiveAt("must not be in the future"));
+        let early = Err(ExitRefusal::EffectiveAt("must not be before the admission"));
+        let table: Vec<(Event, ExitFacts, Result<Exit, ExitRefusal>)> = vec![
+            (
+                Discharge,
+                base,
+                Ok(Exit {
+                    from: Active,
+                    at: now,
+                }),
+            ),
+            (
+                Discharge,
+                ExitFacts {
+                    status: Exiting,
+                    ..base
+                },
+                Ok(Exit {
+                    from: Exiting,
+                    at: now,
+                }),
+            ),
+            (
+                Discharge,
+                ExitFacts {
+                    effective_at: Some(created),
+                    ..base
+                },
+                Ok(Exit {
+                    from: Active,
+                    at: created,
+                }),
+            ),
+            (
+                Discharge,
+                ExitFacts {
+                    effective_at: Some(now + Duration::hours(1)),
+                    ..base
+                },
+                future.clone(),
+            ),
+            (
+                Discharge,
+                ExitFacts {
+                    effective_at: Some(created - Duration::seconds(1)),
+                    ..base
+                },
+                early.clone(),
+            ),
+            // A signature dated before the admission record moves the admission back.
+            (
+                Discharge,
+                ExitFacts {
+                    signed_at: Some(created - Duration::days(2)),
+                    effective_at: Some(created - Duration::days(1)),
+                    ..base
+                },
+                Ok(Exit {
+                    from: Active,
+                    at: created - Duration::days(1),
+                }),
+            ),
+            (
+                Discharge,
+                ExitFacts {
+                    status: Pending,
+                    ..base
+                },
+                Err(ExitRefusal::Transition(
+                    next(Pending, Discharge).unwrap_err(),
+                )),
+            ),
+            (
+                Discharge,
+                ExitFacts {
+                    status: Exited,
+                    ..base
+                },
+                Err(ExitRefusal::Transition(
+                    next(Exited, Discharge).unwrap_err(),
+                )),
+            ),
+            // The effective time is judged before the status.
+            (
+                Discharge,
+                ExitFacts {
+                    status: Exited,
+                    effective_at: Some(now + Duration::days(1)),
+                    ..base
+                },
+                future,
+            ),
+            (
+                Withdraw,
+                ExitFacts {
+                    status: Pending,
+                    signed_at: None,
+                    ..base
+                },
+                Ok(Exit {
+                    from: Pending,
+                    at: now,
+                }),
+            ),
+            (
+                Withdraw,
+                ExitFacts {
+                    status: Pending,
+                    signed_at: None,
+                    effective_at: Some(created - Duration::days(1)),
+                    ..base
+                },
+                early,
+            ),
+            (
+                Withdraw,
+                base,
+                Err(ExitRefusal::Transition(next(Active, Withdraw).unwrap_err())),
+            ),
+        ];
+        for (event, facts, want) in table {
+            assert_eq!(decide_exit(event, &facts), want, "{event:?} {facts:?}");
+        }
+    }
+
+    #[test]
+    fn discharge_fields() {
+        let long = "x".repeat(DISCHARGE_NOTE_MAX + 1);
+        let table: [(ExitReason, &str, Vec<&str>); 6] = [
+            (ExitReason::DroppedOut, "stopped coming", vec![]),
+            (ExitReason::Other, "moved away", vec![]),
+            (ExitReason::Completed, "done", vec!["exit_reason"]),
+            (ExitReason::Withdrawn, "done", vec!["exit_reason"]),
+            (ExitReason::Discharged, "  ", vec!["note"]),
+            (ExitReason::GroupEnded, &long, vec!["exit_reason", "note"]),
+        ];
+        for (reason, note, fields) in table {
+            assert_eq!(check_discharge(reason, note).fields(), fields, "{reason:?}");
+        }
     }
 
     #[test]

@@ -1,5 +1,6 @@
 //! Pure rules of the practice, unit-tested without a database.
 
+pub mod admission;
 pub mod agreement;
 pub mod attendance;
 pub mod client;
@@ -18,3 +19,4 @@ pub mod schedule;
 pub mod screening;
 pub mod session;
 pub mod text;
+pub mod validation;

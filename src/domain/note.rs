@@ -4,7 +4,7 @@
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
-use crate::error::{AppError, AppResult, ErrorCode, Validations};
+use super::validation::Validations;
 
 const TEXT_MAX: usize = 20_000;
 
@@ -152,20 +152,29 @@ impl GroupNoteContent {
     }
 }
 
+/// Why a note's content is not stored.
+#[derive(Debug)]
+pub enum ContentError {
+    /// A field breaks a rule (422).
+    Invalid(Validations),
+    /// The fields do not serialise (an internal error).
+    Encoding(serde_json::Error),
+}
+
 /// The validated fields of a note, as sealed in its ciphertext.
-fn fields(content: &impl Serialize, v: Validations) -> AppResult<serde_json::Value> {
-    v.finish()?;
-    serde_json::to_value(content).map_err(|e| AppError::Internal(e.into()))
+fn fields(content: &impl Serialize, v: Validations) -> Result<serde_json::Value, ContentError> {
+    v.finish().map_err(ContentError::Invalid)?;
+    serde_json::to_value(content).map_err(ContentError::Encoding)
 }
 
 impl GroupNoteContent {
-    pub fn into_fields(self) -> AppResult<serde_json::Value> {
+    pub fn into_fields(self) -> Result<serde_json::Value, ContentError> {
         fields(&self, self.validate())
     }
 }
 
 impl MemberNoteContent {
-    pub fn into_fields(self) -> AppResult<serde_json::Value> {
+    pub fn into_fields(self) -> Result<serde_json::Value, ContentError> {
         fields(&self, self.validate())
     }
 
@@ -195,52 +204,67 @@ impl AddendumContent {
     }
 }
 
-/// Why a lifecycle step is refused, as (code, detail).
-pub type Refusal = (ErrorCode, &'static str);
+/// Why a lifecycle step is refused (each a 409; `Signed` is `note_signed`, the others
+/// `conflict`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum NoteRefusal {
+    /// Signed or co-signed: no longer editable.
+    Signed,
+    /// A draft cannot be co-signed.
+    NotSigned,
+    AlreadyCosigned,
+    /// A draft takes edits, not addenda.
+    DraftAddendum,
+    Voided,
+}
 
-/// Editing is only for drafts.
-pub fn can_edit(status: NoteStatus) -> Result<(), Refusal> {
-    match status {
-        NoteStatus::Draft => Ok(()),
-        NoteStatus::Voided => Err(VOIDED),
-        _ => Err((
-            ErrorCode::NoteSigned,
-            "The note is signed and can no longer change; add an addendum instead.",
-        )),
+impl NoteRefusal {
+    pub fn message(self) -> &'static str {
+        match self {
+            NoteRefusal::Signed => {
+                "The note is signed and can no longer change; add an addendum instead."
+            }
+            NoteRefusal::NotSigned => {
+                "The note must be signed by its author before it is co-signed."
+            }
+            NoteRefusal::AlreadyCosigned => "The note is already co-signed.",
+            NoteRefusal::DraftAddendum => {
+                "The note is still a draft: edit it instead of adding an addendum."
+            }
+            NoteRefusal::Voided => "The note was voided (entered in error).",
+        }
     }
 }
 
-pub fn can_sign(status: NoteStatus) -> Result<(), Refusal> {
+/// Editing is only for drafts.
+pub fn can_edit(status: NoteStatus) -> Result<(), NoteRefusal> {
+    match status {
+        NoteStatus::Draft => Ok(()),
+        NoteStatus::Voided => Err(NoteRefusal::Voided),
+        NoteStatus::Signed | NoteStatus::Cosigned => Err(NoteRefusal::Signed),
+    }
+}
+
+pub fn can_sign(status: NoteStatus) -> Result<(), NoteRefusal> {
     can_edit(status)
 }
 
-pub fn can_cosign(status: NoteStatus) -> Result<(), Refusal> {
+pub fn can_cosign(status: NoteStatus) -> Result<(), NoteRefusal> {
     match status {
         NoteStatus::Signed => Ok(()),
-        NoteStatus::Draft => Err((
-            ErrorCode::Conflict,
-            "The note must be signed by its author before it is co-signed.",
-        )),
-        NoteStatus::Cosigned => Err((ErrorCode::Conflict, "The note is already co-signed.")),
-        NoteStatus::Voided => Err(VOIDED),
+        NoteStatus::Draft => Err(NoteRefusal::NotSigned),
+        NoteStatus::Cosigned => Err(NoteRefusal::AlreadyCosigned),
+        NoteStatus::Voided => Err(NoteRefusal::Voided),
     }
 }
 
-pub fn can_add_addendum(status: NoteStatus) -> Result<(), Refusal> {
+pub fn can_add_addendum(status: NoteStatus) -> Result<(), NoteRefusal> {
     match status {
-        NoteStatus::Draft => Err((
-            ErrorCode::Conflict,
-            "The note is still a draft: edit it instead of adding an addendum.",
-        )),
-        NoteStatus::Voided => Err(VOIDED),
-        _ => Ok(()),
+        NoteStatus::Draft => Err(NoteRefusal::DraftAddendum),
+        NoteStatus::Voided => Err(NoteRefusal::Voided),
+        NoteStatus::Signed | NoteStatus::Cosigned => Ok(()),
     }
 }
-
-const VOIDED: Refusal = (
-    ErrorCode::Conflict,
-    "The note was voided (entered in error).",
-);
 
 /// A note entered in error is voided (v2) by its author or a supervisor, from any status but
 /// `voided`, with a reason.
@@ -253,7 +277,7 @@ pub fn can_void(
         return Err(VoidRefusal::NotAllowed);
     }
     if status == NoteStatus::Voided {
-        return Err(VoidRefusal::Refused(VOIDED));
+        return Err(VoidRefusal::Refused(NoteRefusal::Voided));
     }
     Ok(())
 }
@@ -262,7 +286,7 @@ pub fn can_void(
 pub enum VoidRefusal {
     /// Neither the author nor a supervisor: 403.
     NotAllowed,
-    Refused(Refusal),
+    Refused(NoteRefusal),
 }
 
 /// The body of `…/void`.
@@ -292,16 +316,42 @@ mod tests {
 
     #[test]
     fn lifecycle() {
-        assert!(can_edit(Draft).is_ok());
-        assert_eq!(can_edit(Signed).unwrap_err().0, ErrorCode::NoteSigned);
-        assert_eq!(can_sign(Cosigned).unwrap_err().0, ErrorCode::NoteSigned);
-        assert!(can_cosign(Signed).is_ok());
-        assert!(can_cosign(Draft).is_err());
-        assert!(can_cosign(Cosigned).is_err());
-        assert!(can_add_addendum(Draft).is_err());
-        assert!(can_add_addendum(Signed).is_ok() && can_add_addendum(Cosigned).is_ok());
-        assert!(can_edit(Voided).is_err() && can_cosign(Voided).is_err());
-        assert!(can_add_addendum(Voided).is_err());
+        use NoteRefusal as R;
+        type Step = fn(NoteStatus) -> Result<(), NoteRefusal>;
+        type Outcomes = [Result<(), NoteRefusal>; 4];
+        let table: [(&str, Step, Outcomes); 4] = [
+            // step, then its outcome from draft, signed, cosigned, voided
+            (
+                "edit",
+                can_edit,
+                [Ok(()), Err(R::Signed), Err(R::Signed), Err(R::Voided)],
+            ),
+            (
+                "sign",
+                can_sign,
+                [Ok(()), Err(R::Signed), Err(R::Signed), Err(R::Voided)],
+            ),
+            (
+                "cosign",
+                can_cosign,
+                [
+                    Err(R::NotSigned),
+                    Ok(()),
+                    Err(R::AlreadyCosigned),
+                    Err(R::Voided),
+                ],
+            ),
+            (
+                "addendum",
+                can_add_addendum,
+                [Err(R::DraftAddendum), Ok(()), Ok(()), Err(R::Voided)],
+            ),
+        ];
+        for (name, step, outcomes) in table {
+            for (from, want) in [Draft, Signed, Cosigned, Voided].into_iter().zip(outcomes) {
+                assert_eq!(step(from), want, "{name} from {from:?}");
+            }
+        }
     }
 
     #[test]

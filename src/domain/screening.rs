@@ -5,7 +5,7 @@ use chrono::{DateTime, Duration, Utc};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
-use crate::error::Validations;
+use super::validation::Validations;
 
 /// A screening is valid for admission this long after `completed_at`.
 pub const VALIDITY_DAYS: i64 = 90;
@@ -193,9 +193,15 @@ pub fn valid_until(completed_at: DateTime<Utc>) -> DateTime<Utc> {
     completed_at + Duration::days(VALIDITY_DAYS)
 }
 
+/// The earliest completion that still admits at `now`: the rule of `is_valid_at`, for the
+/// filter of a query that lists valid screenings.
+pub fn valid_since(now: DateTime<Utc>) -> DateTime<Utc> {
+    now - Duration::days(VALIDITY_DAYS)
+}
+
 /// True when an accepted screening completed at `completed_at` still admits at `now`.
 pub fn is_valid_at(completed_at: DateTime<Utc>, now: DateTime<Utc>) -> bool {
-    now <= valid_until(completed_at)
+    completed_at >= valid_since(now)
 }
 
 /// Cancel and no-show are only from `scheduled`; completion too.
@@ -294,9 +300,19 @@ mod tests {
 
     #[test]
     fn validity_is_ninety_days() {
-        let done = Utc::now() - Duration::days(90) + Duration::minutes(1);
-        assert!(is_valid_at(done, Utc::now()));
-        assert!(!is_valid_at(done - Duration::minutes(2), Utc::now()));
+        let now = Utc::now();
+        for (age, valid) in [
+            (Duration::zero(), true),
+            (Duration::days(90) - Duration::minutes(1), true),
+            (Duration::days(90), true),
+            (Duration::days(90) + Duration::seconds(1), false),
+            (Duration::days(365), false),
+        ] {
+            assert_eq!(is_valid_at(now - age, now), valid, "{age}");
+            // The query's bound and the rule agree.
+            assert_eq!(now - age >= valid_since(now), valid, "{age}");
+            assert_eq!(now <= valid_until(now - age), valid, "{age}");
+        }
     }
 
     #[test]

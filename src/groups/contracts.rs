@@ -144,7 +144,7 @@ fn validate(c: &Clauses) -> AppResult<()> {
         "clauses.confidentiality",
         "an agreement must state its confidentiality rule",
     );
-    v.finish()
+    v.finish().map_err(AppError::from)
 }
 
 /// Adds a new version of the group's agreement (admin, supervisor). Members who signed an

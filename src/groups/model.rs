@@ -1,3 +1,5 @@
+use std::collections::HashMap;
+
 use chrono::{DateTime, NaiveDate, NaiveTime, Utc};
 use diesel::prelude::*;
 use serde::Serialize;
@@ -65,23 +67,41 @@ impl Seats {
     }
 }
 
-pub fn seats(conn: &mut PgConnection, group_id: Uuid) -> QueryResult<Seats> {
-    let counts: Vec<(MembershipStatus, i64)> = memberships::table
-        .filter(memberships::group_id.eq(group_id))
-        .filter(memberships::status.eq_any(MembershipStatus::SEATED))
-        .group_by(memberships::status)
-        .select((memberships::status, diesel::dsl::count_star()))
-        .load(conn)?;
-    let mut s = Seats::default();
-    for (status, n) in counts {
+impl Seats {
+    fn count(&mut self, status: MembershipStatus, n: i64) {
         match status {
-            MembershipStatus::Pending => s.pending = n,
-            MembershipStatus::Active => s.active = n,
-            MembershipStatus::Exiting => s.exiting = n,
+            MembershipStatus::Pending => self.pending = n,
+            MembershipStatus::Active => self.active = n,
+            MembershipStatus::Exiting => self.exiting = n,
             MembershipStatus::Exited => {}
         }
     }
-    Ok(s)
+}
+
+pub fn seats(conn: &mut PgConnection, group_id: Uuid) -> QueryResult<Seats> {
+    Ok(seats_of(conn, &[group_id])?
+        .remove(&group_id)
+        .unwrap_or_default())
+}
+
+/// The seat counts of several groups in one query (`group_id = ANY(..) GROUP BY`); a group
+/// without a seat held is absent.
+pub fn seats_of(conn: &mut PgConnection, group_ids: &[Uuid]) -> QueryResult<HashMap<Uuid, Seats>> {
+    let counts: Vec<(Uuid, MembershipStatus, i64)> = memberships::table
+        .filter(memberships::group_id.eq_any(group_ids))
+        .filter(memberships::status.eq_any(MembershipStatus::SEATED))
+        .group_by((memberships::group_id, memberships::status))
+        .select((
+            memberships::group_id,
+            memberships::status,
+            diesel::dsl::count_star(),
+        ))
+        .load(conn)?;
+    let mut by_group: HashMap<Uuid, Seats> = HashMap::new();
+    for (group_id, status, n) in counts {
+        by_group.entry(group_id).or_default().count(status, n);
+    }
+    Ok(by_group)
 }
 
 /// A group as the API shows it (SPEC §2), with its seat counts.
@@ -206,6 +226,60 @@ pub fn view(conn: &mut PgConnection, row: GroupRow, composition: bool) -> QueryR
     let mut g = Group::from_row(row, s);
     g.composition_warnings = Some(warnings(&traits));
     Ok(g)
+}
+
+/// A page of groups as the API shows them: the seats (and composition warnings) of every
+/// group on the page in one query each, not one per group.
+pub fn views(
+    conn: &mut PgConnection,
+    rows: Vec<GroupRow>,
+    composition: bool,
+) -> QueryResult<Vec<Group>> {
+    let ids: Vec<Uuid> = rows.iter().map(|r| r.id).collect();
+    let mut seats = seats_of(conn, &ids)?;
+    let mut traits = if composition {
+        Some(seated_traits_of(conn, &ids)?)
+    } else {
+        None
+    };
+    Ok(rows
+        .into_iter()
+        .map(|row| {
+            let id = row.id;
+            let mut g = Group::from_row(row, seats.remove(&id).unwrap_or_default());
+            g.composition_warnings = traits
+                .as_mut()
+                .map(|t| warnings(&t.remove(&id).unwrap_or_default()));
+            g
+        })
+        .collect())
+}
+
+/// The traits of the seated members of several groups, by group.
+fn seated_traits_of(
+    conn: &mut PgConnection,
+    group_ids: &[Uuid],
+) -> QueryResult<HashMap<Uuid, Vec<Traits>>> {
+    let rows: Vec<(Uuid, Option<Gender>, bool, ReferralSource)> = memberships::table
+        .inner_join(clients::table)
+        .filter(memberships::group_id.eq_any(group_ids))
+        .filter(memberships::status.eq_any(MembershipStatus::SEATED))
+        .select((
+            memberships::group_id,
+            clients::gender,
+            clients::mandated,
+            clients::referral_source,
+        ))
+        .load(conn)?;
+    let mut by_group: HashMap<Uuid, Vec<Traits>> = HashMap::new();
+    for (group_id, gender, mandated, referral_source) in rows {
+        by_group.entry(group_id).or_default().push(Traits {
+            gender,
+            mandated,
+            referral_source,
+        });
+    }
+    Ok(by_group)
 }
 
 /// The traits of the members holding a seat (pending, active, exiting) in the group, leaving

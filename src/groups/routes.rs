@@ -10,7 +10,10 @@ use uuid::Uuid;
 
 use super::model::{self, Group, GroupRow};
 use crate::auth::{scope, Action, Role, Staff};
-use crate::domain::group::{parse_meeting_time, GroupConfig, GroupStatus, MeetingDay};
+use crate::domain::group::{
+    decide_status, parse_meeting_time, GroupConfig, GroupStatus, MeetingDay, StatusFacts,
+    StatusRefusal,
+};
 use crate::error::{AppError, AppResult, ErrorCode};
 use crate::http::etag::{created_with_etag, ok_with_etag, IfMatch};
 use crate::http::extract::nullable;
@@ -127,7 +130,7 @@ fn check_clinicians(conn: &mut PgConnection, cfg: &GroupConfig) -> AppResult<()>
         "co_therapist_ids",
         "must all be active therapists or supervisors",
     );
-    v.finish()
+    v.finish().map_err(AppError::from)
 }
 
 /// The stored columns of a configuration (for INSERT and UPDATE).
@@ -264,11 +267,8 @@ pub async fn list_groups(
                 .order((groups::name.asc(), groups::id.asc()))
                 .limit(limit + 1)
                 .load(conn)?;
-            let mut items = Vec::with_capacity(rows.len());
-            for r in rows {
-                items.push((r.name.clone(), r.id, model::view(conn, r, composition)?));
-            }
-            Ok(cursor.page(items, limit, |(n, id, _)| (n.clone(), *id), |(_, _, g)| g))
+            let groups = model::views(conn, rows, composition)?;
+            Ok(cursor.page(groups, limit, |g| (g.name.clone(), g.id), |g| g))
         })
         .await?;
     Ok(HttpResponse::Ok().json(page))
@@ -387,6 +387,24 @@ pub async fn update_group(
     Ok(ok_with_etag(version, &group))
 }
 
+/// A refused status change as its 409.
+fn status_refused(r: StatusRefusal) -> AppError {
+    match r {
+        StatusRefusal::NotFrom { from, to } => AppError::conflict(
+            ErrorCode::Conflict,
+            format!("A {} group cannot become {}.", from.as_str(), to.as_str()),
+        ),
+        StatusRefusal::ContractMissing => AppError::conflict(
+            ErrorCode::ContractMissing,
+            "The group has no agreement (contract) yet.",
+        ),
+        StatusRefusal::BelowMinimum { active, min_size } => AppError::conflict(
+            ErrorCode::GroupBelowMinimum,
+            format!("{active} active members; the group needs at least {min_size} to start."),
+        ),
+    }
+}
+
 /// Moves the group to `to`, enforcing SPEC §2's preconditions for starting, and closing the
 /// seats of a completed or cancelled group.
 async fn change_status(
@@ -404,35 +422,17 @@ async fn change_status(
         .db
         .tx(move |conn| {
             let cur = model::lock(conn, id)?;
-            let from = cur.status();
-            if !GroupStatus::allowed_from(to).contains(&from) {
-                return Err(AppError::conflict(
-                    ErrorCode::Conflict,
-                    format!("A {} group cannot become {}.", from.as_str(), to.as_str()),
-                ));
-            }
-            if to == GroupStatus::Active {
-                let has_contract: bool = diesel::select(diesel::dsl::exists(
-                    contracts::table.filter(contracts::group_id.eq(id)),
-                ))
-                .get_result(conn)?;
-                if !has_contract {
-                    return Err(AppError::conflict(
-                        ErrorCode::ContractMissing,
-                        "The group has no agreement (contract) yet.",
-                    ));
-                }
-                let active = model::seats(conn, id)?.active;
-                if active < cur.min_size as i64 {
-                    return Err(AppError::conflict(
-                        ErrorCode::GroupBelowMinimum,
-                        format!(
-                            "{active} active members; the group needs at least {} to start.",
-                            cur.min_size
-                        ),
-                    ));
-                }
-            }
+            let has_contract: bool = diesel::select(diesel::dsl::exists(
+                contracts::table.filter(contracts::group_id.eq(id)),
+            ))
+            .get_result(conn)?;
+            let facts = StatusFacts {
+                from: cur.status(),
+                min_size: cur.min_size,
+                has_contract,
+                active_members: model::seats(conn, id)?.active,
+            };
+            let from = decide_status(to, &facts).map_err(status_refused)?;
             let closed = if to.is_closed() {
                 lifecycle::close_all_seats(conn, &audit, &cipher, id, to)?
             } else {

@@ -2,7 +2,7 @@
 //! `POST /memberships/{id}/sign|discharge|withdraw`.
 
 use actix_web::{get, post, web, HttpResponse};
-use chrono::{DateTime, Duration, Utc};
+use chrono::{DateTime, Utc};
 use diesel::prelude::*;
 use serde::{Deserialize, Serialize};
 use serde_json::json;
@@ -14,15 +14,14 @@ use super::model::{load_view, load_views, MembershipRow, MembershipView};
 use super::signatures;
 use crate::auth::policy::act;
 use crate::auth::{scope, Action, Staff};
-use crate::domain::agreement::{decide_sign, SignKind, SignRefusal};
+use crate::domain::admission::{self, AdmissionFacts, AdmissionRefusal, ScreeningFacts};
+use crate::domain::agreement::{decide_signature, SignFacts, SignKind, SignRefusal};
 use crate::domain::composition::{self, CompositionWarning};
-use crate::domain::group::GroupStatus;
-use crate::domain::membership::{check_effective_at, next, Event, ExitReason, MembershipStatus};
-use crate::domain::screening::Outcome;
-use crate::domain::screening::ScreeningStatus;
-use crate::domain::screening::{FUTURE_SKEW_SECS, VALIDITY_DAYS};
+use crate::domain::membership::{
+    check_discharge, decide_exit, Event, Exit, ExitFacts, ExitReason, ExitRefusal, MembershipStatus,
+};
 use crate::domain::text::{required_line, text};
-use crate::error::{AppError, AppResult, ErrorCode, Validations};
+use crate::error::{AppError, AppResult, ErrorCode};
 use crate::groups::contracts::{current_version, Clauses};
 use crate::groups::model as groups;
 use crate::http::etag::{created_with_etag, ok_with_etag};
@@ -32,7 +31,7 @@ use crate::notes::fields::{self, Field};
 use crate::schema::{clients, contracts, memberships, screenings};
 use crate::state::AppState;
 
-#[derive(Debug, Deserialize, ToSchema)]
+#[derive(Debug, Clone, Deserialize, ToSchema)]
 pub struct Admit {
     pub client_id: Uuid,
     pub screening_id: Uuid,
@@ -93,6 +92,102 @@ fn visible(
     q.for_update().first(conn).map_err(AppError::from)
 }
 
+const ENROLLMENT_CLOSED: &str = "The group is active: enrollment is closed unless a \
+    supervisor admits a replacement with override_reason.";
+const SCREENING_REQUIRED: &str = "Admission needs this client's accepted screening, completed \
+    within 90 days, for this group or for none.";
+const SCREENING_USED: &str = "This screening already admitted the client once; a returning \
+    client needs a new screening.";
+
+/// Loads what an admission is decided on. Lock order: the group's row (capacity holds under
+/// concurrent admissions), then the screening's (v2: it serialises two admissions on the same
+/// screening into different groups, each holding only its own group's lock).
+fn admission_facts(
+    conn: &mut PgConnection,
+    staff: &Staff,
+    group_id: Uuid,
+    b: &Admit,
+    override_given: bool,
+) -> AppResult<AdmissionFacts> {
+    let group = groups::lock(conn, group_id)?;
+    let client_exists: bool =
+        diesel::select(diesel::dsl::exists(clients::table.find(b.client_id))).get_result(conn)?;
+    let screening = screenings::table
+        .find(b.screening_id)
+        .select((
+            screenings::client_id,
+            screenings::status,
+            screenings::outcome,
+            screenings::completed_at,
+            screenings::group_id,
+        ))
+        .for_update()
+        .first(conn)
+        .optional()?
+        .map(
+            |(client_id, status, outcome, completed_at, group_id)| ScreeningFacts {
+                client_id,
+                status,
+                outcome,
+                completed_at,
+                group_id,
+            },
+        );
+    let already_seated: bool = diesel::select(diesel::dsl::exists(
+        memberships::table
+            .filter(memberships::group_id.eq(group_id))
+            .filter(memberships::client_id.eq(b.client_id))
+            .filter(memberships::status.eq_any(MembershipStatus::SEATED)),
+    ))
+    .get_result(conn)?;
+    let screening_used: bool = diesel::select(diesel::dsl::exists(
+        memberships::table.filter(memberships::screening_id.eq(b.screening_id)),
+    ))
+    .get_result(conn)?;
+    Ok(AdmissionFacts {
+        group_id,
+        group_status: group.status(),
+        max_size: group.max_size,
+        seats_taken: groups::seats(conn, group_id)?.taken(),
+        override_given,
+        may_override: staff.can(Action::OverrideEnrollment),
+        client_id: b.client_id,
+        client_exists,
+        screening,
+        already_seated,
+        screening_used,
+        now: Utc::now(),
+    })
+}
+
+/// A refused admission as its answer.
+fn admission_refused(r: AdmissionRefusal) -> AppError {
+    match r {
+        AdmissionRefusal::EnrollmentClosed => {
+            AppError::conflict(ErrorCode::EnrollmentClosed, ENROLLMENT_CLOSED)
+        }
+        AdmissionRefusal::OverrideNotAllowed => AppError::Forbidden,
+        AdmissionRefusal::GroupEnded(s) => {
+            AppError::conflict(ErrorCode::Conflict, format!("The group is {}.", s.as_str()))
+        }
+        AdmissionRefusal::NoSuchClient => AppError::invalid("client_id", "no such client"),
+        AdmissionRefusal::ScreeningRequired => {
+            AppError::conflict(ErrorCode::ScreeningRequired, SCREENING_REQUIRED)
+        }
+        AdmissionRefusal::AlreadyMember => AppError::conflict(
+            ErrorCode::AlreadyMember,
+            "The client already holds a seat in this group.",
+        ),
+        AdmissionRefusal::ScreeningUsed => {
+            AppError::conflict(ErrorCode::ScreeningRequired, SCREENING_USED)
+        }
+        AdmissionRefusal::GroupFull { max_size } => AppError::conflict(
+            ErrorCode::GroupFull,
+            format!("All {max_size} seats are taken."),
+        ),
+    }
+}
+
 /// Admits a client to a group as `pending` (supervisor, the group's therapists). Needs a valid
 /// accepted screening; the group's row lock makes capacity hold under concurrent admissions.
 #[utoipa::path(tag = "memberships", request_body = Admit,
@@ -126,70 +221,8 @@ pub async fn admit(
         .db
         .tx(move |conn| {
             scope::ensure_group(conn, &staff, group_id)?;
-            let group = groups::lock(conn, group_id)?;
-            match group.status() {
-                GroupStatus::Forming => {}
-                GroupStatus::Active => {
-                    if override_reason.is_none() {
-                        return Err(AppError::conflict(
-                            ErrorCode::EnrollmentClosed,
-                            "The group is active: enrollment is closed unless a supervisor admits a replacement with override_reason.",
-                        ));
-                    }
-                    if !staff.can(Action::OverrideEnrollment) {
-                        return Err(AppError::Forbidden);
-                    }
-                }
-                s => return Err(AppError::conflict(ErrorCode::Conflict, format!("The group is {}.", s.as_str()))),
-            }
-            let client_exists: bool = diesel::select(diesel::dsl::exists(clients::table.find(b.client_id))).get_result(conn)?;
-            if !client_exists {
-                return Err(AppError::invalid("client_id", "no such client"));
-            }
-            let valid_since = Utc::now() - Duration::days(VALIDITY_DAYS);
-            let screening_ok: bool = diesel::select(diesel::dsl::exists(
-                screenings::table
-                    .find(b.screening_id)
-                    .filter(screenings::client_id.eq(b.client_id))
-                    .filter(screenings::status.eq(ScreeningStatus::Completed))
-                    .filter(screenings::outcome.eq(Outcome::Accepted))
-                    .filter(screenings::completed_at.ge(valid_since))
-                    .filter(screenings::group_id.is_null().or(screenings::group_id.eq(group_id))),
-            ))
-            .get_result(conn)?;
-            if !screening_ok {
-                return Err(AppError::conflict(
-                    ErrorCode::ScreeningRequired,
-                    "Admission needs this client's accepted screening, completed within 90 days, for this group or for none.",
-                ));
-            }
-            let seated: bool = diesel::select(diesel::dsl::exists(
-                memberships::table
-                    .filter(memberships::group_id.eq(group_id))
-                    .filter(memberships::client_id.eq(b.client_id))
-                    .filter(memberships::status.eq_any(MembershipStatus::SEATED)),
-            ))
-            .get_result(conn)?;
-            if seated {
-                return Err(AppError::conflict(ErrorCode::AlreadyMember, "The client already holds a seat in this group."));
-            }
-            // v2: a screening admits once. The screening's row lock serialises two admissions
-            // on the same screening into different groups (each holds only its own group's lock).
-            screenings::table.find(b.screening_id).select(screenings::id).for_update().first::<Uuid>(conn)?;
-            let used: bool = diesel::select(diesel::dsl::exists(
-                memberships::table.filter(memberships::screening_id.eq(b.screening_id)),
-            ))
-            .get_result(conn)?;
-            if used {
-                return Err(AppError::conflict(
-                    ErrorCode::ScreeningRequired,
-                    "This screening already admitted the client once; a returning client needs a new screening.",
-                ));
-            }
-            let taken = groups::seats(conn, group_id)?.taken();
-            if taken >= group.max_size as i64 {
-                return Err(AppError::conflict(ErrorCode::GroupFull, format!("All {} seats are taken.", group.max_size)));
-            }
+            let facts = admission_facts(conn, &staff, group_id, &b, override_reason.is_some())?;
+            admission::decide(&facts).map_err(admission_refused)?;
             let membership_id = Uuid::new_v4();
             let override_sealed = fields::seal_opt(
                 &cipher,
@@ -208,14 +241,28 @@ pub async fn admit(
                 ))
                 .returning(MembershipRow::as_returning())
                 .get_result(conn)?;
-            audit.allowed(conn, "membership.admit", "membership", Some(row.id), json!({"group_id": group_id, "client_id": b.client_id}))?;
+            audit.allowed(
+                conn,
+                "membership.admit",
+                "membership",
+                Some(row.id),
+                json!({"group_id": group_id, "client_id": b.client_id}),
+            )?;
             if override_reason.is_some() {
-                audit.allowed(conn, "membership.enrollment_override", "membership", Some(row.id), json!({"group_id": group_id}))?;
+                audit.allowed(
+                    conn,
+                    "membership.enrollment_override",
+                    "membership",
+                    Some(row.id),
+                    json!({"group_id": group_id}),
+                )?;
             }
             let after = groups::composition_warnings(conn, group_id, None)?;
             let before = groups::composition_warnings(conn, group_id, Some(row.id))?;
             let (created, resolved) = composition::changes(&before, &after);
-            let membership = load_views(conn, vec![row], clinical.as_ref())?.pop().ok_or(AppError::NotFound)?;
+            let membership = load_views(conn, vec![row], clinical.as_ref())?
+                .pop()
+                .ok_or(AppError::NotFound)?;
             Ok(Admission {
                 membership,
                 composition_warnings: after,
@@ -322,6 +369,34 @@ pub async fn get_membership(
     Ok(ok_with_etag(view.version, &view))
 }
 
+/// A refused signature as its answer.
+fn signature_refused(r: SignRefusal) -> AppError {
+    match r {
+        SignRefusal::NotThisGroups => {
+            AppError::invalid("contract_id", "is not an agreement of this group")
+        }
+        SignRefusal::NotSignable(s) => AppError::conflict(
+            ErrorCode::Conflict,
+            format!(
+                "A membership that is {} cannot take a signature.",
+                s.as_str()
+            ),
+        ),
+        SignRefusal::Outdated { offered, current } => AppError::conflict(
+            ErrorCode::ContractOutdated,
+            format!(
+                "Version {offered} was replaced by version {current}; \
+                 the member must sign the current agreement."
+            ),
+        ),
+        SignRefusal::AlreadySigned(v) => AppError::conflict(
+            ErrorCode::AlreadySigned,
+            format!("The member already signed version {v}."),
+        ),
+        SignRefusal::Invalid(v) => v.into(),
+    }
+}
+
 /// Records the client's signature of the group's current agreement: `pending → active`,
 /// `joined_on` = the date of `signed_at` in the group's time zone. (v2) An `active` or
 /// `exiting` member signs an amended agreement the same way: the signature is added to
@@ -353,7 +428,12 @@ pub async fn sign(
         .tx(move |conn| {
             // Lock order: group (a new agreement version takes the same lock, so "current" holds
             // until commit), then the membership (concurrent signatures of one member queue here).
-            let group_id: Uuid = memberships::table.find(id).select(memberships::group_id).first(conn).optional()?.ok_or(AppError::NotFound)?;
+            let group_id: Uuid = memberships::table
+                .find(id)
+                .select(memberships::group_id)
+                .first(conn)
+                .optional()?
+                .ok_or(AppError::NotFound)?;
             scope::ensure_group(conn, &staff, group_id)?;
             let group = groups::lock(conn, group_id)?;
             let m = visible(conn, &staff, id, true)?;
@@ -365,61 +445,79 @@ pub async fn sign(
                 .select((contracts::version, contracts::clauses))
                 .first(conn)
                 .optional()?;
-            let Some((version, _clauses)) = contract else {
-                if m.status() == MembershipStatus::Exited {
-                    return Err(AppError::conflict(ErrorCode::Conflict, "An exited membership cannot take a signature."));
-                }
-                return Err(AppError::invalid("contract_id", "is not an agreement of this group"));
+            let versions = match contract {
+                Some((version, _clauses)) => Some((
+                    version,
+                    current_version(conn, m.group_id)?.unwrap_or(version),
+                )),
+                None => None,
             };
-            let current = current_version(conn, m.group_id)?.unwrap_or(version);
             let held: Vec<i32> = signatures::load(conn, std::slice::from_ref(&m))?
                 .remove(&id)
                 .unwrap_or_default()
                 .iter()
                 .map(|s| s.version)
                 .collect();
-            let kind = decide_sign(m.status(), version, current, &held).map_err(|r| match r {
-                SignRefusal::NotSignable(s) => AppError::conflict(ErrorCode::Conflict, format!("A {} membership cannot take a signature.", s.as_str())),
-                SignRefusal::Outdated { offered, current } => AppError::conflict(
-                    ErrorCode::ContractOutdated,
-                    format!("Version {offered} was replaced by version {current}; the member must sign the current agreement."),
-                ),
-                SignRefusal::AlreadySigned(v) => AppError::conflict(ErrorCode::AlreadySigned, format!("The member already signed version {v}.")),
-            })?;
-            let screened_at: Option<DateTime<Utc>> =
-                screenings::table.find(m.screening_id).select(screenings::completed_at).first(conn)?;
-            let mut v = Validations::new();
-            v.check(signed_at <= now + Duration::seconds(FUTURE_SKEW_SECS), "signed_at", "must not be in the future");
-            v.check(screened_at.is_none_or(|s| signed_at >= s), "signed_at", "must not be before the screening's completion");
-            if kind == SignKind::Resign {
-                v.check(m.signed_at.is_none_or(|first| signed_at >= first), "signed_at", "must not be before the member's first signature");
-            }
-            v.finish()?;
-            if kind == SignKind::Admission {
+            let screened_at: Option<DateTime<Utc>> = screenings::table
+                .find(m.screening_id)
+                .select(screenings::completed_at)
+                .first(conn)?;
+            let signature = decide_signature(&SignFacts {
+                status: m.status(),
+                versions,
+                held,
+                screened_at,
+                first_signed_at: m.signed_at,
+                signed_at,
+                now,
+            })
+            .map_err(signature_refused)?;
+            if signature.kind == SignKind::Admission {
                 let joined_on = signed_at.with_timezone(&group.tz()).date_naive();
-                let changed = diesel::update(memberships::table.find(id).filter(memberships::status.eq(MembershipStatus::Pending)))
+                let changed = diesel::update(
+                    memberships::table
+                        .find(id)
+                        .filter(memberships::status.eq(MembershipStatus::Pending)),
+                )
+                .set((
+                    memberships::status.eq(MembershipStatus::Active),
+                    memberships::contract_id.eq(b.contract_id),
+                    memberships::signed_at.eq(signed_at),
+                    memberships::signature_name.eq(&signature_name),
+                    memberships::witness_id.eq(staff.id),
+                    memberships::joined_on.eq(joined_on),
+                    memberships::version.eq(memberships::version + 1),
+                    memberships::updated_at.eq(now),
+                ))
+                .execute(conn)?;
+                if changed == 0 {
+                    return Err(AppError::conflict(
+                        ErrorCode::Conflict,
+                        "The membership changed status meanwhile.",
+                    ));
+                }
+            } else {
+                diesel::update(memberships::table.find(id))
                     .set((
-                        memberships::status.eq(MembershipStatus::Active),
-                        memberships::contract_id.eq(b.contract_id),
-                        memberships::signed_at.eq(signed_at),
-                        memberships::signature_name.eq(&signature_name),
-                        memberships::witness_id.eq(staff.id),
-                        memberships::joined_on.eq(joined_on),
                         memberships::version.eq(memberships::version + 1),
                         memberships::updated_at.eq(now),
                     ))
                     .execute(conn)?;
-                if changed == 0 {
-                    return Err(AppError::conflict(ErrorCode::Conflict, "The membership changed status meanwhile."));
-                }
-            } else {
-                diesel::update(memberships::table.find(id))
-                    .set((memberships::version.eq(memberships::version + 1), memberships::updated_at.eq(now)))
-                    .execute(conn)?;
             }
-            signatures::insert(conn, id, b.contract_id, signed_at, &signature_name, staff.id)?;
-            let action = if kind == SignKind::Admission { "membership.sign" } else { "membership.resign" };
-            audit.allowed(conn, action, "membership", Some(id), json!({"contract_version": version}))?;
+            signatures::insert(
+                conn,
+                id,
+                b.contract_id,
+                signed_at,
+                &signature_name,
+                staff.id,
+            )?;
+            let action = match signature.kind {
+                SignKind::Admission => "membership.sign",
+                SignKind::Resign => "membership.resign",
+            };
+            let details = json!({"contract_version": signature.version});
+            audit.allowed(conn, action, "membership", Some(id), details)?;
             load_view(conn, id, clinical.as_ref())
         })
         .await?;
@@ -441,32 +539,19 @@ pub async fn discharge(
     staff.require(Action::ManageExit)?;
     let id = id.into_inner();
     let b = body.into_inner();
-    let mut v = Validations::new();
-    if !b.exit_reason.is_discharge_reason() {
-        v.add(
-            "exit_reason",
-            format!("must be one of {}", ExitReason::discharge_reasons()),
-        );
-    }
-    if b.note.trim().is_empty() {
-        v.add("note", "is required");
-    } else if let Err(m) = text(&b.note, 5000) {
-        v.add("note", m);
-    }
-    v.finish()?;
+    check_discharge(b.exit_reason, &b.note).finish()?;
     let audit = staff.audit();
     let cipher = state.notes.clone();
     let reader = state.notes.reader(&staff.permit::<act::ReadNotes>()?);
     let view = state
         .db
         .tx(move |conn| {
-            let (m, at) = lock_for_exit(conn, &staff, id, b.effective_at)?;
-            next(m.status(), Event::Discharge)
-                .map_err(|d| AppError::conflict(ErrorCode::Conflict, d))?;
+            let Exit { from, at } =
+                decide_exit_locked(conn, &staff, id, Event::Discharge, b.effective_at)?;
             lifecycle::exit(
                 conn,
                 id,
-                &[MembershipStatus::Active, MembershipStatus::Exiting],
+                &[from],
                 b.exit_reason,
                 Some((b.note.trim(), &cipher)),
                 at,
@@ -486,15 +571,15 @@ pub async fn discharge(
     Ok(ok_with_etag(view.version, &view))
 }
 
-/// Locks the group, then the membership (the lock order of attendance recording), and checks
-/// a late entry's `effective_at` (v2): not in the future, not before the admission. Returns the
-/// membership and the effective time (now when absent).
-fn lock_for_exit(
+/// Locks the group, then the membership (the lock order of attendance recording), and decides
+/// a discharge or withdrawal (`event`) on what they hold.
+fn decide_exit_locked(
     conn: &mut PgConnection,
     staff: &Staff,
     id: Uuid,
+    event: Event,
     effective_at: Option<DateTime<Utc>>,
-) -> AppResult<(MembershipRow, DateTime<Utc>)> {
+) -> AppResult<Exit> {
     let group_id: Uuid = memberships::table
         .find(id)
         .select(memberships::group_id)
@@ -504,12 +589,17 @@ fn lock_for_exit(
     scope::ensure_group(conn, staff, group_id)?;
     groups::lock(conn, group_id)?;
     let m = visible(conn, staff, id, true)?;
-    let now = Utc::now();
-    let at = effective_at.unwrap_or(now);
-    let admitted_at = m.signed_at.map_or(m.created_at, |s| s.min(m.created_at));
-    check_effective_at(at, now, admitted_at, Duration::seconds(FUTURE_SKEW_SECS))
-        .map_err(|msg| AppError::invalid("effective_at", msg))?;
-    Ok((m, at))
+    let facts = ExitFacts {
+        status: m.status(),
+        created_at: m.created_at,
+        signed_at: m.signed_at,
+        effective_at,
+        now: Utc::now(),
+    };
+    decide_exit(event, &facts).map_err(|r| match r {
+        ExitRefusal::EffectiveAt(msg) => AppError::invalid("effective_at", msg),
+        ExitRefusal::Transition(detail) => AppError::conflict(ErrorCode::Conflict, detail),
+    })
 }
 
 #[derive(Debug, Default, Deserialize, ToSchema)]
@@ -542,13 +632,11 @@ pub async fn withdraw(
     let view = state
         .db
         .tx(move |conn| {
-            let (m, at) = lock_for_exit(conn, &staff, id, b.effective_at)?;
-            next(m.status(), Event::Withdraw)
-                .map_err(|d| AppError::conflict(ErrorCode::Conflict, d))?;
+            let Exit { from, at } = decide_exit_locked(conn, &staff, id, Event::Withdraw, b.effective_at)?;
             lifecycle::exit(
                 conn,
                 id,
-                &[MembershipStatus::Pending],
+                &[from],
                 ExitReason::Withdrawn,
                 None,
                 at,

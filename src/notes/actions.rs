@@ -18,8 +18,8 @@ use super::model::{self, NoteRow, Target};
 use crate::auth::policy::act;
 use crate::auth::{scope, Action, Staff};
 use crate::domain::note::{
-    can_add_addendum, can_cosign, can_edit, can_sign, can_void, AddendumContent, NoteStatus,
-    Refusal, VoidNote, VoidRefusal,
+    can_add_addendum, can_cosign, can_edit, can_sign, can_void, AddendumContent, ContentError,
+    NoteRefusal, NoteStatus, VoidNote, VoidRefusal,
 };
 use crate::error::{AppError, AppResult, ErrorCode};
 use crate::http::etag::{etag, IfMatch};
@@ -40,8 +40,25 @@ fn details(target: Target) -> Value {
     json!({"session_id": target.session_id(), "membership_id": target.membership_id()})
 }
 
-fn refuse((code, detail): Refusal) -> Failure {
-    AppError::conflict(code, detail).into()
+/// A refused lifecycle step as its 409.
+fn refuse(r: NoteRefusal) -> Failure {
+    let code = match r {
+        NoteRefusal::Signed => ErrorCode::NoteSigned,
+        NoteRefusal::NotSigned
+        | NoteRefusal::AlreadyCosigned
+        | NoteRefusal::DraftAddendum
+        | NoteRefusal::Voided => ErrorCode::Conflict,
+    };
+    AppError::conflict(code, r.message()).into()
+}
+
+impl From<ContentError> for AppError {
+    fn from(e: ContentError) -> Self {
+        match e {
+            ContentError::Invalid(v) => v.into(),
+            ContentError::Encoding(e) => AppError::Internal(e.into()),
+        }
+    }
 }
 
 fn reread(conn: &mut PgConnection, target: Target) -> Result<NoteRow, Failure> {
@@ -132,7 +149,7 @@ pub(super) async fn void(
     let who = staff.id;
     let supervisor = staff.can(Action::VoidAnyNote);
     perform::<act::WriteNotes>(state, staff, target, "note.void", move |conn, _| {
-        body.validate().finish()?;
+        body.validate().finish().map_err(AppError::from)?;
         let note = match model::find(conn, target, true)? {
             Some(n) => n,
             // Only a voided one here: already entered in error.
@@ -288,7 +305,7 @@ pub(super) async fn add_addendum(
 ) -> AppResult<HttpResponse> {
     let who = staff.id;
     perform::<act::WriteNotes>(state, staff, target, "note.addendum", move |conn, st| {
-        body.validate().finish()?;
+        body.validate().finish().map_err(AppError::from)?;
         let note = existing(conn, target)?;
         can_add_addendum(note.status()).map_err(refuse)?;
         let id = addenda::insert(conn, &st.notes, &note, who, &body.content)?;

@@ -8,7 +8,7 @@ use super::actions;
 use super::model::{Note, Target};
 use crate::auth::Staff;
 use crate::domain::note::{AddendumContent, GroupNoteContent, VoidNote};
-use crate::error::AppResult;
+use crate::error::{AppError, AppResult};
 use crate::http::etag::IfMatch;
 use crate::http::Json;
 use crate::state::AppState;
@@ -43,7 +43,7 @@ pub async fn put_group_note(
     if_match: IfMatch,
     body: Json<GroupNoteContent>,
 ) -> AppResult<HttpResponse> {
-    let fields = body.into_inner().into_fields();
+    let fields = body.into_inner().into_fields().map_err(AppError::from);
     actions::write(state, staff, target(id), if_match, fields).await
 }
 

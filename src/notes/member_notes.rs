@@ -9,7 +9,7 @@ use super::actions;
 use super::model::{Note, Target};
 use crate::auth::Staff;
 use crate::domain::note::{AddendumContent, MemberNoteContent, VoidNote};
-use crate::error::AppResult;
+use crate::error::{AppError, AppResult};
 use crate::http::etag::IfMatch;
 use crate::http::Json;
 use crate::state::AppState;
@@ -47,7 +47,7 @@ pub async fn put_member_note(
     if_match: IfMatch,
     body: Json<MemberNoteContent>,
 ) -> AppResult<HttpResponse> {
-    let fields = body.into_inner().into_fields();
+    let fields = body.into_inner().into_fields().map_err(AppError::from);
     actions::write(state, staff, target(path), if_match, fields).await
 }
 

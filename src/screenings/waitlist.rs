@@ -7,7 +7,7 @@
 //! the groups they lead.
 
 use actix_web::{get, web, HttpResponse};
-use chrono::{DateTime, Duration, Utc};
+use chrono::{DateTime, Utc};
 use diesel::prelude::*;
 use diesel::sql_types::{Array, Nullable, Timestamptz, Uuid as SqlUuid};
 use serde::{Deserialize, Serialize};
@@ -16,7 +16,7 @@ use uuid::Uuid;
 
 use crate::auth::{scope, Action, Staff};
 use crate::clients::model::{summaries, ClientSummary};
-use crate::domain::screening::{valid_until, VALIDITY_DAYS};
+use crate::domain::screening::{valid_since, valid_until};
 use crate::error::AppResult;
 use crate::http::pagination::{self, ListCursor, Page};
 use crate::http::Query;
@@ -77,7 +77,7 @@ pub fn count(conn: &mut PgConnection, scoped: Option<Vec<Uuid>>) -> QueryResult<
         #[diesel(sql_type = diesel::sql_types::BigInt)]
         n: i64,
     }
-    let since = Utc::now() - Duration::days(VALIDITY_DAYS);
+    let since = valid_since(Utc::now());
     diesel::sql_query(format!("SELECT count(*) AS n FROM ({WAITING}) w"))
         .bind::<Timestamptz, _>(since)
         .bind::<Nullable<SqlUuid>, _>(None::<Uuid>)
@@ -112,7 +112,7 @@ pub async fn waitlist(
             } else {
                 None
             };
-            let since = Utc::now() - Duration::days(VALIDITY_DAYS);
+            let since = valid_since(Utc::now());
             let (after_t, after_id) = after.map_or((None, None), |(t, id)| (Some(t), Some(id)));
             let rows: Vec<Row> = diesel::sql_query(format!(
                 "SELECT * FROM ({WAITING}) w \

@@ -188,10 +188,16 @@ pub fn unique_email(e: diesel::result::Error) -> AppError {
 
 /// Makes every access and refresh token of the user useless at once.
 pub fn revoke_all_tokens(conn: &mut PgConnection, user_id: Uuid) -> QueryResult<()> {
-    use crate::schema::refresh_tokens as rt;
     diesel::update(users::table.find(user_id))
         .set(users::token_version.eq(users::token_version + 1))
         .execute(conn)?;
+    revoke_refresh_tokens(conn, user_id)
+}
+
+/// Revokes the user's refresh tokens; the caller bumps `token_version` (which ends the access
+/// tokens) in its own update of the row.
+pub fn revoke_refresh_tokens(conn: &mut PgConnection, user_id: Uuid) -> QueryResult<()> {
+    use crate::schema::refresh_tokens as rt;
     diesel::update(
         rt::table
             .filter(rt::user_id.eq(user_id))
@@ -220,29 +226,36 @@ pub fn other_active_admins(conn: &mut PgConnection, except: Uuid) -> QueryResult
         .get_result(conn)
 }
 
-/// An administrator moves the account to `role` (never their own: the caller checks). A
-/// clinical role waits for a supervisor's approval, and the account's sessions end until then
-/// (SPEC §1 "Separation of duties"); any other role needs no approval.
-pub fn set_role_by_admin(
-    conn: &mut PgConnection,
-    id: Uuid,
+/// The columns an administrator's move of an account to `role` sets (never their own role:
+/// the caller checks). A clinical role waits for a supervisor's approval, and the account's
+/// sessions end until then (SPEC §1 "Separation of duties"); any other role needs no approval.
+#[derive(AsChangeset)]
+#[diesel(table_name = users, treat_none_as_null = true)]
+pub struct RoleChange {
     role: Role,
-    admin_id: Uuid,
-) -> QueryResult<()> {
-    let approval = approval_after_admin_sets(role);
-    let pending = approval == Approval::Pending;
-    diesel::update(users::table.find(id))
-        .set((
-            users::role.eq(role),
-            users::approval.eq(approval),
-            users::approval_requested_by.eq(pending.then_some(admin_id)),
-            users::approval_requested_at.eq(pending.then(Utc::now)),
-            users::approved_by.eq(None::<Uuid>),
-            users::approved_at.eq(None::<DateTime<Utc>>),
-        ))
-        .execute(conn)?;
-    if pending {
-        revoke_all_tokens(conn, id)?;
+    approval: Approval,
+    approval_requested_by: Option<Uuid>,
+    approval_requested_at: Option<DateTime<Utc>>,
+    approved_by: Option<Uuid>,
+    approved_at: Option<DateTime<Utc>>,
+}
+
+impl RoleChange {
+    pub fn by_admin(role: Role, admin_id: Uuid) -> RoleChange {
+        let approval = approval_after_admin_sets(role);
+        let pending = approval == Approval::Pending;
+        RoleChange {
+            role,
+            approval,
+            approval_requested_by: pending.then_some(admin_id),
+            approval_requested_at: pending.then(Utc::now),
+            approved_by: None,
+            approved_at: None,
+        }
     }
-    Ok(())
+
+    /// The account waits for approval: its tokens stop working.
+    pub fn ends_sessions(&self) -> bool {
+        self.approval == Approval::Pending
+    }
 }

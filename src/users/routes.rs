@@ -157,6 +157,16 @@ pub async fn get_user(
     Ok(ok_with_etag(row.version, &User::from(&row)))
 }
 
+/// The plain columns a PATCH of an account sets (absent: left alone); written with the role's
+/// columns and the version in one UPDATE.
+#[derive(AsChangeset)]
+#[diesel(table_name = users)]
+struct UserChanges {
+    email: Option<String>,
+    display_name: Option<String>,
+    active: Option<bool>,
+}
+
 /// Changes a staff account: name, email, role, `active:false` (disables login at once).
 /// Nobody changes their own role (403). A move to a clinical role makes the account wait for
 /// a supervisor's approval and ends its sessions. `password` is refused (422): see
@@ -231,40 +241,38 @@ pub async fn update_user(
                     return Err(model::email_taken_error());
                 }
             }
-            let mut changed: Vec<&str> = Vec::new();
-            if let Some(e) = &email {
-                diesel::update(users::table.find(id))
-                    .set(users::email.eq(e))
-                    .execute(conn)
-                    .map_err(model::unique_email)?;
-                changed.push("email");
-            }
-            if let Some(n) = &name {
-                diesel::update(users::table.find(id))
-                    .set(users::display_name.eq(n))
-                    .execute(conn)?;
-                changed.push("display_name");
-            }
-            if let Some(r) = new_role {
-                model::set_role_by_admin(conn, id, r, admin_id)?;
-                changed.push("role");
-            }
-            if let Some(a) = body.active {
-                diesel::update(users::table.find(id))
-                    .set(users::active.eq(a))
-                    .execute(conn)?;
-                changed.push("active");
-                if !a {
-                    model::revoke_all_tokens(conn, id)?;
-                }
-            }
+            let role = new_role.map(|r| model::RoleChange::by_admin(r, admin_id));
+            // Deactivation and a move to a clinical role (awaiting approval) end the sessions.
+            let revoke =
+                body.active == Some(false) || role.as_ref().is_some_and(|r| r.ends_sessions());
+            let changed: Vec<&str> = [
+                ("email", email.is_some()),
+                ("display_name", name.is_some()),
+                ("role", role.is_some()),
+                ("active", body.active.is_some()),
+            ]
+            .into_iter()
+            .filter_map(|(field, set)| set.then_some(field))
+            .collect();
+            let changes = UserChanges {
+                email: email.clone(),
+                display_name: name.clone(),
+                active: body.active,
+            };
             let row: UserRow = diesel::update(users::table.find(id))
                 .set((
+                    changes,
+                    role,
+                    users::token_version.eq(users::token_version + i32::from(revoke)),
                     users::version.eq(users::version + 1),
                     users::updated_at.eq(Utc::now()),
                 ))
                 .returning(UserRow::as_returning())
-                .get_result(conn)?;
+                .get_result(conn)
+                .map_err(model::unique_email)?;
+            if revoke {
+                model::revoke_refresh_tokens(conn, id)?;
+            }
             audit.allowed(
                 conn,
                 "user.update",

@@ -49,14 +49,14 @@ async fn roster_must_be_exactly_the_seated_members() {
     let bad = json!({"records": [{"membership_id": a, "status": "present", "minutes_late": 5}, {"membership_id": b, "status": "late", "minutes_late": 9000}]});
     app.put(Some(&intake), &path, bad)
         .await
-        .expect_problem(422, "validation_failed");
+        .expect_invalid("records[0].minutes_late");
     app.put(
         Some(&intake),
         &path,
         json!({"records": [{"membership_id": a, "status": "asleep"}]}),
     )
     .await
-    .expect_problem(422, "validation_failed");
+    .expect_invalid("records[0].status");
     // nothing half-written
     let r = app.get(Some(&intake), &path).await.expect(200);
     assert_eq!(r.body["session"]["status"], "scheduled");

@@ -237,7 +237,7 @@ async fn revocation_is_final_and_expiry_is_derived() {
 
     app.post(Some(&sup), &format!("/consents/{id}/revoke"), json!({}))
         .await
-        .expect_problem(422, "validation_failed");
+        .expect_invalid("reason");
     let r = app
         .post(
             Some(&sup),

@@ -170,10 +170,10 @@ async fn only_a_therapist_grants_with_a_real_reason_and_the_accounting_is_untouc
     assert_eq!(r.body["errors"][0]["field"], "reason");
     app.post(Some(&t), &path, json!({"reason": "   nineteen chars..   "}))
         .await
-        .expect_problem(422, "validation_failed");
+        .expect_invalid("reason");
     app.post(Some(&t), &path, json!({}))
         .await
-        .expect_problem(422, "validation_failed");
+        .expect_invalid("reason");
     for who in [&sup, &admin, &intake] {
         app.post(Some(who), &path, json!({"reason": REASON}))
             .await
@@ -258,7 +258,7 @@ async fn every_grant_waits_for_one_review_by_a_supervisor() {
     assert!(!r.body["errors"].as_array().unwrap().is_empty());
     app.post(Some(&sup), &review, json!({"outcome": "appropriate"}))
         .await
-        .expect_problem(422, "validation_failed");
+        .expect_invalid("note");
     let r = app
         .post(
             Some(&sup),

@@ -294,7 +294,7 @@ async fn notice_rules_and_roles() {
             json!({"reason": "r", "announced_at": future}),
         )
         .await
-        .expect_problem(422, "validation_failed");
+        .expect_invalid("announced_at");
     let before_join = (joined - Duration::days(2)).to_rfc3339();
     g.app
         .post(
@@ -303,11 +303,11 @@ async fn notice_rules_and_roles() {
             json!({"reason": "r", "announced_at": before_join}),
         )
         .await
-        .expect_problem(422, "validation_failed");
+        .expect_invalid("announced_at");
     g.app
         .post(Some(&g.ther), &path, json!({"reason": ""}))
         .await
-        .expect_problem(422, "validation_failed");
+        .expect_invalid("reason");
     for role in [Role::Admin, Role::Intake] {
         let u = g.app.staff(role).await;
         g.app

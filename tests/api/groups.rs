@@ -242,7 +242,7 @@ async fn patch_rules_and_etag() {
         None,
     )
     .await
-    .expect_problem(422, "validation_failed");
+    .expect_invalid("min_size");
     // max_size never below seats taken
     let gid: uuid::Uuid = id.parse().unwrap();
     let c = fixtures::contract(&app, gid, 1, admin.id);
@@ -317,14 +317,14 @@ async fn contracts_are_versioned_and_immutable() {
         json!({"clauses": {"confidentiality": ""}}),
     )
     .await
-    .expect_problem(422, "validation_failed");
+    .expect_invalid("clauses.confidentiality");
     app.post(
         Some(&sup),
         &format!("/groups/{g}/contracts"),
         json!({"clauses": {"confidentiality": "x", "bogus": "y"}}),
     )
     .await
-    .expect_problem(422, "validation_failed");
+    .expect_invalid("clauses.bogus");
     app.post(
         Some(&ther),
         &format!("/groups/{g}/contracts"),

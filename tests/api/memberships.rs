@@ -134,7 +134,7 @@ async fn admission_rules_and_codes() {
             json!({"client_id": Uuid::new_v4(), "screening_id": sc}),
         )
         .await
-        .expect_problem(422, "validation_failed");
+        .expect_invalid("client_id");
     s.app
         .post(
             Some(&s.sup),
@@ -142,7 +142,7 @@ async fn admission_rules_and_codes() {
             json!({"client_id": "nope"}),
         )
         .await
-        .expect_problem(422, "validation_failed");
+        .expect_invalid("client_id");
 }
 
 #[actix_web::test]
@@ -264,7 +264,7 @@ async fn sign_rules() {
             json!({"contract_id": v2, "signature_name": "X", "signed_at": future}),
         )
         .await
-        .expect_problem(422, "validation_failed");
+        .expect_invalid("signed_at");
     let before_screening = (Utc::now() - Duration::days(6)).to_rfc3339();
     s.app
         .post(
@@ -273,7 +273,7 @@ async fn sign_rules() {
             json!({"contract_id": v2, "signature_name": "X", "signed_at": before_screening}),
         )
         .await
-        .expect_problem(422, "validation_failed");
+        .expect_invalid("signed_at");
     let other_group = fixtures::group(&s.app, s.lead.id).create();
     let foreign = fixtures::contract(&s.app, other_group, 1, s.sup.id);
     s.app
@@ -283,7 +283,7 @@ async fn sign_rules() {
             json!({"contract_id": foreign, "signature_name": "X"}),
         )
         .await
-        .expect_problem(422, "validation_failed");
+        .expect_invalid("contract_id");
     s.app
         .post(
             Some(&s.sup),
@@ -291,7 +291,7 @@ async fn sign_rules() {
             json!({"contract_id": v2, "signature_name": "  "}),
         )
         .await
-        .expect_problem(422, "validation_failed");
+        .expect_invalid("signature_name");
     let r = s
         .app
         .get(Some(&s.sup), &format!("/memberships/{id}"))
@@ -347,7 +347,7 @@ async fn discharge_and_withdraw() {
             json!({"exit_reason": "completed", "note": "n"}),
         )
         .await
-        .expect_problem(422, "validation_failed");
+        .expect_invalid("exit_reason");
     s.app
         .post(
             Some(&s.lead),
@@ -355,7 +355,7 @@ async fn discharge_and_withdraw() {
             json!({"exit_reason": "transferred", "note": " "}),
         )
         .await
-        .expect_problem(422, "validation_failed");
+        .expect_invalid("note");
     let r = s
         .app
         .post(
@@ -477,7 +477,7 @@ async fn member_list_filters_and_role_matrix() {
     s.app
         .get(Some(&s.lead), &format!("{path}?status=nonsense"))
         .await
-        .expect_problem(422, "validation_failed");
+        .expect_invalid("status");
     s.app
         .get(Some(&stranger), &path)
         .await

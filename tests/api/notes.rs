@@ -159,7 +159,7 @@ async fn group_note_lifecycle() {
     }
     s.post(&s.sup, &format!("{path}/addenda"), json!({"content": "  "}))
         .await
-        .expect_problem(422, "validation_failed");
+        .expect_invalid("content");
     let r = s.app.get(Some(&s.lead), &path).await.expect(200);
     let addenda = r.body["addenda"].as_array().unwrap();
     let texts: Vec<&str> = addenda
@@ -259,7 +259,7 @@ async fn member_note_rules() {
         s.app
             .put(Some(&s.sup), &s.mpath(m), member_body())
             .await
-            .expect_problem(422, "validation_failed");
+            .expect_invalid("membership_id");
     }
     // only for sessions that began and were not cancelled
     let future = fixtures::session(

@@ -147,7 +147,7 @@ async fn completion_rules() {
         json!({"outcome": "accepted", "assessment": other, "completed_at": future}),
     )
     .await
-    .expect_problem(422, "validation_failed");
+    .expect_invalid("completed_at");
     let before = (Utc::now() - Duration::days(5)).to_rfc3339();
     app.post(
         Some(&sup),
@@ -155,7 +155,7 @@ async fn completion_rules() {
         json!({"outcome": "accepted", "assessment": assessment(), "completed_at": before}),
     )
     .await
-    .expect_problem(422, "validation_failed");
+    .expect_invalid("completed_at");
     let mut m = assessment();
     m["motivation"] = json!(9);
     app.post(
@@ -164,14 +164,14 @@ async fn completion_rules() {
         json!({"outcome": "accepted", "assessment": m}),
     )
     .await
-    .expect_problem(422, "validation_failed");
+    .expect_invalid("assessment.motivation");
     app.post(
         Some(&sup),
         &path,
         json!({"outcome": "maybe", "assessment": assessment()}),
     )
     .await
-    .expect_problem(422, "validation_failed");
+    .expect_invalid("outcome");
     // still scheduled after all those refusals
     let r = app
         .get(Some(&sup), &format!("/screenings/{id}"))
@@ -221,7 +221,7 @@ async fn interviewer_must_be_an_active_clinician() {
         json!({"interviewer_id": ther.id, "scheduled_at": at}),
     )
     .await
-    .expect_problem(422, "validation_failed");
+    .expect_invalid("interviewer_id");
     app.post(
         Some(&intake),
         &format!("/clients/{}/screenings", Uuid::new_v4()),
@@ -388,7 +388,7 @@ async fn role_and_scope_matrix() {
         .expect_problem(401, "unauthorized");
     app.get(Some(&sup), "/screenings?status=bogus")
         .await
-        .expect_problem(422, "validation_failed");
+        .expect_invalid("status");
 }
 
 /// A pending seat in `group` for `client`, admitted on `screening`.
@@ -729,7 +729,7 @@ async fn list_filters_and_pagination() {
     }
     app.get(Some(&sup), "/screenings?cursor=%25%25")
         .await
-        .expect_problem(422, "validation_failed");
+        .expect_invalid("cursor");
 }
 
 #[actix_web::test]
@@ -793,7 +793,7 @@ async fn completion_details() {
         json!({"interviewer_id": ther.id, "scheduled_at": "2099-01-01T00:00:00Z"}),
     )
     .await
-    .expect_problem(422, "validation_failed");
+    .expect_invalid("scheduled_at");
     let id3 = schedule(&app, &ther, client, ther.id, 1).await;
     let mut extra = assessment();
     extra["diagnosis"] = json!("x");
@@ -803,7 +803,7 @@ async fn completion_details() {
         json!({"outcome": "deferred", "assessment": extra}),
     )
     .await
-    .expect_problem(422, "validation_failed");
+    .expect_invalid("assessment.diagnosis");
     let mut long = assessment();
     long["notes"] = json!("x".repeat(10_001));
     let r = app

@@ -40,7 +40,7 @@ async fn every_api_response_carries_the_security_headers() {
     let invalid = app
         .get(Some(&admin), "/audit-events?limit=0")
         .await
-        .expect_problem(422, "validation_failed");
+        .expect_invalid("limit");
     assert_api_headers(&invalid);
     let csv = app
         .get(Some(&admin), "/audit-events?format=csv")

@@ -93,7 +93,7 @@ async fn generation_keeps_local_time_across_dst_and_is_idempotent() {
         json!({"through": a_year.succ_opt().unwrap().to_string()}),
     )
     .await
-    .expect_problem(422, "validation_failed");
+    .expect_invalid("through");
     app.post(
         Some(&sup),
         &format!("/groups/{g}/sessions/generate"),
@@ -108,14 +108,14 @@ async fn generation_keeps_local_time_across_dst_and_is_idempotent() {
         json!({"through": far}),
     )
     .await
-    .expect_problem(422, "validation_failed");
+    .expect_invalid("through");
     app.post(
         Some(&sup),
         &format!("/groups/{g}/sessions/generate"),
         json!({"through": "2026-13-01"}),
     )
     .await
-    .expect_problem(422, "validation_failed");
+    .expect_invalid("through");
 
     // list with a local-date window
     let r = app
@@ -177,7 +177,7 @@ async fn cancel_rules() {
         json!({"reason": " "}),
     )
     .await
-    .expect_problem(422, "validation_failed");
+    .expect_invalid("reason");
     let r = app
         .post(
             Some(&ther),

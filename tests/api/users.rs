@@ -163,17 +163,17 @@ async fn password_and_field_rules() {
     }
     app.post(Some(&admin), "/users", base(&"long passphrase ".repeat(9)))
         .await
-        .expect_problem(422, "validation_failed");
+        .expect_invalid("password");
     let mut bad = base("marble-otter-cascade-771");
     bad["role"] = json!("root");
     app.post(Some(&admin), "/users", bad)
         .await
-        .expect_problem(422, "validation_failed");
+        .expect_invalid("role");
     let mut bad = base("marble-otter-cascade-771");
     bad["email"] = json!("not an email");
     app.post(Some(&admin), "/users", bad)
         .await
-        .expect_problem(422, "validation_failed");
+        .expect_invalid("email");
     // Several faults at once are reported together.
     let r = app
         .post(

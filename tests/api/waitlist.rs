@@ -289,7 +289,7 @@ async fn a_group_therapist_waits_on_their_groups_intake() {
     .expect_problem(404, "not_found");
     app.get(Some(&sup), "/waitlist?group_id=nope")
         .await
-        .expect_problem(422, "validation_failed");
+        .expect_invalid("group_id");
     app.get(None, "/waitlist")
         .await
         .expect_problem(401, "unauthorized");

@@ -39,7 +39,7 @@ async fn a_password_change_revokes_every_older_token() {
     // the user's own email is a guessable password
     change(PASSWORD, &u.email)
         .await
-        .expect_problem(422, "validation_failed");
+        .expect_invalid("new_password");
     app.get(Some(&me), "/me").await.expect(200);
 
     let r = change(PASSWORD, NEW_PASSWORD).await.expect(200);
@@ -131,7 +131,7 @@ async fn a_redeemed_password_reset_revokes_the_users_tokens() {
         None,
     )
     .await
-    .expect_problem(422, "validation_failed");
+    .expect_invalid("password");
     app.get(Some(&with_token(&u, &access)), "/me")
         .await
         .expect(200);
