@@ -90,15 +90,6 @@ impl Staff {
         allows(self.role, action)
     }
 
-    /// 403 unless the role may do `action` (the 403 is audited by the middleware).
-    pub fn require(&self, action: Action) -> AppResult<()> {
-        if self.can(action) {
-            Ok(())
-        } else {
-            Err(AppError::Forbidden)
-        }
-    }
-
     /// The policy's [`Permit`] for `A`, or 403 (audited once, by the middleware).
     pub fn permit<A: Act>(&self) -> AppResult<Permit<A>> {
         permit::<A>(self).ok_or(AppError::Forbidden)

