@@ -394,3 +394,44 @@ async fn sealing_is_once_only_and_an_unsealed_event_inside_the_chain_breaks_it()
     assert_eq!(v.body["intact"], false, "{}", v.text);
     assert_eq!(v.body["first_broken_id"], all[1].id.to_string());
 }
+
+/// Issue 18: the background sealer's round skips the work while no position was handed out
+/// since its last complete round, and never remembers a round that had to stop short: an event
+/// committed late is still sealed by a later round.
+#[actix_web::test]
+async fn the_sealer_round_skips_only_when_nothing_new_was_appended() {
+    use groupwork::audit::{seal_round, SealedThrough};
+    let app = TestApp::spawn().await;
+    let intake = app.staff(Role::Intake).await;
+    let key = app.state.settings.audit_key;
+    let short = std::time::Duration::from_millis(200);
+    let long = std::time::Duration::from_secs(15);
+    let mut known = SealedThrough::default();
+    let mut conn = app.conn();
+    // the staff fixtures may have written events: start from a sealed chain
+    seal_round(&mut conn, &key, long, &mut known).unwrap();
+    some_events(&app, &intake, 2).await;
+    assert_eq!(seal_round(&mut conn, &key, long, &mut known).unwrap(), 2);
+    assert_eq!(seal_round(&mut conn, &key, long, &mut known).unwrap(), 0);
+
+    let mut slow = app.conn();
+    slow.batch_execute(
+        "BEGIN; INSERT INTO audit_events (id, occurred_at, action, resource_type, outcome, request_id) \
+         VALUES (gen_random_uuid(), now(), 'test.slow', 'test', 'allowed', 'slow')",
+    )
+    .unwrap();
+    some_events(&app, &intake, 1).await;
+    assert_eq!(
+        seal_round(&mut conn, &key, short, &mut known).unwrap(),
+        0,
+        "an earlier position is still open"
+    );
+    slow.batch_execute("COMMIT").unwrap();
+    assert_eq!(
+        seal_round(&mut conn, &key, long, &mut known).unwrap(),
+        2,
+        "the round that stopped short was not remembered as complete"
+    );
+    assert!(events(&mut app.conn()).iter().all(|e| e.hash.is_some()));
+    assert_eq!(seal_round(&mut conn, &key, long, &mut known).unwrap(), 0);
+}
