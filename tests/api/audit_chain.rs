@@ -435,3 +435,51 @@ async fn the_sealer_round_skips_only_when_nothing_new_was_appended() {
     assert!(events(&mut app.conn()).iter().all(|e| e.hash.is_some()));
     assert_eq!(seal_round(&mut conn, &key, long, &mut known).unwrap(), 0);
 }
+
+/// Issue 18: an audited read runs without a transaction and appends its events in one statement
+/// after it: they are there once it returns, and a read that fails appends none, as a
+/// transaction rolled back would.
+#[actix_web::test]
+async fn an_audited_read_appends_its_events_after_it_or_none() {
+    use groupwork::audit::buffer::read_then_append;
+    use groupwork::audit::AuditCtx;
+    use groupwork::error::AppError;
+    let app = TestApp::spawn().await;
+    let ctx = AuditCtx {
+        actor_id: None,
+        actor_role: None,
+        request_id: "audited-read".into(),
+        ip: None,
+    };
+    let mut conn = app.conn();
+    let before = events(&mut conn).len();
+    let failed: Result<(), AppError> = read_then_append(&mut conn, |conn| {
+        ctx.allowed(conn, "test.read", "test", None, json!({}))?;
+        Err(AppError::NotFound)
+    });
+    assert!(failed.is_err());
+    assert_eq!(
+        events(&mut conn).len(),
+        before,
+        "a failed read appends nothing"
+    );
+    let n: i64 = read_then_append(&mut conn, |conn| {
+        ctx.allowed(conn, "test.read", "test", None, json!({"n": 1}))?;
+        ctx.denied(conn, "test.read", "test", None, json!({"n": 2}))?;
+        // not inside a transaction: nothing to commit afterwards
+        let in_tx: bool = diesel::select(diesel::dsl::sql::<diesel::sql_types::Bool>(
+            "now() <> statement_timestamp()",
+        ))
+        .get_result(conn)?;
+        assert!(!in_tx, "each statement commits on its own");
+        Ok(2)
+    })
+    .unwrap();
+    let all = events(&mut app.conn());
+    assert_eq!(all.len(), before + n as usize, "both, committed");
+    assert_eq!(all[before].action, "test.read");
+    assert!(
+        all[before].seq < all[before + 1].seq,
+        "in the order recorded"
+    );
+}
