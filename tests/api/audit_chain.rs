@@ -467,11 +467,11 @@ async fn an_audited_read_appends_its_events_after_it_or_none() {
         ctx.allowed(conn, "test.read", "test", None, json!({"n": 1}))?;
         ctx.denied(conn, "test.read", "test", None, json!({"n": 2}))?;
         // not inside a transaction: nothing to commit afterwards
-        let in_tx: bool = diesel::select(diesel::dsl::sql::<diesel::sql_types::Bool>(
-            "now() <> statement_timestamp()",
-        ))
-        .get_result(conn)?;
-        assert!(!in_tx, "each statement commits on its own");
+        use diesel::connection::{AnsiTransactionManager, TransactionManager};
+        let depth = AnsiTransactionManager::transaction_manager_status_mut(conn)
+            .transaction_depth()
+            .unwrap();
+        assert_eq!(depth, None, "each statement commits on its own");
         Ok(2)
     })
     .unwrap();
