@@ -104,12 +104,32 @@ run_wrk() {
     END {printf "%.0f %.1f\n", rps, p99}'
 }
 
+# Where the CPU goes during a run: clock ticks of the server process(es) and of the database
+# server (its postmaster and every backend), read from /proc before and after.
+PGDATA_DIR=$("${PSQL[@]}" -Atc "SHOW data_directory" 2>/dev/null || true)
+POSTMASTER=$(head -n1 "$PGDATA_DIR/postmaster.pid" 2>/dev/null || true)
+ticks() { # pids...: utime + stime of each, summed
+  local sum=0 p t
+  for p in "$@"; do
+    t=$(awk '{print $14 + $15}' "/proc/$p/stat" 2>/dev/null || echo 0)
+    sum=$((sum + t))
+  done
+  echo "$sum"
+}
+db_pids() { [ -n "$POSTMASTER" ] && echo "$POSTMASTER" $(pgrep -P "$POSTMASTER"); }
+HZ=$(getconf CLK_TCK)
+
 PG=$(pgbench_tps)
 echo "pgbench -S -c32 (scale 10): $PG TPS"
-printf '\n%-40s %10s %9s %12s\n' "endpoint (32 connections, ${DURATION}s)" "req/s" "p99 ms" "x pgbench -S"
+printf '\n%-40s %10s %9s %12s %16s\n' "endpoint (32 connections, ${DURATION}s)" "req/s" "p99 ms" "x pgbench -S" "CPU server/db"
 row() { # label url [header]
+  local s0 d0 s1 d1
+  s0=$(ticks "${PIDS[@]}"); d0=$(ticks $(db_pids))
   read -r rps p99 < <(run_wrk "$2" "${3:-}")
-  printf '%-40s %10s %9s %12s\n' "$1" "$rps" "$p99" "$(awk -v a="$rps" -v b="$PG" 'BEGIN {printf "%.2f", a / b}')"
+  s1=$(ticks "${PIDS[@]}"); d1=$(ticks $(db_pids))
+  # percent of one core, over the run (2 cores = 200 %); the load generator takes the rest
+  printf '%-40s %10s %9s %12s %16s\n' "$1" "$rps" "$p99" "$(awk -v a="$rps" -v b="$PG" 'BEGIN {printf "%.2f", a / b}')" \
+    "$(awk -v s=$((s1 - s0)) -v d=$((d1 - d0)) -v hz="$HZ" -v t="$DURATION" 'BEGIN {printf "%d%% / %d%%", 100 * s / hz / t, 100 * d / hz / t}')"
   echo "$rps" > "$TMP/last_rps"
 }
 row "GET /groups/{id}/members ($MEMBERS members)" "$API/groups/$GROUP/members" "$AUTH"

@@ -32,8 +32,13 @@ if ! command -v wrk >/dev/null; then
   DEBIAN_FRONTEND=noninteractive apt-get install -y -qq wrk >/dev/null
 fi
 
-cargo build -q --release --bin groupwork
-BIN=${CARGO_TARGET_DIR:-target}/release/groupwork
+# GROUPWORK_BIN: an already built binary to measure (e.g. one kept from before a change)
+if [ -n "${GROUPWORK_BIN:-}" ]; then
+  BIN=$GROUPWORK_BIN
+else
+  cargo build -q --release --bin groupwork
+  BIN=${CARGO_TARGET_DIR:-target}/release/groupwork
+fi
 "${PSQL[@]}" -c "CREATE DATABASE $DB" -c "CREATE DATABASE $PGB"
 export DATABASE_URL="$BASE/$DB"
 export GROUPWORK_JWT_SECRET=bench-secret-bench-secret-bench-secret-0

@@ -185,6 +185,18 @@ impl Db {
         .await
     }
 
+    /// Runs `f`, a read that is audited, with its audit events appended in one statement
+    /// after it (see `audit::buffer::read_then_append`): two round trips fewer than [`Db::tx`]
+    /// (no `BEGIN`, no `COMMIT`), for handlers that change nothing but the audit trail.
+    pub async fn audited_read<T, F>(&self, f: F) -> AppResult<T>
+    where
+        F: FnOnce(&mut PgConnection) -> AppResult<T> + Send + 'static,
+        T: Send + 'static,
+    {
+        self.run(move |conn| crate::audit::buffer::read_then_append(conn, f))
+            .await
+    }
+
     /// Runs `f` inside one transaction: any error rolls back everything it wrote. Its audit
     /// events are appended last, just before the commit (see `audit::buffer`), so the
     /// chain's lock always comes after the transaction's row locks, which follow one order

@@ -89,7 +89,7 @@ impl Progress {
 }
 
 diesel::table! {
-    /// The view `membership_stats` (migration `2026-12-07-211500_membership_stats`): a
+    /// The view `membership_stats` (migration `2026-12-08-010000_membership_stats_by_index`): a
     /// membership's term progress and participation, derived in SQL. Declared here because
     /// `schema.rs` is diesel's print-schema of the tables only.
     membership_stats (membership_id) {

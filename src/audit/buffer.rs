@@ -100,3 +100,21 @@ where
         Ok(out)
     })
 }
+
+/// Runs `f`, which only reads, without a transaction (each of its statements commits on its
+/// own), then appends the audit events it recorded in one statement, which commits them
+/// together. For the audited reads of the hot paths (a roster, a client's demographics): a
+/// transaction would add a `BEGIN` and a `COMMIT` round trip and no consistency, since at READ
+/// COMMITTED each statement reads its own snapshot anyway. When `f` fails nothing is appended,
+/// as when a transaction rolls back. `f` must not write: its writes would not wait for its
+/// events (use [`transaction`] for anything that changes data).
+pub fn read_then_append<T, F>(conn: &mut PgConnection, f: F) -> Result<T, AppError>
+where
+    F: FnOnce(&mut PgConnection) -> Result<T, AppError>,
+{
+    let frame = Frame::open();
+    let out = f(conn)?;
+    let (events, _) = frame.drain();
+    super::append(conn, &events)?;
+    Ok(out)
+}

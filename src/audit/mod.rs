@@ -326,12 +326,26 @@ struct Running {
 /// either over or listed in the snapshot as running; once every listed transaction is over,
 /// no event at or below that position can appear any more.
 fn final_position(conn: &mut PgConnection, wait: std::time::Duration) -> AppResult<Option<i64>> {
+    let Some(last_seq) = last_position(conn)? else {
+        return Ok(None);
+    };
+    final_up_to(conn, last_seq, wait)
+}
+
+/// The highest position handed out so far (`None`: none yet).
+fn last_position(conn: &mut PgConnection) -> AppResult<Option<i64>> {
     let Horizon { last_seq } =
         diesel::sql_query("SELECT pg_sequence_last_value('audit_events_seq_seq') AS last_seq")
             .get_result(conn)?;
-    let Some(last_seq) = last_seq else {
-        return Ok(None);
-    };
+    Ok(last_seq)
+}
+
+/// [`final_position`] once the sequence has been read.
+fn final_up_to(
+    conn: &mut PgConnection,
+    last_seq: i64,
+    wait: std::time::Duration,
+) -> AppResult<Option<i64>> {
     let Snapshot { snapshot } =
         diesel::sql_query("SELECT pg_current_snapshot()::text AS snapshot").get_result(conn)?;
     let deadline = std::time::Instant::now() + wait;
@@ -369,6 +383,41 @@ pub fn seal(
     let Some(upto) = final_position(conn, wait)? else {
         return Ok(0);
     };
+    seal_up_to(conn, key, upto)
+}
+
+/// What the background sealer knows between rounds: every position up to `through` is sealed
+/// (or was rolled back), so while the sequence has not moved a round has nothing to do.
+#[derive(Debug, Default, Clone, Copy)]
+pub struct SealedThrough {
+    through: Option<i64>,
+}
+
+/// One round of the background sealer: [`seal`], except that when no position was handed
+/// out since the last complete round it stops after reading the sequence (one statement,
+/// where a round is eight: an idle service no longer seals nothing four times a second).
+pub fn seal_round(
+    conn: &mut PgConnection,
+    key: &[u8; 32],
+    wait: std::time::Duration,
+    known: &mut SealedThrough,
+) -> AppResult<usize> {
+    let Some(last_seq) = last_position(conn)? else {
+        return Ok(0);
+    };
+    if known.through == Some(last_seq) {
+        return Ok(0);
+    }
+    let Some(upto) = final_up_to(conn, last_seq, wait)? else {
+        return Ok(0);
+    };
+    let sealed = seal_up_to(conn, key, upto)?;
+    known.through = Some(upto);
+    Ok(sealed)
+}
+
+/// Links the unsealed events up to position `upto`, all final (see [`seal`]).
+fn seal_up_to(conn: &mut PgConnection, key: &[u8; 32], upto: i64) -> AppResult<usize> {
     conn.transaction(|conn| {
         diesel::sql_query("SELECT pg_advisory_xact_lock($1)")
             .bind::<diesel::sql_types::BigInt, _>(SEAL_LOCK_KEY)
@@ -439,16 +488,24 @@ pub fn spawn_sealer(
     actix_web::rt::spawn(async move {
         let mut tick = tokio::time::interval(every);
         tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        let mut known = SealedThrough::default();
         loop {
             tick.tick().await;
             let key = state.settings.audit_key;
             let done = state
                 .db
-                .run(move |conn| seal(conn, &key, std::time::Duration::from_secs(1)))
+                .run(move |conn| {
+                    let wait = std::time::Duration::from_secs(1);
+                    seal_round(conn, &key, wait, &mut known).map(|n| (n, known))
+                })
                 .await;
             match done {
-                Ok(0) => {}
-                Ok(n) => tracing::debug!(sealed = n, "audit events sealed"),
+                Ok((n, after)) => {
+                    known = after;
+                    if n > 0 {
+                        tracing::debug!(sealed = n, "audit events sealed");
+                    }
+                }
                 Err(e) => tracing::error!(error = %e, "sealing the audit chain failed"),
             }
         }

@@ -15,8 +15,10 @@
 //! once and every handler (lists, single reads, the record export, the waitlist, scheduling)
 //! asks the same question. `$1` is always the therapist's user id.
 
+use diesel::pg::Pg;
 use diesel::prelude::*;
-use diesel::sql_types::{Bool, Uuid as SqlUuid};
+use diesel::query_builder::{AstPass, Query, QueryFragment, QueryId};
+use diesel::sql_types::{Bool, SingleValue, Uuid as SqlUuid};
 use uuid::Uuid;
 
 use crate::auth::Staff;
@@ -28,9 +30,6 @@ macro_rules! groups_sql {
         "SELECT g.id FROM groups g WHERE g.lead_therapist_id = $1 OR $1 = ANY (g.co_therapist_ids)"
     };
 }
-
-/// (a) as a statement returning `id`.
-const GROUPS_SQL: &str = groups_sql!();
 
 /// (f) The clients a therapist holds a live emergency access to (SPEC §8): a grant ends at its
 /// `expires_at`, reviewed or not, at once.
@@ -61,73 +60,155 @@ macro_rules! care_team_clients_sql {
     };
 }
 
-const CARE_TEAM_SQL: &str = care_team_clients_sql!();
-
-const EMERGENCY_SQL: &str = emergency_clients_sql!();
-
 /// The clients in a therapist's scope, as a statement returning `client_id`.
-const CLIENTS_SQL: &str = concat!(
-    care_team_clients_sql!(),
-    // (f) a live emergency access
-    " UNION ",
-    emergency_clients_sql!(),
-);
+macro_rules! clients_sql {
+    () => {
+        concat!(
+            care_team_clients_sql!(),
+            // (f) a live emergency access
+            " UNION ",
+            emergency_clients_sql!(),
+        )
+    };
+}
 
 /// The screenings in a therapist's scope, as a statement returning `id`.
-const SCREENINGS_SQL: &str = concat!(
-    // (c) screenings they interview
-    "SELECT s.id FROM screenings s WHERE s.interviewer_id = $1",
-    // (d) the screening each member of their groups was admitted on
-    " UNION SELECT m.screening_id FROM memberships m WHERE m.group_id IN (",
-    groups_sql!(),
-    ")",
-    // (e) completed, accepted screenings naming one of their groups
-    " UNION SELECT s.id FROM screenings s WHERE s.status = 'completed'",
-    " AND s.outcome = 'accepted' AND s.group_id IN (",
-    groups_sql!(),
-    ")",
-    // (f) the screenings of a client they hold a live emergency access to
-    " UNION SELECT s.id FROM screenings s WHERE s.client_id IN (",
-    emergency_clients_sql!(),
-    ")",
-);
-
-#[derive(QueryableByName)]
-struct Id {
-    #[diesel(sql_type = SqlUuid)]
-    id: Uuid,
+macro_rules! screenings_sql {
+    () => {
+        concat!(
+            // (c) screenings they interview
+            "SELECT s.id FROM screenings s WHERE s.interviewer_id = $1",
+            // (d) the screening each member of their groups was admitted on
+            " UNION SELECT m.screening_id FROM memberships m WHERE m.group_id IN (",
+            groups_sql!(),
+            ")",
+            // (e) completed, accepted screenings naming one of their groups
+            " UNION SELECT s.id FROM screenings s WHERE s.status = 'completed'",
+            " AND s.outcome = 'accepted' AND s.group_id IN (",
+            groups_sql!(),
+            ")",
+            // (f) the screenings of a client they hold a live emergency access to
+            " UNION SELECT s.id FROM screenings s WHERE s.client_id IN (",
+            emergency_clients_sql!(),
+            ")",
+        )
+    };
 }
 
-#[derive(QueryableByName)]
-struct Found {
-    #[diesel(sql_type = Bool)]
-    found: bool,
+/// One of the statements of this file, with its parameters (`$1` the therapist, `$2` the id
+/// asked about), as a query diesel prepares once per connection and keeps: its cache key is
+/// the marker type `S`, where `diesel::sql_query` is prepared anew on every call (each scope
+/// check is a `UNION` of several branches, so planning it cost more than running it).
+struct ScopeQuery<S, T> {
+    user_id: Uuid,
+    id: Option<Uuid>,
+    _sql: std::marker::PhantomData<(S, T)>,
 }
 
-fn ids(conn: &mut PgConnection, set_sql: &str, user_id: Uuid) -> QueryResult<Vec<Uuid>> {
-    let mut ids: Vec<Uuid> = diesel::sql_query(format!("SELECT x.id FROM ({set_sql}) AS x(id)"))
-        .bind::<SqlUuid, _>(user_id)
-        .load::<Id>(conn)?
-        .into_iter()
-        .map(|r| r.id)
-        .collect();
-    ids.sort();
-    Ok(ids)
+/// A statement text of this file, named by a type so that its prepared form can be cached.
+trait ScopeSql: 'static {
+    const SQL: &'static str;
 }
 
-fn contains(conn: &mut PgConnection, set_sql: &str, user_id: Uuid, id: Uuid) -> QueryResult<bool> {
-    diesel::sql_query(format!(
-        "SELECT EXISTS (SELECT 1 FROM ({set_sql}) AS x(id) WHERE x.id = $2) AS found"
-    ))
-    .bind::<SqlUuid, _>(user_id)
-    .bind::<SqlUuid, _>(id)
-    .get_result::<Found>(conn)
-    .map(|f| f.found)
+impl<S: ScopeSql, T: SingleValue + 'static> ScopeQuery<S, T> {
+    fn new(user_id: Uuid, id: Option<Uuid>) -> Self {
+        ScopeQuery {
+            user_id,
+            id,
+            _sql: std::marker::PhantomData,
+        }
+    }
+}
+
+impl<S: ScopeSql, T: 'static> QueryId for ScopeQuery<S, T> {
+    type QueryId = Self;
+    const HAS_STATIC_QUERY_ID: bool = true;
+}
+
+impl<S: ScopeSql, T: SingleValue + 'static> Query for ScopeQuery<S, T> {
+    type SqlType = T;
+}
+
+impl<S: ScopeSql, T: SingleValue + 'static> QueryFragment<Pg> for ScopeQuery<S, T> {
+    /// Copies the text, binding each `$1`/`$2` where it stands (diesel numbers them anew).
+    fn walk_ast<'b>(&'b self, mut out: AstPass<'_, 'b, Pg>) -> QueryResult<()> {
+        let mut rest = S::SQL;
+        while let Some(at) = rest.find('$') {
+            out.push_sql(&rest[..at]);
+            match rest.as_bytes().get(at + 1) {
+                Some(b'1') => out.push_bind_param::<SqlUuid, _>(&self.user_id)?,
+                Some(b'2') => match &self.id {
+                    Some(id) => out.push_bind_param::<SqlUuid, _>(id)?,
+                    None => {
+                        return Err(diesel::result::Error::QueryBuilderError(
+                            "scope statement needs an id".into(),
+                        ))
+                    }
+                },
+                _ => {
+                    return Err(diesel::result::Error::QueryBuilderError(
+                        "unknown parameter in a scope statement".into(),
+                    ))
+                }
+            }
+            rest = &rest[at + 2..];
+        }
+        out.push_sql(rest);
+        Ok(())
+    }
+}
+
+impl<S, T> RunQueryDsl<PgConnection> for ScopeQuery<S, T> {}
+
+/// `EXISTS` over a set: true when `$2` is in it.
+struct Contains<S>(std::marker::PhantomData<S>);
+impl<S: SetSql> ScopeSql for Contains<S> {
+    const SQL: &'static str = S::CONTAINS;
+}
+
+/// The whole set, sorted.
+struct All<S>(std::marker::PhantomData<S>);
+impl<S: SetSql> ScopeSql for All<S> {
+    const SQL: &'static str = S::IDS;
+}
+
+/// One scope set: its membership test and its listing, built from the same text.
+trait SetSql: 'static {
+    const CONTAINS: &'static str;
+    const IDS: &'static str;
+}
+
+macro_rules! scope_set {
+    ($name:ident, $sql:expr) => {
+        struct $name;
+        impl SetSql for $name {
+            const CONTAINS: &'static str = concat!(
+                "SELECT EXISTS (SELECT 1 FROM (",
+                $sql,
+                ") AS x(id) WHERE x.id = $2)"
+            );
+            const IDS: &'static str = concat!("SELECT x.id FROM (", $sql, ") AS x(id) ORDER BY 1");
+        }
+    };
+}
+
+scope_set!(Groups, groups_sql!());
+scope_set!(CareTeam, care_team_clients_sql!());
+scope_set!(Emergency, emergency_clients_sql!());
+scope_set!(Clients, clients_sql!());
+scope_set!(Screenings, screenings_sql!());
+
+fn ids<S: SetSql>(conn: &mut PgConnection, user_id: Uuid) -> QueryResult<Vec<Uuid>> {
+    ScopeQuery::<All<S>, SqlUuid>::new(user_id, None).load(conn)
+}
+
+fn contains<S: SetSql>(conn: &mut PgConnection, user_id: Uuid, id: Uuid) -> QueryResult<bool> {
+    ScopeQuery::<Contains<S>, Bool>::new(user_id, Some(id)).get_result(conn)
 }
 
 /// (a) Ids of the groups `user_id` leads or co-leads.
 pub fn therapist_group_ids(conn: &mut PgConnection, user_id: Uuid) -> QueryResult<Vec<Uuid>> {
-    ids(conn, GROUPS_SQL, user_id)
+    ids::<Groups>(conn, user_id)
 }
 
 /// (a) True when `user_id` leads or co-leads `group_id`.
@@ -136,7 +217,7 @@ pub fn is_group_therapist(
     user_id: Uuid,
     group_id: Uuid,
 ) -> QueryResult<bool> {
-    contains(conn, GROUPS_SQL, user_id, group_id)
+    contains::<Groups>(conn, user_id, group_id)
 }
 
 /// (b), (c), (e), (f): true when the client is in the therapist's scope.
@@ -145,7 +226,7 @@ pub fn is_client_in_therapist_scope(
     user_id: Uuid,
     client_id: Uuid,
 ) -> QueryResult<bool> {
-    contains(conn, CLIENTS_SQL, user_id, client_id)
+    contains::<Clients>(conn, user_id, client_id)
 }
 
 /// (b), (c), (e): true when the client is in the therapist's care team, the clients they may
@@ -155,7 +236,7 @@ pub fn is_client_in_care_team(
     user_id: Uuid,
     client_id: Uuid,
 ) -> QueryResult<bool> {
-    contains(conn, CARE_TEAM_SQL, user_id, client_id)
+    contains::<CareTeam>(conn, user_id, client_id)
 }
 
 /// (f): true while the therapist holds a live emergency access to the client. Such a therapist
@@ -165,17 +246,17 @@ pub fn has_emergency_access(
     user_id: Uuid,
     client_id: Uuid,
 ) -> QueryResult<bool> {
-    contains(conn, EMERGENCY_SQL, user_id, client_id)
+    contains::<Emergency>(conn, user_id, client_id)
 }
 
 /// (b), (c), (e), (f): ids of every client in the therapist's scope, sorted.
 pub fn therapist_client_ids(conn: &mut PgConnection, user_id: Uuid) -> QueryResult<Vec<Uuid>> {
-    ids(conn, CLIENTS_SQL, user_id)
+    ids::<Clients>(conn, user_id)
 }
 
 /// (c), (d), (e), (f): ids of every screening in the therapist's scope, sorted.
 pub fn therapist_screening_ids(conn: &mut PgConnection, user_id: Uuid) -> QueryResult<Vec<Uuid>> {
-    ids(conn, SCREENINGS_SQL, user_id)
+    ids::<Screenings>(conn, user_id)
 }
 
 /// (c), (d), (e), (f): true when the screening is in the therapist's scope.
@@ -184,7 +265,7 @@ pub fn is_screening_in_therapist_scope(
     user_id: Uuid,
     screening_id: Uuid,
 ) -> QueryResult<bool> {
-    contains(conn, SCREENINGS_SQL, user_id, screening_id)
+    contains::<Screenings>(conn, user_id, screening_id)
 }
 
 /// 404 unless the staff member may see this group.

@@ -215,6 +215,58 @@ pub fn load_views(
     Ok(views)
 }
 
+/// [`of_group`] for a staff member, with the group's visibility read in the same statement
+/// (each membership joined to its group's therapists): 404 when the group does not exist or is
+/// outside a therapist's scope (rule (a) of `auth::scope`, on the row read). One round trip on
+/// the roster's hot path where `scope::ensure_group` and then [`of_group`] took two; only a
+/// page with no membership asks `ensure_group` whether the group is there to see.
+pub fn of_visible_group(
+    conn: &mut PgConnection,
+    staff: &crate::auth::Staff,
+    group_id: Uuid,
+    status: Option<MembershipStatus>,
+    after: Option<(DateTime<Utc>, Uuid)>,
+) -> AppResult<Vec<MembershipRow>> {
+    use crate::schema::groups;
+    use diesel::sql_types::Bool;
+    let (after_at, after_id) = after.unwrap_or((DateTime::<Utc>::UNIX_EPOCH, Uuid::nil()));
+    let found: Vec<(Uuid, Vec<Uuid>, MembershipRow)> = memberships::table
+        .inner_join(groups::table)
+        .filter(memberships::group_id.eq(group_id))
+        .filter(
+            status
+                .is_none()
+                .into_sql::<Bool>()
+                .or(memberships::status.eq(status.unwrap_or(MembershipStatus::Active))),
+        )
+        .filter(
+            after
+                .is_none()
+                .into_sql::<Bool>()
+                .or(memberships::created_at
+                    .gt(after_at)
+                    .or(memberships::created_at
+                        .eq(after_at)
+                        .and(memberships::id.gt(after_id)))),
+        )
+        .order((memberships::created_at.asc(), memberships::id.asc()))
+        .select((
+            groups::lead_therapist_id,
+            groups::co_therapist_ids,
+            MembershipRow::as_select(),
+        ))
+        .load(conn)?;
+    match found.first() {
+        None => crate::auth::scope::ensure_group(conn, staff, group_id)?,
+        Some((lead, co, _)) => {
+            if !crate::auth::scope::group_row_visible(staff, *lead, co) {
+                return Err(AppError::NotFound);
+            }
+        }
+    }
+    Ok(found.into_iter().map(|(_, _, m)| m).collect())
+}
+
 /// A group's memberships in admission order, of one `status` when given, after the keyset
 /// position `after` when given. One statement shape whatever the filters (an absent filter
 /// is a bound `true`), so that it is prepared once per connection and cached: a boxed query

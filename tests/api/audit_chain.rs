@@ -394,3 +394,92 @@ async fn sealing_is_once_only_and_an_unsealed_event_inside_the_chain_breaks_it()
     assert_eq!(v.body["intact"], false, "{}", v.text);
     assert_eq!(v.body["first_broken_id"], all[1].id.to_string());
 }
+
+/// Issue 18: the background sealer's round skips the work while no position was handed out
+/// since its last complete round, and never remembers a round that had to stop short: an event
+/// committed late is still sealed by a later round.
+#[actix_web::test]
+async fn the_sealer_round_skips_only_when_nothing_new_was_appended() {
+    use groupwork::audit::{seal_round, SealedThrough};
+    let app = TestApp::spawn().await;
+    let intake = app.staff(Role::Intake).await;
+    let key = app.state.settings.audit_key;
+    let short = std::time::Duration::from_millis(200);
+    let long = std::time::Duration::from_secs(15);
+    let mut known = SealedThrough::default();
+    let mut conn = app.conn();
+    // the staff fixtures may have written events: start from a sealed chain
+    seal_round(&mut conn, &key, long, &mut known).unwrap();
+    some_events(&app, &intake, 2).await;
+    assert_eq!(seal_round(&mut conn, &key, long, &mut known).unwrap(), 2);
+    assert_eq!(seal_round(&mut conn, &key, long, &mut known).unwrap(), 0);
+
+    let mut slow = app.conn();
+    slow.batch_execute(
+        "BEGIN; INSERT INTO audit_events (id, occurred_at, action, resource_type, outcome, request_id) \
+         VALUES (gen_random_uuid(), now(), 'test.slow', 'test', 'allowed', 'slow')",
+    )
+    .unwrap();
+    some_events(&app, &intake, 1).await;
+    assert_eq!(
+        seal_round(&mut conn, &key, short, &mut known).unwrap(),
+        0,
+        "an earlier position is still open"
+    );
+    slow.batch_execute("COMMIT").unwrap();
+    assert_eq!(
+        seal_round(&mut conn, &key, long, &mut known).unwrap(),
+        2,
+        "the round that stopped short was not remembered as complete"
+    );
+    assert!(events(&mut app.conn()).iter().all(|e| e.hash.is_some()));
+    assert_eq!(seal_round(&mut conn, &key, long, &mut known).unwrap(), 0);
+}
+
+/// Issue 18: an audited read runs without a transaction and appends its events in one statement
+/// after it: they are there once it returns, and a read that fails appends none, as a
+/// transaction rolled back would.
+#[actix_web::test]
+async fn an_audited_read_appends_its_events_after_it_or_none() {
+    use groupwork::audit::buffer::read_then_append;
+    use groupwork::audit::AuditCtx;
+    use groupwork::error::AppError;
+    let app = TestApp::spawn().await;
+    let ctx = AuditCtx {
+        actor_id: None,
+        actor_role: None,
+        request_id: "audited-read".into(),
+        ip: None,
+    };
+    let mut conn = app.conn();
+    let before = events(&mut conn).len();
+    let failed: Result<(), AppError> = read_then_append(&mut conn, |conn| {
+        ctx.allowed(conn, "test.read", "test", None, json!({}))?;
+        Err(AppError::NotFound)
+    });
+    assert!(failed.is_err());
+    assert_eq!(
+        events(&mut conn).len(),
+        before,
+        "a failed read appends nothing"
+    );
+    let n: i64 = read_then_append(&mut conn, |conn| {
+        ctx.allowed(conn, "test.read", "test", None, json!({"n": 1}))?;
+        ctx.denied(conn, "test.read", "test", None, json!({"n": 2}))?;
+        // not inside a transaction: nothing to commit afterwards
+        use diesel::connection::{AnsiTransactionManager, TransactionManager};
+        let depth = AnsiTransactionManager::transaction_manager_status_mut(conn)
+            .transaction_depth()
+            .unwrap();
+        assert_eq!(depth, None, "each statement commits on its own");
+        Ok(2)
+    })
+    .unwrap();
+    let all = events(&mut app.conn());
+    assert_eq!(all.len(), before + n as usize, "both, committed");
+    assert_eq!(all[before].action, "test.read");
+    assert!(
+        all[before].seq < all[before + 1].seq,
+        "in the order recorded"
+    );
+}

@@ -60,7 +60,7 @@ pub async fn list_clients(
     let audit = staff.audit();
     let rows = state
         .db
-        .tx(move |conn| {
+        .audited_read(move |conn| {
             let mut query = clients::table.select(ClientRow::as_select()).into_boxed();
             if let Some(user) = scoped {
                 query = query.filter(clients::id.eq_any(scope::therapist_client_ids(conn, user)?));
@@ -97,7 +97,7 @@ pub async fn get_client(
     let id = id.into_inner();
     let row = state
         .db
-        .tx(move |conn| {
+        .audited_read(move |conn| {
             if let Err(e) = scope::ensure_client(conn, &staff, id) {
                 // SPEC §1: a refused read of a client record is audited too (committed, while
                 // the caller learns only that nothing was found).
