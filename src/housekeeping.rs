@@ -54,12 +54,14 @@ fn delete_batched(
     }
 }
 
+/// Only one instance prunes at a time; the others skip the round.
+const TRY_LOCK_SQL: &str =
+    "SELECT pg_try_advisory_xact_lock(hashtextextended('groupwork-housekeeping', 0)) AS locked";
+
 /// One round of pruning (also run by the tests).
 pub fn prune(conn: &mut PgConnection) -> QueryResult<Pruned> {
     conn.transaction(|conn| {
-        let Locked { locked } =
-            diesel::sql_query("SELECT pg_try_advisory_xact_lock(hashtextextended('groupwork-housekeeping', 0)) AS locked")
-                .get_result(conn)?;
+        let Locked { locked } = diesel::sql_query(TRY_LOCK_SQL).get_result(conn)?;
         if !locked {
             return Ok(Pruned {
                 skipped: true,

@@ -140,19 +140,31 @@ mod tests {
         use MembershipStatus as M;
         use NoteStatus as N;
         use ScreeningStatus as S;
-        round_trip!(json A: A::Present, A::Late, A::LeftEarly, A::ExcusedAbsence, A::UnexcusedAbsence);
+        round_trip!(json A:
+            A::Present, A::Late, A::LeftEarly, A::ExcusedAbsence, A::UnexcusedAbsence);
         round_trip!(json Approval: Approval::Approved, Approval::Pending);
-        round_trip!(json GroupNoteState: GroupNoteState::Draft, GroupNoteState::Signed, GroupNoteState::Cosigned);
-        round_trip!(json GroupStatus: GroupStatus::Forming, GroupStatus::Active, GroupStatus::Completed, GroupStatus::Cancelled);
+        round_trip!(json GroupNoteState:
+            GroupNoteState::Draft, GroupNoteState::Signed, GroupNoteState::Cosigned);
+        round_trip!(json GroupStatus:
+            GroupStatus::Forming,
+            GroupStatus::Active,
+            GroupStatus::Completed,
+            GroupStatus::Cancelled);
         round_trip!(json IndexNoteKind: IndexNoteKind::Group, IndexNoteKind::Member);
-        round_trip!(json IndexStatus: IndexStatus::Draft, IndexStatus::Signed, IndexStatus::Cosigned, IndexStatus::Voided);
+        round_trip!(json IndexStatus:
+            IndexStatus::Draft, IndexStatus::Signed, IndexStatus::Cosigned, IndexStatus::Voided);
         round_trip!(json M: M::Pending, M::Active, M::Exiting, M::Exited);
         round_trip!(NoteKind: NoteKind::Group, NoteKind::Member);
         round_trip!(json N: N::Draft, N::Signed, N::Cosigned, N::Voided);
         round_trip!(json ReviewOutcome: ReviewOutcome::Appropriate, ReviewOutcome::Inappropriate);
-        round_trip!(json ScreeningOutcome: ScreeningOutcome::Accepted, ScreeningOutcome::Deferred, ScreeningOutcome::Declined, ScreeningOutcome::ReferredElsewhere);
+        round_trip!(json ScreeningOutcome:
+            ScreeningOutcome::Accepted,
+            ScreeningOutcome::Deferred,
+            ScreeningOutcome::Declined,
+            ScreeningOutcome::ReferredElsewhere);
         round_trip!(json S: S::Scheduled, S::Completed, S::Cancelled, S::NoShow);
-        round_trip!(json SessionStatus: SessionStatus::Scheduled, SessionStatus::Held, SessionStatus::Cancelled);
+        round_trip!(json SessionStatus:
+            SessionStatus::Scheduled, SessionStatus::Held, SessionStatus::Cancelled);
         for v in ExitReason::ALL {
             round_trip!(json ExitReason: v);
         }

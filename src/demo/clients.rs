@@ -177,9 +177,15 @@ pub fn load(conn: &mut PgConnection, staff: &DemoStaff) -> anyhow::Result<DemoCl
         let scheduled_at = now - Duration::days(days_ago) - Duration::hours(2);
         let screening_id = Uuid::new_v4();
         let assessment = outcome.map(|o| {
+            let accepted = o == Outcome::Accepted;
+            let contraindications = if accepted {
+                json!([])
+            } else {
+                json!(["cannot_tolerate_group"])
+            };
             json!({
-                "motivation": if o == Outcome::Accepted { 3 + i % 3 } else { 2 },
-                "contraindications": if o == Outcome::Accepted { json!([]) } else { json!(["cannot_tolerate_group"]) },
+                "motivation": if accepted { 3 + i % 3 } else { 2 },
+                "contraindications": contraindications,
                 "concurrent_therapies": "Individual counselling every other week.",
                 "substance_use_summary": "Alcohol; in early recovery.",
                 "notes": "Motivated by family; some anxiety about speaking in groups."

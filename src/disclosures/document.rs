@@ -59,7 +59,11 @@ pub async fn disclosure_document(
                 let row = find(conn, disclosure_id)?.ok_or(AppError::NotFound)?;
                 ensure_care_team(conn, &staff, row.client_id)?;
                 let pdf = row.document(&reader).map_err(|e| {
-                    tracing::error!(%disclosure_id, error = %e, "a disclosed document cannot be decrypted");
+                    tracing::error!(
+                        %disclosure_id,
+                        error = %e,
+                        "a disclosed document cannot be decrypted"
+                    );
                     Failure::App(AppError::conflict(
                         ErrorCode::NoteUndecryptable,
                         "The document cannot be decrypted: its stored ciphertext does not \

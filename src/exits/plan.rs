@@ -17,6 +17,9 @@ use crate::schema::{memberships, sessions};
 use crate::sessions::model::SessionStatus;
 use crate::sessions::model::{nth_session_after, SessionRow};
 
+const TOO_FEW_SESSIONS: &str =
+    "The group has too few sessions left (before its end date) for the exit notice period.";
+
 /// The planned last session: the `exit_notice_sessions`-th non-cancelled session scheduled
 /// after `announced_at` (sessions are generated as needed).
 pub fn planned_last_session(
@@ -24,9 +27,9 @@ pub fn planned_last_session(
     group: &GroupRow,
     announced_at: DateTime<Utc>,
 ) -> AppResult<SessionRow> {
-    nth_session_after(conn, group, announced_at, group.exit_notice_sessions as i64)?.ok_or_else(|| {
-        AppError::conflict(ErrorCode::Conflict, "The group has too few sessions left (before its end date) for the exit notice period.")
-    })
+    let notice = group.exit_notice_sessions as i64;
+    nth_session_after(conn, group, announced_at, notice)?
+        .ok_or_else(|| AppError::conflict(ErrorCode::Conflict, TOO_FEW_SESSIONS))
 }
 
 /// Ends an exiting membership whose planned last session is now held.
@@ -61,7 +64,12 @@ pub fn complete_exit(
         "membership.exit",
         "membership",
         Some(membership_id),
-        json!({"exit_reason": reason.as_str(), "last_session_id": last.id, "sessions_held": held, "sessions_attended": attended}),
+        json!({
+            "exit_reason": reason.as_str(),
+            "last_session_id": last.id,
+            "sessions_held": held,
+            "sessions_attended": attended,
+        }),
     )
 }
 

@@ -25,6 +25,10 @@ use crate::schema::memberships;
 use crate::sessions::model::SessionStatus;
 use crate::state::AppState;
 
+const GROUP_CLOSED: &str = "The group is closed.";
+const IN_FUTURE: &str = "must not be in the future";
+const BEFORE_JOINED_ON: &str = "must not be before joined_on";
+
 #[derive(Debug, Deserialize, ToSchema)]
 pub struct ExitNotice {
     pub reason: String,
@@ -59,37 +63,54 @@ pub async fn exit_notice(
         .db
         .tx(move |conn| {
             // Lock order everywhere: group, then session, then membership.
-            let group_id: Uuid =
-                memberships::table.find(id).select(memberships::group_id).first(conn).optional()?.ok_or(AppError::NotFound)?;
+            let group_id: Uuid = memberships::table
+                .find(id)
+                .select(memberships::group_id)
+                .first(conn)
+                .optional()?
+                .ok_or(AppError::NotFound)?;
             scope::ensure_group(conn, &staff, group_id)?;
             let group = groups::lock(conn, group_id)?;
-            let m: MembershipRow = memberships::table.find(id).select(MembershipRow::as_select()).for_update().first(conn)?;
-            next(m.status(), Event::ExitNotice).map_err(|d| AppError::conflict(ErrorCode::Conflict, d))?;
+            let m: MembershipRow = memberships::table
+                .find(id)
+                .select(MembershipRow::as_select())
+                .for_update()
+                .first(conn)?;
+            next(m.status(), Event::ExitNotice)
+                .map_err(|d| AppError::conflict(ErrorCode::Conflict, d))?;
             if group.status().is_closed() {
-                return Err(AppError::conflict(ErrorCode::Conflict, "The group is closed."));
+                return Err(AppError::conflict(ErrorCode::Conflict, GROUP_CLOSED));
             }
             let mut v = Validations::new();
-            v.check(announced_at <= now + Duration::seconds(FUTURE_SKEW_SECS), "announced_at", "must not be in the future");
+            let skew = Duration::seconds(FUTURE_SKEW_SECS);
+            v.check(announced_at <= now + skew, "announced_at", IN_FUTURE);
             let local_day = announced_at.with_timezone(&group.tz()).date_naive();
-            v.check(m.joined_on.is_none_or(|j| local_day >= j), "announced_at", "must not be before joined_on");
+            let after_joining = m.joined_on.is_none_or(|j| local_day >= j);
+            v.check(after_joining, "announced_at", BEFORE_JOINED_ON);
             v.finish()?;
             let last = planned_last_session(conn, &group, announced_at)?;
-            diesel::update(memberships::table.find(id).filter(memberships::status.eq(MembershipStatus::Active)))
-                .set((
-                    memberships::status.eq(MembershipStatus::Exiting),
-                    memberships::exit_notice_reason_sealed.eq(fields::seal(&cipher, Field::ExitNoticeReason, id, &reason)),
-                    memberships::announced_at.eq(announced_at),
-                    memberships::planned_last_session_id.eq(last.id),
-                    memberships::version.eq(memberships::version + 1),
-                    memberships::updated_at.eq(now),
-                ))
-                .execute(conn)?;
+            let sealed = fields::seal(&cipher, Field::ExitNoticeReason, id, &reason);
+            diesel::update(
+                memberships::table
+                    .find(id)
+                    .filter(memberships::status.eq(MembershipStatus::Active)),
+            )
+            .set((
+                memberships::status.eq(MembershipStatus::Exiting),
+                memberships::exit_notice_reason_sealed.eq(sealed),
+                memberships::announced_at.eq(announced_at),
+                memberships::planned_last_session_id.eq(last.id),
+                memberships::version.eq(memberships::version + 1),
+                memberships::updated_at.eq(now),
+            ))
+            .execute(conn)?;
+            let late_entry = announced_at < now - Duration::minutes(5);
             audit.allowed(
                 conn,
                 "membership.exit_notice",
                 "membership",
                 Some(id),
-                json!({"planned_last_session_id": last.id, "late_entry": announced_at < now - Duration::minutes(5)}),
+                json!({"planned_last_session_id": last.id, "late_entry": late_entry}),
             )?;
             // A notice recorded late may name a session that has already been held.
             if last.status == SessionStatus::Held {

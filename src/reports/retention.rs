@@ -184,7 +184,12 @@ pub async fn retention_report(
     let group_by = q.group_by.unwrap_or_default();
     let format = q.format.unwrap_or_default();
     let audit = staff.audit();
-    let details = json!({"from": q.from, "to": q.to, "group_by": group_by.as_str(), "format": format.as_str()});
+    let details = json!({
+        "from": q.from,
+        "to": q.to,
+        "group_by": group_by.as_str(),
+        "format": format.as_str(),
+    });
     let sql = members_sql(&q, group_by);
     // The audit event on the primary; the rows from `reports_db` (perhaps a replica).
     state

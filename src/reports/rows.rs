@@ -92,7 +92,10 @@ pub fn rows_sql(f: &Filter, after: Option<Key>, limit: Option<i64>) -> String {
     let (coarse, fine) = match after {
         Some((g, seq, m)) => (
             format!("AND (s.group_id, s.sequence) >= ('{g}'::uuid, {seq})"),
-            format!("AND (ss.group_id, ss.sequence, a.membership_id) > ('{g}'::uuid, {seq}, '{m}'::uuid)"),
+            format!(
+                "AND (ss.group_id, ss.sequence, a.membership_id) > \
+                 ('{g}'::uuid, {seq}, '{m}'::uuid)"
+            ),
         ),
         None => (String::new(), String::new()),
     };

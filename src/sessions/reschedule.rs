@@ -75,16 +75,7 @@ pub async fn reschedule_session(
                 .filter(sessions::status.ne(SessionStatus::Cancelled))
                 .select((sessions::scheduled_at, sessions::duration_minutes))
                 .load(conn)?;
-            check(session.status, start, minutes, Utc::now(), &others).map_err(|r| match r {
-                RescheduleRefusal::Invalid(field, msg) => AppError::invalid(field, msg),
-                RescheduleRefusal::NotScheduled(s) => {
-                    AppError::conflict(ErrorCode::Conflict, format!("The session is {}; only a scheduled session moves.", s.as_str()))
-                }
-                RescheduleRefusal::Overlaps(at) => AppError::conflict(
-                    ErrorCode::Conflict,
-                    format!("The group has another session at {at}; sessions of a group may not overlap."),
-                ),
-            })?;
+            check(session.status, start, minutes, Utc::now(), &others).map_err(refused)?;
             let clash: bool = diesel::select(diesel::dsl::exists(
                 sessions::table
                     .filter(sessions::group_id.eq(group_id))
@@ -98,14 +89,18 @@ pub async fn reschedule_session(
                     "A cancelled session of the group keeps that start time.",
                 ));
             }
-            let row: SessionRow = diesel::update(sessions::table.find(id).filter(sessions::status.eq(SessionStatus::Scheduled)))
-                .set((
-                    sessions::scheduled_at.eq(start),
-                    sessions::duration_minutes.eq(minutes),
-                    sessions::updated_at.eq(Utc::now()),
-                ))
-                .returning(SessionRow::as_returning())
-                .get_result(conn)?;
+            let row: SessionRow = diesel::update(
+                sessions::table
+                    .find(id)
+                    .filter(sessions::status.eq(SessionStatus::Scheduled)),
+            )
+            .set((
+                sessions::scheduled_at.eq(start),
+                sessions::duration_minutes.eq(minutes),
+                sessions::updated_at.eq(Utc::now()),
+            ))
+            .returning(SessionRow::as_returning())
+            .get_result(conn)?;
             let moved = replan(conn, &audit, &group, &row)?;
             audit.allowed(
                 conn,
@@ -113,8 +108,14 @@ pub async fn reschedule_session(
                 "session",
                 Some(id),
                 json!({
-                    "from": {"scheduled_at": session.scheduled_at, "duration_minutes": session.duration_minutes},
-                    "to": {"scheduled_at": row.scheduled_at, "duration_minutes": row.duration_minutes},
+                    "from": {
+                        "scheduled_at": session.scheduled_at,
+                        "duration_minutes": session.duration_minutes,
+                    },
+                    "to": {
+                        "scheduled_at": row.scheduled_at,
+                        "duration_minutes": row.duration_minutes,
+                    },
                     "exit_plans_moved": moved,
                 }),
             )?;
@@ -173,4 +174,22 @@ fn replan(
         }
     }
     Ok(changed)
+}
+
+/// A refused reschedule as its answer.
+fn refused(r: RescheduleRefusal) -> AppError {
+    match r {
+        RescheduleRefusal::Invalid(field, msg) => AppError::invalid(field, msg),
+        RescheduleRefusal::NotScheduled(s) => AppError::conflict(
+            ErrorCode::Conflict,
+            format!(
+                "The session is {}; only a scheduled session moves.",
+                s.as_str()
+            ),
+        ),
+        RescheduleRefusal::Overlaps(at) => AppError::conflict(
+            ErrorCode::Conflict,
+            format!("The group has another session at {at}; sessions of a group may not overlap."),
+        ),
+    }
 }
