@@ -215,10 +215,11 @@ pub fn load_views(
     Ok(views)
 }
 
-/// [`of_group`] for a staff member, with the group's visibility read in the same statement
+/// A group's memberships (every status unless filtered, after the cursor, in admission
+/// order) for a staff member, with the group's visibility read in the same statement
 /// (each membership joined to its group's therapists): 404 when the group does not exist or is
 /// outside a therapist's scope (rule (a) of `auth::scope`, on the row read). One round trip on
-/// the roster's hot path where `scope::ensure_group` and then [`of_group`] took two; only a
+/// the roster's hot path where `scope::ensure_group` and then the rows took two; only a
 /// page with no membership asks `ensure_group` whether the group is there to see.
 pub fn of_visible_group(
     conn: &mut PgConnection,
@@ -265,42 +266,6 @@ pub fn of_visible_group(
         }
     }
     Ok(found.into_iter().map(|(_, _, m)| m).collect())
-}
-
-/// A group's memberships in admission order, of one `status` when given, after the keyset
-/// position `after` when given. One statement shape whatever the filters (an absent filter
-/// is a bound `true`), so that it is prepared once per connection and cached: a boxed query
-/// never is, and GET /groups/{id}/members runs this on every call.
-pub fn of_group(
-    conn: &mut PgConnection,
-    group_id: Uuid,
-    status: Option<MembershipStatus>,
-    after: Option<(DateTime<Utc>, Uuid)>,
-) -> QueryResult<Vec<MembershipRow>> {
-    use diesel::sql_types::Bool;
-    // Any encodable value when there is no cursor (the filter is then `true OR …`).
-    let (after_at, after_id) = after.unwrap_or((DateTime::<Utc>::UNIX_EPOCH, Uuid::nil()));
-    memberships::table
-        .filter(memberships::group_id.eq(group_id))
-        .filter(
-            status
-                .is_none()
-                .into_sql::<Bool>()
-                .or(memberships::status.eq(status.unwrap_or(MembershipStatus::Active))),
-        )
-        .filter(
-            after
-                .is_none()
-                .into_sql::<Bool>()
-                .or(memberships::created_at
-                    .gt(after_at)
-                    .or(memberships::created_at
-                        .eq(after_at)
-                        .and(memberships::id.gt(after_id)))),
-        )
-        .order((memberships::created_at.asc(), memberships::id.asc()))
-        .select(MembershipRow::as_select())
-        .load(conn)
 }
 
 pub fn find(conn: &mut PgConnection, id: Uuid) -> QueryResult<Option<MembershipRow>> {
