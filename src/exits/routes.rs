@@ -10,16 +10,16 @@ use uuid::Uuid;
 
 use super::plan::{complete_exit, planned_last_session};
 use crate::auth::policy::act;
-use crate::auth::{scope, Staff};
+use crate::auth::Staff;
 use crate::domain::membership::{
     decide_exit_notice, ExitNoticeFacts, ExitNoticeRefusal, MembershipStatus,
 };
 use crate::domain::text::text;
 use crate::error::{AppError, AppResult, ErrorCode};
-use crate::groups::model as groups;
 use crate::http::etag::ok_with_etag;
 use crate::http::Json;
-use crate::memberships::model::{load_view, MembershipRow, MembershipView};
+use crate::memberships::lock_with_group;
+use crate::memberships::model::{load_view, MembershipView};
 use crate::notes::fields::{self, Field};
 use crate::schema::memberships;
 use crate::sessions::model::SessionStatus;
@@ -69,20 +69,7 @@ pub async fn exit_notice(
     let view = state
         .db
         .tx(move |conn| {
-            // Lock order everywhere: group, then session, then membership.
-            let group_id: Uuid = memberships::table
-                .find(id)
-                .select(memberships::group_id)
-                .first(conn)
-                .optional()?
-                .ok_or(AppError::NotFound)?;
-            scope::ensure_group(conn, &staff, group_id)?;
-            let group = groups::lock(conn, group_id)?;
-            let m: MembershipRow = memberships::table
-                .find(id)
-                .select(MembershipRow::as_select())
-                .for_update()
-                .first(conn)?;
+            let (group, m) = lock_with_group(conn, &staff, id)?;
             let facts = ExitNoticeFacts {
                 status: m.status(),
                 group_status: group.status(),
