@@ -79,10 +79,7 @@ pub async fn sign(
     let signature_name = required_line(&b.signature_name, 200)
         .map_err(|m| AppError::invalid("signature_name", m))?;
     let audit = staff.audit();
-    let clinical = staff
-        .permit::<act::ReadNotes>()
-        .ok()
-        .map(|p| state.notes.reader(&p));
+    let clinical = state.notes.optional_reader::<act::ReadNotes>(&staff);
     let view = state
         .db
         .tx(move |conn| {
