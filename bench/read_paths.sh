@@ -178,7 +178,16 @@ http {
 EOF
 nginx -c "$TMP/nginx.conf" -p "$TMP"
 sleep 0.5
-read -r TWO P99TWO < <(run_wrk "http://127.0.0.1:$LB/api/v1/groups/$GROUP/members" "$AUTH")
+cpu_during() { # url: "req/s p99 server% db% nginx%" (percent of one core over the run)
+  local s0 d0 n0 s1 d1 n1 rps p99 ngx
+  ngx=$(pgrep -x nginx | tr '\n' ' ')
+  s0=$(ticks "${PIDS[@]}"); d0=$(ticks $(db_pids)); n0=$(ticks $ngx)
+  read -r rps p99 < <(run_wrk "$1" "$AUTH")
+  s1=$(ticks "${PIDS[@]}"); d1=$(ticks $(db_pids)); n1=$(ticks $ngx)
+  awk -v r="$rps" -v p="$p99" -v s=$((s1 - s0)) -v d=$((d1 - d0)) -v n=$((n1 - n0)) -v hz="$HZ" -v t="$DURATION" \
+    'BEGIN {printf "%s %s %d %d %d\n", r, p, 100 * s / hz / t, 100 * d / hz / t, 100 * n / hz / t}'
+}
+read -r TWO P99TWO S2 D2 N2 < <(cpu_during "http://127.0.0.1:$LB/api/v1/groups/$GROUP/members")
 cat > "$TMP/nginx1.conf" <<EOF
 worker_processes 1;
 pid $TMP/nginx1.pid;
@@ -195,8 +204,9 @@ http {
 EOF
 nginx -c "$TMP/nginx1.conf" -p "$TMP"
 sleep 0.5
-read -r ONE_LB P99ONE < <(run_wrk "http://127.0.0.1:$((LB + 1))/api/v1/groups/$GROUP/members" "$AUTH")
+read -r ONE_LB P99ONE S1 D1 N1 < <(cpu_during "http://127.0.0.1:$((LB + 1))/api/v1/groups/$GROUP/members")
 kill "$(cat "$TMP/nginx1.pid")" 2>/dev/null || true
 echo
 echo "roster reads through nginx: one instance $ONE_LB req/s (p99 $P99ONE ms), two instances $TWO req/s (p99 $P99TWO ms): $(awk -v a="$TWO" -v b="$ONE_LB" 'BEGIN {printf "%.2f", a / b}')x (direct to one instance: $ONE req/s)"
+echo "CPU (% of one core; 2 cores = 200 %): one instance: servers $S1, database $D1, nginx $N1; two instances: servers $S2, database $D2, nginx $N2"
 echo "pgbench -S at the end: $(pgbench_tps) TPS"

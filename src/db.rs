@@ -143,6 +143,36 @@ impl Db {
         &self.pool
     }
 
+    /// A turn at a connection, in arrival order: 503 when none frees up within
+    /// [`CHECKOUT_TIMEOUT`].
+    async fn permit(&self) -> AppResult<tokio::sync::OwnedSemaphorePermit> {
+        tokio::time::timeout(CHECKOUT_TIMEOUT, self.permits.clone().acquire_owned())
+            .await
+            .map_err(|_| {
+                AppError::Unavailable("The database is busy; retry the request shortly.".into())
+            })?
+            .map_err(|e| AppError::Internal(anyhow::anyhow!("connection permits closed: {e}")))
+    }
+
+    /// A connection held beyond one call, for a streamed export: taken in turn like every
+    /// other (the permit travels with it and is released when it is dropped), and checked out
+    /// before the response starts, so a busy database answers 503 instead of a body cut off
+    /// after its first line.
+    pub async fn checkout(&self) -> AppResult<HeldConnection> {
+        let permit = self.permit().await?;
+        let pool = self.pool.clone();
+        block_in_span(move || {
+            pool.get()
+                .map(|conn| HeldConnection {
+                    conn,
+                    _permit: permit,
+                })
+                .map_err(AppError::from)
+        })
+        .await
+        .map_err(|e| AppError::Internal(anyhow::anyhow!("blocking task failed: {e}")))?
+    }
+
     /// Runs `f` with a pooled connection on the blocking thread pool.
     pub async fn run<T, F>(&self, f: F) -> AppResult<T>
     where
@@ -150,12 +180,7 @@ impl Db {
         T: Send + 'static,
     {
         let pool = self.pool.clone();
-        let permit = tokio::time::timeout(CHECKOUT_TIMEOUT, self.permits.clone().acquire_owned())
-            .await
-            .map_err(|_| {
-                AppError::Unavailable("The database is busy; retry the request shortly.".into())
-            })?
-            .map_err(|e| AppError::Internal(anyhow::anyhow!("connection permits closed: {e}")))?;
+        let permit = self.permit().await?;
         block_in_span(move || {
             let _permit = permit;
             let mut conn = pool.get()?;
@@ -234,6 +259,25 @@ impl Db {
             }
         })
         .await
+    }
+}
+
+/// A pooled connection together with its turn (see [`Db::checkout`]).
+pub struct HeldConnection {
+    conn: diesel::r2d2::PooledConnection<ConnectionManager<PgConnection>>,
+    _permit: tokio::sync::OwnedSemaphorePermit,
+}
+
+impl std::ops::Deref for HeldConnection {
+    type Target = PgConnection;
+    fn deref(&self) -> &PgConnection {
+        &self.conn
+    }
+}
+
+impl std::ops::DerefMut for HeldConnection {
+    fn deref_mut(&mut self) -> &mut PgConnection {
+        &mut self.conn
     }
 }
 

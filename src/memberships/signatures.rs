@@ -25,6 +25,18 @@ pub struct Signature {
 
 type Stored = (Uuid, Uuid, i32, DateTime<Utc>, String, Uuid);
 
+/// A row of [`load_with_current`]'s one query: a signature (all columns set) or a contract
+/// (membership and signature columns null).
+type Both = (
+    Option<Uuid>,
+    Uuid,
+    Uuid,
+    i32,
+    Option<DateTime<Utc>>,
+    Option<String>,
+    Option<Uuid>,
+);
+
 /// Every signature of the given memberships, oldest first. The admission signature kept on the
 /// membership row is included even where no signature row holds it (rows written before
 /// signatures had their own table, or by bulk loaders).
@@ -36,39 +48,60 @@ pub fn load(
 }
 
 /// [`load`], and the current agreement version of each of the memberships' groups (what
-/// [`current_versions`] answers), in two queries: the signatures, then the contracts of those
+/// [`current_versions`] answers), in one query: the signatures, and the contracts of those
 /// groups together with the admission contracts (which answer both the admission signatures'
-/// versions and the groups' newest version).
+/// versions and the groups' newest version), under one `UNION ALL`.
 #[allow(clippy::type_complexity)]
 pub fn load_with_current(
     conn: &mut PgConnection,
     rows: &[MembershipRow],
 ) -> QueryResult<(HashMap<Uuid, Vec<Signature>>, HashMap<Uuid, i32>)> {
+    use diesel::sql_types::{Nullable, Text, Timestamptz, Uuid as SqlUuid};
     let ids: Vec<Uuid> = rows.iter().map(|r| r.id).collect();
-    let stored: Vec<Stored> = membership_signatures::table
-        .inner_join(contracts::table)
-        .filter(membership_signatures::membership_id.eq_any(&ids))
-        .select((
-            membership_signatures::membership_id,
-            membership_signatures::contract_id,
-            contracts::version,
-            membership_signatures::signed_at,
-            membership_signatures::signature_name,
-            membership_signatures::witness_id,
-        ))
-        .load(conn)?;
     let admission_ids: Vec<Uuid> = rows.iter().filter_map(|r| r.contract_id).collect();
     let mut group_ids: Vec<Uuid> = rows.iter().map(|r| r.group_id).collect();
     group_ids.sort_unstable();
     group_ids.dedup();
-    let known: Vec<(Uuid, Uuid, i32)> = contracts::table
+    // One round trip: the signatures (with their contract) and, under them, the contracts of
+    // those groups and the admission contracts, whose signature columns are null.
+    let signed = membership_signatures::table
+        .inner_join(contracts::table)
+        .filter(membership_signatures::membership_id.eq_any(&ids))
+        .select((
+            membership_signatures::membership_id.nullable(),
+            contracts::id,
+            contracts::group_id,
+            contracts::version,
+            membership_signatures::signed_at.nullable(),
+            membership_signatures::signature_name.nullable(),
+            membership_signatures::witness_id.nullable(),
+        ));
+    let contracts_known = contracts::table
         .filter(
             contracts::group_id
                 .eq_any(&group_ids)
                 .or(contracts::id.eq_any(&admission_ids)),
         )
-        .select((contracts::id, contracts::group_id, contracts::version))
-        .load(conn)?;
+        .select((
+            None::<Uuid>.into_sql::<Nullable<SqlUuid>>(),
+            contracts::id,
+            contracts::group_id,
+            contracts::version,
+            None::<DateTime<Utc>>.into_sql::<Nullable<Timestamptz>>(),
+            None::<String>.into_sql::<Nullable<Text>>(),
+            None::<Uuid>.into_sql::<Nullable<SqlUuid>>(),
+        ));
+    let both: Vec<Both> = signed.union_all(contracts_known).load(conn)?;
+    let mut stored: Vec<Stored> = Vec::new();
+    let mut known: Vec<(Uuid, Uuid, i32)> = Vec::new();
+    for (m, contract_id, group_id, version, signed_at, name, witness) in both {
+        match (m, signed_at, name, witness) {
+            (Some(m), Some(at), Some(name), Some(w)) => {
+                stored.push((m, contract_id, version, at, name, w))
+            }
+            _ => known.push((contract_id, group_id, version)),
+        }
+    }
     let versions: HashMap<Uuid, i32> = known.iter().map(|&(id, _, v)| (id, v)).collect();
     let mut current: HashMap<Uuid, i32> = HashMap::new();
     for &(_, g, v) in known.iter().filter(|(_, g, _)| group_ids.contains(g)) {

@@ -96,7 +96,7 @@ pub async fn attendance_report(
             .collect();
         let fetch_sql = stream::fetch_sql();
         return Ok(stream::csv_response(
-            state.reports_db.pool().clone(),
+            state.reports_db.checkout().await?,
             &filename("attendance", q.from, q.to),
             &header,
             rows_sql(&filter, None, None),

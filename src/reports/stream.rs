@@ -15,7 +15,7 @@ use diesel::prelude::*;
 use diesel::PgConnection;
 use tokio::sync::mpsc::{self, error::TrySendError};
 
-use crate::db::PgPool;
+use crate::db::HeldConnection;
 use crate::http::csv::write_record;
 
 /// Rows per `FETCH`: large enough that round trips do not matter, small enough that a batch
@@ -36,11 +36,14 @@ pub const STALL_LIMIT: Duration = Duration::from_secs(60);
 /// run side queries on the same connection), `None` when done; on another, `encode` appends
 /// the batch's CSV lines to a buffer. The two overlap.
 ///
+/// `conn` was checked out before (`Db::checkout`): a busy database is a 503 before the
+/// response starts, never a body cut off after its header line.
+///
 /// The body ends normally only when every row was fetched and sent. Any other end — a
 /// database error, a stalled client, a panic — ends it with an error, which aborts the chunked
 /// response: a truncated export never looks complete.
 pub fn csv_response<B, F, E>(
-    pool: PgPool,
+    conn: HeldConnection,
     filename: &str,
     header: &[&str],
     select_sql: String,
@@ -59,8 +62,10 @@ where
     let complete = Arc::new(AtomicBool::new(false));
     let fetched = fetched_all.clone();
     actix_web::rt::task::spawn_blocking(move || {
+        let mut conn = conn;
+        // `run` borrows the connection (it stays `FnMut`, called by reference), so that it
+        // and the batch sender it holds outlive the flag set below.
         let mut run = move || -> anyhow::Result<bool> {
-            let mut conn = pool.get()?;
             // One snapshot for the cursor and the name look-ups beside it.
             conn.build_transaction()
                 .repeatable_read()

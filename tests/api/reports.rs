@@ -555,7 +555,7 @@ struct Num {
 async fn stream_numbers(app: &TestApp, sql: &str) -> Result<String, String> {
     use groupwork::reports::stream;
     let resp = stream::csv_response(
-        app.state.db.pool().clone(),
+        app.state.db.checkout().await.unwrap(),
         "numbers.csv",
         &["n"],
         sql.to_string(),
@@ -595,4 +595,30 @@ async fn a_failure_mid_stream_aborts_the_download() {
     app.get(Some(&sup), "/reports/attendance?format=csv")
         .await
         .expect(200);
+}
+
+/// A CSV export takes its connection in turn, before the response starts: while every
+/// connection of the reports' pool is taken, it answers 503 `service_unavailable` (not a 200
+/// whose body breaks off after the header line), and exports again once one is free.
+#[actix_web::test]
+async fn a_csv_export_waits_its_turn_and_is_a_503_when_none_comes() {
+    let app = TestApp::spawn_with(|s| {
+        s.reports_database_url = Some(s.database_url.clone());
+        s.reports_pool_size = 2;
+    })
+    .await;
+    let admin = app.staff(Role::Admin).await;
+    let held = vec![
+        app.state.reports_db.checkout().await.unwrap(),
+        app.state.reports_db.checkout().await.unwrap(),
+    ];
+    app.get(Some(&admin), "/reports/attendance?format=csv")
+        .await
+        .expect_problem(503, "service_unavailable");
+    drop(held);
+    let r = app
+        .get(Some(&admin), "/reports/attendance?format=csv")
+        .await
+        .expect(200);
+    assert!(r.text.starts_with("\"group_id\","), "{}", r.text);
 }

@@ -47,9 +47,8 @@ pub async fn list_members(
     let audit = staff.audit();
     let views = state
         .db
-        .tx(move |conn| {
-            scope::ensure_group(conn, &staff, group_id)?;
-            let rows = model::of_group(conn, group_id, q.status, after)?;
+        .audited_read(move |conn| {
+            let rows = model::of_visible_group(conn, &staff, group_id, q.status, after)?;
             // A group's history is small (tens of rows): derive, filter, then page.
             let views = load_views(conn, rows, clinical.as_ref())?;
             let views: Vec<_> = views
