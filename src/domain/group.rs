@@ -200,7 +200,7 @@ pub fn format_meeting_time(t: NaiveTime) -> String {
 }
 
 /// A group's configurable fields, as they will be stored.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct GroupConfig {
     pub name: String,
     pub lead_therapist_id: Uuid,
@@ -220,6 +220,36 @@ pub struct GroupConfig {
 }
 
 impl GroupConfig {
+    /// Everyone the configuration names: the lead, then the co-therapists.
+    pub fn therapists(&self) -> impl Iterator<Item = Uuid> + '_ {
+        std::iter::once(self.lead_therapist_id).chain(self.co_therapist_ids.iter().copied())
+    }
+
+    /// This configuration with the fields `p` gives in place of its own.
+    pub fn patched(self, p: ConfigPatch) -> GroupConfig {
+        GroupConfig {
+            name: p.name.unwrap_or(self.name),
+            lead_therapist_id: p.lead_therapist_id.unwrap_or(self.lead_therapist_id),
+            co_therapist_ids: p.co_therapist_ids.unwrap_or(self.co_therapist_ids),
+            min_size: p.min_size.unwrap_or(self.min_size),
+            max_size: p.max_size.unwrap_or(self.max_size),
+            meeting_day: p.meeting_day.unwrap_or(self.meeting_day),
+            meeting_time: p.meeting_time.unwrap_or(self.meeting_time),
+            timezone: p.timezone.unwrap_or(self.timezone),
+            duration_minutes: p.duration_minutes.unwrap_or(self.duration_minutes),
+            min_term_sessions: p.min_term_sessions.unwrap_or(self.min_term_sessions),
+            exit_notice_sessions: p.exit_notice_sessions.unwrap_or(self.exit_notice_sessions),
+            absence_alert_threshold: p
+                .absence_alert_threshold
+                .unwrap_or(self.absence_alert_threshold),
+            completion_attendance_rate: p
+                .completion_attendance_rate
+                .unwrap_or(self.completion_attendance_rate),
+            start_date: p.start_date.unwrap_or(self.start_date),
+            end_date: p.end_date.unwrap_or(self.end_date),
+        }
+    }
+
     /// Every rule of SPEC §2 that needs no database: ranges, sizes, co-therapists, time and
     /// zone. (That the therapists are active clinicians is checked against the database.)
     pub fn validate(&self) -> Validations {
@@ -308,6 +338,109 @@ impl GroupConfig {
         }
         v
     }
+}
+
+/// A change of a group's configuration (PATCH): an absent field (`None`) keeps its value;
+/// `end_date: Some(None)` removes the end date.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct ConfigPatch {
+    pub name: Option<String>,
+    pub lead_therapist_id: Option<Uuid>,
+    pub co_therapist_ids: Option<Vec<Uuid>>,
+    pub min_size: Option<i32>,
+    pub max_size: Option<i32>,
+    pub meeting_day: Option<MeetingDay>,
+    pub meeting_time: Option<String>,
+    pub timezone: Option<String>,
+    pub duration_minutes: Option<i32>,
+    pub min_term_sessions: Option<i32>,
+    pub exit_notice_sessions: Option<i32>,
+    pub absence_alert_threshold: Option<i32>,
+    pub completion_attendance_rate: Option<f64>,
+    pub start_date: Option<NaiveDate>,
+    pub end_date: Option<Option<NaiveDate>>,
+}
+
+impl ConfigPatch {
+    /// The therapists the patch names (lead and co-therapists), if it names any.
+    pub fn therapists(&self) -> impl Iterator<Item = Uuid> + '_ {
+        let co = self.co_therapist_ids.iter().flatten().copied();
+        self.lead_therapist_id.into_iter().chain(co)
+    }
+}
+
+/// What a change of a group's configuration is decided on, loaded under the group's lock.
+#[derive(Debug, Clone, PartialEq)]
+pub struct UpdateFacts {
+    pub status: GroupStatus,
+    /// The configuration as stored.
+    pub current: GroupConfig,
+    pub patch: ConfigPatch,
+    /// Of the therapists named by the current configuration or the patch, those who are
+    /// active therapists or supervisors.
+    pub active_clinicians: Vec<Uuid>,
+    /// Seats held now (pending, active and exiting members).
+    pub seats_taken: i64,
+}
+
+/// Why a change of a group's configuration is refused.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum UpdateRefusal {
+    /// A completed or cancelled group is history (409).
+    Closed(GroupStatus),
+    /// An active group's `start_date` is fixed (409).
+    StartDateFixed,
+    /// The new configuration breaks field rules (422): those of [`GroupConfig::validate`]
+    /// first; only when they hold, those of [`check_clinicians`].
+    Invalid(Validations),
+    /// `max_size` below the seats already taken (422 on `max_size`).
+    BelowSeatsTaken { taken: i64 },
+}
+
+/// Decides a change of a group's configuration (SPEC §2): a closed group never changes; an
+/// active group keeps its `start_date`; the patched configuration must satisfy every field
+/// rule, name active clinicians, and leave room for the seats already taken. Returns the
+/// configuration to store.
+pub fn decide_update(f: UpdateFacts) -> Result<GroupConfig, UpdateRefusal> {
+    if f.status.is_closed() {
+        return Err(UpdateRefusal::Closed(f.status));
+    }
+    let moves_start = f
+        .patch
+        .start_date
+        .is_some_and(|d| d != f.current.start_date);
+    if f.status == GroupStatus::Active && moves_start {
+        return Err(UpdateRefusal::StartDateFixed);
+    }
+    let cfg = f.current.patched(f.patch);
+    cfg.validate().finish().map_err(UpdateRefusal::Invalid)?;
+    check_clinicians(&cfg, &f.active_clinicians)
+        .finish()
+        .map_err(UpdateRefusal::Invalid)?;
+    if i64::from(cfg.max_size) < f.seats_taken {
+        return Err(UpdateRefusal::BelowSeatsTaken {
+            taken: f.seats_taken,
+        });
+    }
+    Ok(cfg)
+}
+
+/// The lead and co-therapists must be active therapists or supervisors: each one among
+/// `active_clinicians`.
+pub fn check_clinicians(cfg: &GroupConfig, active_clinicians: &[Uuid]) -> Validations {
+    let ok = |id: &Uuid| active_clinicians.contains(id);
+    let mut v = Validations::new();
+    v.check(
+        ok(&cfg.lead_therapist_id),
+        "lead_therapist_id",
+        "must be an active therapist or supervisor",
+    );
+    v.check(
+        cfg.co_therapist_ids.iter().all(ok),
+        "co_therapist_ids",
+        "must all be active therapists or supervisors",
+    );
+    v
 }
 
 #[cfg(test)]
@@ -504,5 +637,168 @@ mod tests {
         for (to, facts, want) in table {
             assert_eq!(decide_status(to, &facts), want, "{facts:?} to {to:?}");
         }
+    }
+
+    fn update_facts() -> UpdateFacts {
+        let current = config();
+        UpdateFacts {
+            status: GroupStatus::Forming,
+            active_clinicians: current.therapists().collect(),
+            current,
+            patch: ConfigPatch::default(),
+            seats_taken: 9,
+        }
+    }
+
+    fn refused_fields(r: Result<GroupConfig, UpdateRefusal>) -> Vec<String> {
+        match r {
+            Err(UpdateRefusal::Invalid(v)) => v.fields().into_iter().map(str::to_owned).collect(),
+            other => panic!("not a field refusal: {other:?}"),
+        }
+    }
+
+    #[test]
+    fn an_update_merges_the_patch_into_the_configuration() {
+        let f = update_facts();
+        assert_eq!(decide_update(f.clone()), Ok(f.current.clone()));
+        let end = NaiveDate::from_ymd_opt(2026, 12, 15).unwrap();
+        let co = Uuid::new_v4();
+        let mut f = UpdateFacts {
+            status: GroupStatus::Active,
+            patch: ConfigPatch {
+                name: Some("Thursday evening".into()),
+                co_therapist_ids: Some(vec![co]),
+                max_size: Some(12),
+                meeting_day: Some(MeetingDay::Thursday),
+                // An active group may be sent its own start date.
+                start_date: Some(config().start_date),
+                end_date: Some(Some(end)),
+                ..ConfigPatch::default()
+            },
+            ..update_facts()
+        };
+        f.active_clinicians.push(co);
+        let want = GroupConfig {
+            name: "Thursday evening".into(),
+            co_therapist_ids: vec![co],
+            max_size: 12,
+            meeting_day: MeetingDay::Thursday,
+            end_date: Some(end),
+            ..f.current.clone()
+        };
+        assert_eq!(decide_update(f.clone()), Ok(want));
+        // `end_date: null` removes the end date; an absent one keeps it.
+        f.current.end_date = Some(end);
+        f.patch = ConfigPatch {
+            end_date: Some(None),
+            ..ConfigPatch::default()
+        };
+        assert_eq!(decide_update(f.clone()).map(|c| c.end_date), Ok(None));
+        f.patch.end_date = None;
+        assert_eq!(decide_update(f).map(|c| c.end_date), Ok(Some(end)));
+    }
+
+    #[test]
+    fn a_closed_group_never_changes() {
+        for status in [GroupStatus::Completed, GroupStatus::Cancelled] {
+            let f = UpdateFacts {
+                status,
+                ..update_facts()
+            };
+            assert_eq!(decide_update(f), Err(UpdateRefusal::Closed(status)));
+        }
+    }
+
+    #[test]
+    fn an_active_group_keeps_its_start_date() {
+        let later = NaiveDate::from_ymd_opt(2026, 3, 10).unwrap();
+        let f = UpdateFacts {
+            patch: ConfigPatch {
+                start_date: Some(later),
+                ..ConfigPatch::default()
+            },
+            ..update_facts()
+        };
+        assert_eq!(decide_update(f.clone()).map(|c| c.start_date), Ok(later));
+        let active = UpdateFacts {
+            status: GroupStatus::Active,
+            ..f
+        };
+        assert_eq!(decide_update(active), Err(UpdateRefusal::StartDateFixed));
+    }
+
+    #[test]
+    fn the_configuration_rules_come_first() {
+        // A bad field, an inactive lead and too few seats at once: the field rules answer.
+        let f = UpdateFacts {
+            patch: ConfigPatch {
+                min_size: Some(7),
+                lead_therapist_id: Some(Uuid::new_v4()),
+                max_size: Some(8),
+                ..ConfigPatch::default()
+            },
+            ..update_facts()
+        };
+        assert_eq!(refused_fields(decide_update(f)), vec!["min_size"]);
+    }
+
+    #[test]
+    fn the_therapists_must_be_active_clinicians() {
+        let stranger = Uuid::new_v4();
+        let lead = UpdateFacts {
+            patch: ConfigPatch {
+                lead_therapist_id: Some(stranger),
+                max_size: Some(8),
+                ..ConfigPatch::default()
+            },
+            ..update_facts()
+        };
+        // Before the seats: the lead is named, not the size.
+        assert_eq!(
+            refused_fields(decide_update(lead.clone())),
+            vec!["lead_therapist_id"]
+        );
+        let co = UpdateFacts {
+            patch: ConfigPatch {
+                co_therapist_ids: Some(vec![stranger]),
+                ..ConfigPatch::default()
+            },
+            ..update_facts()
+        };
+        assert_eq!(
+            refused_fields(decide_update(co.clone())),
+            vec!["co_therapist_ids"]
+        );
+        let mut co = co;
+        co.active_clinicians.push(stranger);
+        assert_eq!(
+            decide_update(co).map(|c| c.co_therapist_ids),
+            Ok(vec![stranger])
+        );
+        // A current lead who is no longer an active clinician blocks any change.
+        let stale = UpdateFacts {
+            active_clinicians: vec![],
+            ..update_facts()
+        };
+        assert_eq!(
+            refused_fields(decide_update(stale)),
+            vec!["lead_therapist_id"]
+        );
+    }
+
+    #[test]
+    fn max_size_leaves_room_for_the_seats_taken() {
+        let shrink = |max_size| UpdateFacts {
+            patch: ConfigPatch {
+                max_size: Some(max_size),
+                ..ConfigPatch::default()
+            },
+            ..update_facts()
+        };
+        assert_eq!(
+            decide_update(shrink(8)),
+            Err(UpdateRefusal::BelowSeatsTaken { taken: 9 })
+        );
+        assert_eq!(decide_update(shrink(9)).map(|c| c.max_size), Ok(9));
     }
 }

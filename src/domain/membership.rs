@@ -8,10 +8,11 @@
 //! ```
 //! Exited memberships are history: never reopened.
 
-use chrono::{DateTime, Duration, Utc};
+use chrono::{DateTime, Duration, NaiveDate, Utc};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
+use super::group::GroupStatus;
 use super::validation::Validations;
 
 #[derive(
@@ -243,6 +244,54 @@ pub fn decide_exit(event: Event, f: &ExitFacts) -> Result<Exit, ExitRefusal> {
     check_effective_at(at, f.now, admitted_at, skew).map_err(ExitRefusal::EffectiveAt)?;
     next(f.status, event).map_err(ExitRefusal::Transition)?;
     Ok(Exit { from: f.status, at })
+}
+
+/// What an exit notice is decided on, loaded under the group's and the membership's locks.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ExitNoticeFacts {
+    pub status: MembershipStatus,
+    pub group_status: GroupStatus,
+    /// The group's time zone: `joined_on` is a date there.
+    pub tz: chrono_tz::Tz,
+    pub joined_on: Option<NaiveDate>,
+    /// When the member announced leaving (now, or entered late).
+    pub announced_at: DateTime<Utc>,
+    pub now: DateTime<Utc>,
+}
+
+/// Why an exit notice is refused.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ExitNoticeRefusal {
+    /// The status machine has no such step (409).
+    Transition(String),
+    /// The group is completed or cancelled (409).
+    GroupClosed,
+    /// `announced_at` is in the future (beyond the clock skew) or, in the group's time zone,
+    /// before `joined_on` (422, every finding).
+    Invalid(Validations),
+}
+
+/// Decides an exit notice (SPEC §2): `active → exiting`, in a group that is not closed,
+/// announced not in the future nor before the day the member joined.
+pub fn decide_exit_notice(f: &ExitNoticeFacts) -> Result<(), ExitNoticeRefusal> {
+    next(f.status, Event::ExitNotice).map_err(ExitNoticeRefusal::Transition)?;
+    if f.group_status.is_closed() {
+        return Err(ExitNoticeRefusal::GroupClosed);
+    }
+    let mut v = Validations::new();
+    let skew = Duration::seconds(crate::domain::screening::FUTURE_SKEW_SECS);
+    v.check(
+        f.announced_at <= f.now + skew,
+        "announced_at",
+        "must not be in the future",
+    );
+    let announced_on = f.announced_at.with_timezone(&f.tz).date_naive();
+    v.check(
+        f.joined_on.is_none_or(|j| announced_on >= j),
+        "announced_at",
+        "must not be before joined_on",
+    );
+    v.finish().map_err(ExitNoticeRefusal::Invalid)
 }
 
 /// The limit of a discharge note.
@@ -552,5 +601,133 @@ mod tests {
             ExitReason::for_group_end(false, false),
             ExitReason::GroupEnded
         );
+    }
+
+    fn notice() -> ExitNoticeFacts {
+        let now = "2026-03-10T23:00:00Z".parse().unwrap();
+        ExitNoticeFacts {
+            status: Active,
+            group_status: GroupStatus::Active,
+            tz: chrono_tz::America::New_York,
+            joined_on: NaiveDate::from_ymd_opt(2026, 3, 3),
+            announced_at: now,
+            now,
+        }
+    }
+
+    fn notice_fields(f: &ExitNoticeFacts) -> Vec<String> {
+        match decide_exit_notice(f) {
+            Err(ExitNoticeRefusal::Invalid(v)) => {
+                v.fields().into_iter().map(str::to_owned).collect()
+            }
+            other => panic!("not a field refusal: {other:?}"),
+        }
+    }
+
+    #[test]
+    fn an_active_member_gives_notice_now_or_late() {
+        let f = notice();
+        assert_eq!(decide_exit_notice(&f), Ok(()));
+        // Recorded a week late, or on the day of joining (local time), or within the skew.
+        let late = ExitNoticeFacts {
+            announced_at: f.now - Duration::days(7),
+            ..f
+        };
+        assert_eq!(decide_exit_notice(&late), Ok(()));
+        let skewed = ExitNoticeFacts {
+            announced_at: f.now + Duration::seconds(crate::domain::screening::FUTURE_SKEW_SECS),
+            ..f
+        };
+        assert_eq!(decide_exit_notice(&skewed), Ok(()));
+        // 2026-03-03 20:00 in New York is already the 4th in UTC: the day of joining there.
+        let joining_day = ExitNoticeFacts {
+            announced_at: "2026-03-04T01:00:00Z".parse().unwrap(),
+            ..f
+        };
+        assert_eq!(decide_exit_notice(&joining_day), Ok(()));
+        // Never joined (no date recorded): only the clock bounds the notice.
+        let undated = ExitNoticeFacts {
+            joined_on: None,
+            announced_at: f.now - Duration::days(400),
+            ..f
+        };
+        assert_eq!(decide_exit_notice(&undated), Ok(()));
+    }
+
+    #[test]
+    fn an_exit_notice_needs_an_active_member() {
+        for status in [Pending, Exiting, Exited] {
+            let f = ExitNoticeFacts { status, ..notice() };
+            assert!(
+                matches!(
+                    decide_exit_notice(&f),
+                    Err(ExitNoticeRefusal::Transition(_))
+                ),
+                "{status:?}"
+            );
+        }
+        // The status answers first, even in a closed group with a bad date.
+        let f = ExitNoticeFacts {
+            status: Exited,
+            group_status: GroupStatus::Completed,
+            announced_at: notice().now + Duration::days(1),
+            ..notice()
+        };
+        assert_eq!(
+            decide_exit_notice(&f),
+            Err(ExitNoticeRefusal::Transition(
+                "A exited membership cannot take an exit notice (only active memberships can)."
+                    .into()
+            ))
+        );
+    }
+
+    #[test]
+    fn an_exit_notice_needs_an_open_group() {
+        for group_status in [GroupStatus::Completed, GroupStatus::Cancelled] {
+            let f = ExitNoticeFacts {
+                group_status,
+                announced_at: notice().now + Duration::days(1),
+                ..notice()
+            };
+            assert_eq!(decide_exit_notice(&f), Err(ExitNoticeRefusal::GroupClosed));
+        }
+        let forming = ExitNoticeFacts {
+            group_status: GroupStatus::Forming,
+            ..notice()
+        };
+        assert_eq!(decide_exit_notice(&forming), Ok(()));
+    }
+
+    #[test]
+    fn announced_at_is_not_in_the_future_nor_before_joining() {
+        let f = notice();
+        let future = ExitNoticeFacts {
+            announced_at: f.now + Duration::seconds(crate::domain::screening::FUTURE_SKEW_SECS + 1),
+            ..f
+        };
+        assert_eq!(notice_fields(&future), vec!["announced_at"]);
+        // 2026-03-03 01:00 UTC is still the 2nd in New York: the day before joining.
+        let early = ExitNoticeFacts {
+            announced_at: "2026-03-03T01:00:00Z".parse().unwrap(),
+            ..f
+        };
+        assert_eq!(notice_fields(&early), vec!["announced_at"]);
+        // Both at once (a joining date after now): both findings.
+        let both = ExitNoticeFacts {
+            joined_on: NaiveDate::from_ymd_opt(2026, 4, 1),
+            announced_at: f.now + Duration::days(1),
+            ..f
+        };
+        match decide_exit_notice(&both) {
+            Err(ExitNoticeRefusal::Invalid(v)) => {
+                let messages: Vec<&str> = v.errors().iter().map(|e| e.message.as_str()).collect();
+                assert_eq!(
+                    messages,
+                    vec!["must not be in the future", "must not be before joined_on"]
+                );
+            }
+            other => panic!("{other:?}"),
+        }
     }
 }

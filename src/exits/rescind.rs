@@ -11,15 +11,15 @@ use utoipa::ToSchema;
 use uuid::Uuid;
 
 use crate::auth::policy::act;
-use crate::auth::{scope, Staff};
+use crate::auth::Staff;
 use crate::domain::membership::rescind_exit as decide;
 use crate::domain::membership::MembershipStatus;
 use crate::domain::text::text;
 use crate::error::{AppError, AppResult, ErrorCode};
-use crate::groups::model as groups;
 use crate::http::etag::ok_with_etag;
 use crate::http::Json;
-use crate::memberships::model::{load_view, MembershipRow, MembershipView};
+use crate::memberships::lock_with_group;
+use crate::memberships::model::{load_view, MembershipView};
 use crate::notes::fields::{self, Field};
 use crate::schema::{memberships, sessions};
 use crate::sessions::model::SessionStatus;
@@ -53,22 +53,9 @@ pub async fn rescind_exit(
     let view = state
         .db
         .tx(move |conn| {
-            // Lock order everywhere: group, then session, then membership. Recording the
-            // farewell session's attendance takes the same group lock, so a rescind and that
-            // recording never interleave: one sees the other's result.
-            let group_id: Uuid = memberships::table
-                .find(id)
-                .select(memberships::group_id)
-                .first(conn)
-                .optional()?
-                .ok_or(AppError::NotFound)?;
-            scope::ensure_group(conn, &staff, group_id)?;
-            groups::lock(conn, group_id)?;
-            let m: MembershipRow = memberships::table
-                .find(id)
-                .select(MembershipRow::as_select())
-                .for_update()
-                .first(conn)?;
+            // Recording the farewell session's attendance takes the same group lock, so a
+            // rescind and that recording never interleave: one sees the other's result.
+            let (_, m) = lock_with_group(conn, &staff, id)?;
             let farewell_held = match m.planned_last_session_id {
                 Some(s) => {
                     sessions::table

@@ -10,24 +10,31 @@ use uuid::Uuid;
 
 use super::plan::{complete_exit, planned_last_session};
 use crate::auth::policy::act;
-use crate::auth::{scope, Staff};
-use crate::domain::membership::MembershipStatus;
-use crate::domain::membership::{next, Event};
-use crate::domain::screening::FUTURE_SKEW_SECS;
+use crate::auth::Staff;
+use crate::domain::membership::{
+    decide_exit_notice, ExitNoticeFacts, ExitNoticeRefusal, MembershipStatus,
+};
 use crate::domain::text::text;
-use crate::error::{AppError, AppResult, ErrorCode, Validations};
-use crate::groups::model as groups;
+use crate::error::{AppError, AppResult, ErrorCode};
 use crate::http::etag::ok_with_etag;
 use crate::http::Json;
-use crate::memberships::model::{load_view, MembershipRow, MembershipView};
+use crate::memberships::lock_with_group;
+use crate::memberships::model::{load_view, MembershipView};
 use crate::notes::fields::{self, Field};
 use crate::schema::memberships;
 use crate::sessions::model::SessionStatus;
 use crate::state::AppState;
 
 const GROUP_CLOSED: &str = "The group is closed.";
-const IN_FUTURE: &str = "must not be in the future";
-const BEFORE_JOINED_ON: &str = "must not be before joined_on";
+
+/// A refused exit notice as its answer.
+fn exit_notice_refused(r: ExitNoticeRefusal) -> AppError {
+    match r {
+        ExitNoticeRefusal::Transition(detail) => AppError::conflict(ErrorCode::Conflict, detail),
+        ExitNoticeRefusal::GroupClosed => AppError::conflict(ErrorCode::Conflict, GROUP_CLOSED),
+        ExitNoticeRefusal::Invalid(v) => v.into(),
+    }
+}
 
 #[derive(Debug, Deserialize, ToSchema)]
 pub struct ExitNotice {
@@ -62,32 +69,16 @@ pub async fn exit_notice(
     let view = state
         .db
         .tx(move |conn| {
-            // Lock order everywhere: group, then session, then membership.
-            let group_id: Uuid = memberships::table
-                .find(id)
-                .select(memberships::group_id)
-                .first(conn)
-                .optional()?
-                .ok_or(AppError::NotFound)?;
-            scope::ensure_group(conn, &staff, group_id)?;
-            let group = groups::lock(conn, group_id)?;
-            let m: MembershipRow = memberships::table
-                .find(id)
-                .select(MembershipRow::as_select())
-                .for_update()
-                .first(conn)?;
-            next(m.status(), Event::ExitNotice)
-                .map_err(|d| AppError::conflict(ErrorCode::Conflict, d))?;
-            if group.status().is_closed() {
-                return Err(AppError::conflict(ErrorCode::Conflict, GROUP_CLOSED));
-            }
-            let mut v = Validations::new();
-            let skew = Duration::seconds(FUTURE_SKEW_SECS);
-            v.check(announced_at <= now + skew, "announced_at", IN_FUTURE);
-            let local_day = announced_at.with_timezone(&group.tz()).date_naive();
-            let after_joining = m.joined_on.is_none_or(|j| local_day >= j);
-            v.check(after_joining, "announced_at", BEFORE_JOINED_ON);
-            v.finish()?;
+            let (group, m) = lock_with_group(conn, &staff, id)?;
+            let facts = ExitNoticeFacts {
+                status: m.status(),
+                group_status: group.status(),
+                tz: group.tz(),
+                joined_on: m.joined_on,
+                announced_at,
+                now,
+            };
+            decide_exit_notice(&facts).map_err(exit_notice_refused)?;
             let last = planned_last_session(conn, &group, announced_at)?;
             let sealed = fields::seal(&cipher, Field::ExitNoticeReason, id, &reason);
             diesel::update(

@@ -43,10 +43,7 @@ pub async fn client_memberships(
     let q = q.into_inner();
     let limit = pagination::limit(q.limit)?;
     let before: Option<(DateTime<Utc>, Uuid)> = cursor.open()?;
-    let clinical = staff
-        .permit::<act::ReadNotes>()
-        .ok()
-        .map(|p| state.notes.reader(&p));
+    let clinical = state.notes.optional_reader::<act::ReadNotes>(&staff);
     let audit = staff.audit();
     let items = state
         .db

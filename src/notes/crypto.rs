@@ -7,7 +7,8 @@ use aes_gcm::{Aes256Gcm, Nonce};
 use rand::RngCore;
 use sha2::{Digest, Sha256};
 
-use crate::auth::policy::{act, Act, Action, Permit};
+use crate::auth::policy::{act, permit, Act, Action, Permit};
+use crate::auth::Staff;
 use crate::config::{parse_notes_key, ConfigError, Env};
 
 /// What is stored: which key, the nonce, the ciphertext (with its tag).
@@ -169,6 +170,12 @@ impl NotesCipher {
     /// outside the notes module, sealed text opens only through a [`ClinicalReader`].
     pub fn reader<A: OpensSealedText>(&self, _: &Permit<A>) -> ClinicalReader {
         ClinicalReader(self.clone())
+    }
+
+    /// The reader for a caller whose role holds `A`, `None` for the others: for answers that
+    /// carry clinical text to the roles that read it, and the same answer without it to the rest.
+    pub fn optional_reader<A: OpensSealedText>(&self, staff: &Staff) -> Option<ClinicalReader> {
+        permit::<A>(staff).map(|p| self.reader(&p))
     }
 
     /// Decrypts; visible to the notes module alone (its key rotation and legacy sealing

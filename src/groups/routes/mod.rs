@@ -18,7 +18,7 @@ use diesel::prelude::*;
 use uuid::Uuid;
 
 use crate::auth::{Action, Role, Staff};
-use crate::domain::group::{parse_meeting_time, GroupConfig, MeetingDay};
+use crate::domain::group::{self, parse_meeting_time, GroupConfig, MeetingDay};
 use crate::error::{AppError, AppResult};
 use crate::schema::{groups, users};
 
@@ -29,29 +29,24 @@ fn shows_composition(staff: &Staff) -> bool {
 
 /// The lead and co-therapists must be active therapists or supervisors.
 fn check_clinicians(conn: &mut PgConnection, cfg: &GroupConfig) -> AppResult<()> {
-    let mut ids = cfg.co_therapist_ids.clone();
-    ids.push(cfg.lead_therapist_id);
+    let named: Vec<Uuid> = cfg.therapists().collect();
+    let active = active_clinicians(conn, &named)?;
+    group::check_clinicians(cfg, &active)
+        .finish()
+        .map_err(AppError::from)
+}
+
+/// Of `ids`, those of active therapists and supervisors.
+fn active_clinicians(conn: &mut PgConnection, ids: &[Uuid]) -> AppResult<Vec<Uuid>> {
     let found: Vec<(Uuid, Role, bool)> = users::table
-        .filter(users::id.eq_any(&ids))
+        .filter(users::id.eq_any(ids))
         .select((users::id, users::role, users::active))
         .load(conn)?;
-    let ok = |id: &Uuid| {
-        found
-            .iter()
-            .any(|(u, role, active)| u == id && *active && role.is_clinician())
-    };
-    let mut v = crate::error::Validations::new();
-    v.check(
-        ok(&cfg.lead_therapist_id),
-        "lead_therapist_id",
-        "must be an active therapist or supervisor",
-    );
-    v.check(
-        cfg.co_therapist_ids.iter().all(ok),
-        "co_therapist_ids",
-        "must all be active therapists or supervisors",
-    );
-    v.finish().map_err(AppError::from)
+    Ok(found
+        .into_iter()
+        .filter(|(_, role, active)| *active && role.is_clinician())
+        .map(|(id, _, _)| id)
+        .collect())
 }
 
 /// The stored columns of a configuration (for INSERT and UPDATE).

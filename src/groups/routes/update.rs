@@ -8,9 +8,12 @@ use serde_json::json;
 use utoipa::ToSchema;
 use uuid::Uuid;
 
-use super::{check_clinicians, shows_composition, values};
+use super::{active_clinicians, shows_composition, values};
 use crate::auth::Staff;
-use crate::domain::group::{GroupConfig, GroupStatus, MeetingDay};
+use crate::domain::group::{
+    decide_update, format_meeting_time, ConfigPatch, GroupConfig, MeetingDay, UpdateFacts,
+    UpdateRefusal,
+};
 use crate::error::{AppError, AppResult, ErrorCode};
 use crate::groups::model::{self, Group, GroupRow};
 use crate::http::etag::{ok_with_etag, IfMatch};
@@ -56,62 +59,23 @@ pub async fn update_group(
 ) -> AppResult<HttpResponse> {
     let composition = shows_composition(&staff);
     let id = id.into_inner();
-    let b = body.into_inner();
+    let patch = ConfigPatch::from(body.into_inner());
     let audit = staff.audit();
     let (version, group) = state
         .db
         .tx(move |conn| {
             let cur = model::lock(conn, id)?;
             if_match.check(cur.version)?;
-            let status = cur.status();
-            if status.is_closed() {
-                return Err(AppError::conflict(
-                    ErrorCode::Conflict,
-                    format!("The group is {}; it can no longer change.", status.as_str()),
-                ));
-            }
-            if status == GroupStatus::Active && b.start_date.is_some_and(|d| d != cur.start_date) {
-                return Err(AppError::conflict(
-                    ErrorCode::Conflict,
-                    "An active group's start_date cannot change.",
-                ));
-            }
-            let cfg = GroupConfig {
-                name: b.name.unwrap_or_else(|| cur.name.clone()),
-                lead_therapist_id: b.lead_therapist_id.unwrap_or(cur.lead_therapist_id),
-                co_therapist_ids: b
-                    .co_therapist_ids
-                    .unwrap_or_else(|| cur.co_therapist_ids.clone()),
-                min_size: b.min_size.unwrap_or(cur.min_size),
-                max_size: b.max_size.unwrap_or(cur.max_size),
-                meeting_day: b.meeting_day.unwrap_or(cur.meeting_day),
-                meeting_time: b
-                    .meeting_time
-                    .unwrap_or_else(|| crate::domain::group::format_meeting_time(cur.meeting_time)),
-                timezone: b
-                    .timezone
-                    .unwrap_or_else(|| cur.timezone.as_str().to_string()),
-                duration_minutes: b.duration_minutes.unwrap_or(cur.duration_minutes),
-                min_term_sessions: b.min_term_sessions.unwrap_or(cur.min_term_sessions),
-                exit_notice_sessions: b.exit_notice_sessions.unwrap_or(cur.exit_notice_sessions),
-                absence_alert_threshold: b
-                    .absence_alert_threshold
-                    .unwrap_or(cur.absence_alert_threshold),
-                completion_attendance_rate: b
-                    .completion_attendance_rate
-                    .unwrap_or(cur.completion_attendance_rate),
-                start_date: b.start_date.unwrap_or(cur.start_date),
-                end_date: b.end_date.unwrap_or(cur.end_date),
+            let current = config_of(&cur);
+            let named: Vec<Uuid> = current.therapists().chain(patch.therapists()).collect();
+            let facts = UpdateFacts {
+                status: cur.status(),
+                active_clinicians: active_clinicians(conn, &named)?,
+                seats_taken: model::seats(conn, id)?.taken(),
+                current,
+                patch,
             };
-            cfg.validate().finish()?;
-            check_clinicians(conn, &cfg)?;
-            let taken = model::seats(conn, id)?.taken();
-            if (cfg.max_size as i64) < taken {
-                return Err(AppError::invalid(
-                    "max_size",
-                    format!("must be at least the {taken} seats already taken"),
-                ));
-            }
+            let cfg = decide_update(facts).map_err(update_refused)?;
             let row: GroupRow = diesel::update(groups::table.find(id))
                 .set((
                     values(&cfg)?,
@@ -125,4 +89,65 @@ pub async fn update_group(
         })
         .await?;
     Ok(ok_with_etag(version, &group))
+}
+
+const START_DATE_FIXED: &str = "An active group's start_date cannot change.";
+
+/// A refused change as its answer.
+fn update_refused(r: UpdateRefusal) -> AppError {
+    match r {
+        UpdateRefusal::Closed(status) => AppError::conflict(
+            ErrorCode::Conflict,
+            format!("The group is {}; it can no longer change.", status.as_str()),
+        ),
+        UpdateRefusal::StartDateFixed => AppError::conflict(ErrorCode::Conflict, START_DATE_FIXED),
+        UpdateRefusal::Invalid(v) => v.into(),
+        UpdateRefusal::BelowSeatsTaken { taken } => AppError::invalid(
+            "max_size",
+            format!("must be at least the {taken} seats already taken"),
+        ),
+    }
+}
+
+/// The configuration as stored.
+fn config_of(row: &GroupRow) -> GroupConfig {
+    GroupConfig {
+        name: row.name.clone(),
+        lead_therapist_id: row.lead_therapist_id,
+        co_therapist_ids: row.co_therapist_ids.clone(),
+        min_size: row.min_size,
+        max_size: row.max_size,
+        meeting_day: row.meeting_day,
+        meeting_time: format_meeting_time(row.meeting_time),
+        timezone: row.timezone.as_str().to_string(),
+        duration_minutes: row.duration_minutes,
+        min_term_sessions: row.min_term_sessions,
+        exit_notice_sessions: row.exit_notice_sessions,
+        absence_alert_threshold: row.absence_alert_threshold,
+        completion_attendance_rate: row.completion_attendance_rate,
+        start_date: row.start_date,
+        end_date: row.end_date,
+    }
+}
+
+impl From<UpdateGroup> for ConfigPatch {
+    fn from(b: UpdateGroup) -> Self {
+        ConfigPatch {
+            name: b.name,
+            lead_therapist_id: b.lead_therapist_id,
+            co_therapist_ids: b.co_therapist_ids,
+            min_size: b.min_size,
+            max_size: b.max_size,
+            meeting_day: b.meeting_day,
+            meeting_time: b.meeting_time,
+            timezone: b.timezone,
+            duration_minutes: b.duration_minutes,
+            min_term_sessions: b.min_term_sessions,
+            exit_notice_sessions: b.exit_notice_sessions,
+            absence_alert_threshold: b.absence_alert_threshold,
+            completion_attendance_rate: b.completion_attendance_rate,
+            start_date: b.start_date,
+            end_date: b.end_date,
+        }
+    }
 }

@@ -162,10 +162,7 @@ pub async fn admit(
     };
     let audit = staff.audit();
     let cipher = state.notes.clone();
-    let clinical = staff
-        .permit::<act::ReadNotes>()
-        .ok()
-        .map(|p| state.notes.reader(&p));
+    let clinical = state.notes.optional_reader::<act::ReadNotes>(&staff);
     let view = state
         .db
         .tx(move |conn| {

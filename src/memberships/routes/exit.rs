@@ -8,19 +8,16 @@ use serde_json::json;
 use utoipa::ToSchema;
 use uuid::Uuid;
 
-use super::visible;
 use crate::auth::policy::act;
-use crate::auth::{scope, Staff};
+use crate::auth::Staff;
 use crate::domain::membership::{
     check_discharge, decide_exit, Event, Exit, ExitFacts, ExitReason, ExitRefusal,
 };
 use crate::error::{AppError, AppResult, ErrorCode};
-use crate::groups::model as groups;
 use crate::http::etag::ok_with_etag;
 use crate::http::Json;
-use crate::memberships::lifecycle;
 use crate::memberships::model::{load_view, MembershipView};
-use crate::schema::memberships;
+use crate::memberships::{lifecycle, lock_with_group};
 use crate::state::AppState;
 
 #[derive(Debug, Deserialize, ToSchema)]
@@ -93,15 +90,7 @@ fn decide_exit_locked(
     event: Event,
     effective_at: Option<DateTime<Utc>>,
 ) -> AppResult<Exit> {
-    let group_id: Uuid = memberships::table
-        .find(id)
-        .select(memberships::group_id)
-        .first(conn)
-        .optional()?
-        .ok_or(AppError::NotFound)?;
-    scope::ensure_group(conn, staff, group_id)?;
-    groups::lock(conn, group_id)?;
-    let m = visible(conn, staff, id, true)?;
+    let (_, m) = lock_with_group(conn, staff, id)?;
     let facts = ExitFacts {
         status: m.status(),
         created_at: m.created_at,

@@ -43,10 +43,7 @@ pub async fn list_members(
     let q = q.into_inner();
     let limit = pagination::limit(q.limit)?;
     let after: Option<(DateTime<Utc>, Uuid)> = cursor.open()?;
-    let clinical = staff
-        .permit::<act::ReadNotes>()
-        .ok()
-        .map(|p| state.notes.reader(&p));
+    let clinical = state.notes.optional_reader::<act::ReadNotes>(&staff);
     let audit = staff.audit();
     let views = state
         .db
@@ -94,10 +91,7 @@ pub async fn get_membership(
     id: web::Path<Uuid>,
 ) -> AppResult<HttpResponse> {
     let id = id.into_inner();
-    let clinical = staff
-        .permit::<act::ReadNotes>()
-        .ok()
-        .map(|p| state.notes.reader(&p));
+    let clinical = state.notes.optional_reader::<act::ReadNotes>(&staff);
     let view = state
         .db
         .run(move |conn| {

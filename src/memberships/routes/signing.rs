@@ -8,19 +8,17 @@ use serde_json::json;
 use utoipa::ToSchema;
 use uuid::Uuid;
 
-use super::visible;
 use crate::auth::policy::act;
-use crate::auth::{scope, Staff};
+use crate::auth::Staff;
 use crate::domain::agreement::{decide_signature, SignFacts, SignKind, SignRefusal};
 use crate::domain::membership::MembershipStatus;
 use crate::domain::text::required_line;
 use crate::error::{AppError, AppResult, ErrorCode};
 use crate::groups::contracts::{current_version, Clauses};
-use crate::groups::model as groups;
 use crate::http::etag::ok_with_etag;
 use crate::http::Json;
 use crate::memberships::model::{load_view, MembershipView};
-use crate::memberships::signatures;
+use crate::memberships::{lock_with_group, signatures};
 use crate::schema::{contracts, memberships, screenings};
 use crate::state::AppState;
 
@@ -81,24 +79,13 @@ pub async fn sign(
     let signature_name = required_line(&b.signature_name, 200)
         .map_err(|m| AppError::invalid("signature_name", m))?;
     let audit = staff.audit();
-    let clinical = staff
-        .permit::<act::ReadNotes>()
-        .ok()
-        .map(|p| state.notes.reader(&p));
+    let clinical = state.notes.optional_reader::<act::ReadNotes>(&staff);
     let view = state
         .db
         .tx(move |conn| {
             // Lock order: group (a new agreement version takes the same lock, so "current" holds
             // until commit), then the membership (concurrent signatures of one member queue here).
-            let group_id: Uuid = memberships::table
-                .find(id)
-                .select(memberships::group_id)
-                .first(conn)
-                .optional()?
-                .ok_or(AppError::NotFound)?;
-            scope::ensure_group(conn, &staff, group_id)?;
-            let group = groups::lock(conn, group_id)?;
-            let m = visible(conn, &staff, id, true)?;
+            let (group, m) = lock_with_group(conn, &staff, id)?;
             // The clauses are loaded (typed) though not written: an agreement whose stored
             // clauses do not read is never signed (500, its cause logged, nothing written).
             let contract: Option<(i32, Clauses)> = contracts::table

@@ -70,10 +70,7 @@ async fn close(
             Ok(row)
         })
         .await?;
-    let reader = staff
-        .permit::<act::ReadAssessment>()
-        .ok()
-        .map(|p| state.notes.reader(&p));
+    let reader = state.notes.optional_reader::<act::ReadAssessment>(&staff);
     Ok(ok_with_etag(row.version, &row.view(reader.as_ref())?))
 }
 

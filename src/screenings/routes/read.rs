@@ -46,10 +46,7 @@ pub async fn list_screenings(
     let q = q.into_inner();
     let limit = pagination::limit(q.limit)?;
     let after: Option<(DateTime<Utc>, Uuid)> = cursor.open()?;
-    let reader = staff
-        .permit::<act::ReadAssessment>()
-        .ok()
-        .map(|p| state.notes.reader(&p));
+    let reader = state.notes.optional_reader::<act::ReadAssessment>(&staff);
     let clinical = reader.is_some();
     let rows = state
         .db
@@ -113,10 +110,7 @@ pub async fn get_screening(
 ) -> AppResult<HttpResponse> {
     let id = id.into_inner();
     let row = load_visible(&state, &staff, id, "screening.read").await?;
-    let reader = staff
-        .permit::<act::ReadAssessment>()
-        .ok()
-        .map(|p| state.notes.reader(&p));
+    let reader = state.notes.optional_reader::<act::ReadAssessment>(&staff);
     let clinical = reader.is_some();
     if clinical && row.has_assessment() {
         let (staff, r) = (staff.clone(), row.clone());
