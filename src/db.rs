@@ -43,15 +43,28 @@ impl CustomizeConnection<PgConnection, diesel::r2d2::Error> for SessionSettings 
     }
 }
 
+/// Initialises OpenSSL (which libpq, built in with it, uses for TLS to the database) without
+/// its exit handler. With the handler, `exit()` tears OpenSSL's per-thread state down while
+/// other threads — a pool's workers, a blocking task finishing a query — may still be in it,
+/// and the process can crash on its way out (seen once at the end of the test binary, in
+/// OpenSSL's `init_thread_deregister`). OpenSSL decides this at its first initialisation, so
+/// this runs before any connection: at the start of `main`, when a pool is built, before
+/// migrations, and first thing in the tests' helpers. Idempotent.
+pub fn init_tls() {
+    openssl_sys::init();
+}
+
 /// Builds the pool without connecting: the service starts (and `/readyz` says 503) even while
 /// the database is briefly away.
 pub fn build_pool(database_url: &str, size: u32) -> PgPool {
+    init_tls();
     pool_builder(size, false).build_unchecked(ConnectionManager::new(database_url))
 }
 
 /// A pool whose every transaction is read-only (`default_transaction_read_only`), for the
 /// reports' streaming replica (`GROUPWORK_REPORTS_DATABASE_URL`).
 pub fn build_read_only_pool(database_url: &str, size: u32) -> PgPool {
+    init_tls();
     pool_builder(size, true).build_unchecked(ConnectionManager::new(database_url))
 }
 
@@ -80,6 +93,7 @@ fn pool_builder(
 /// `serve` may connect as the least-privileged serving role once the owner has migrated
 /// (diesel's own check would first try to create that table, which the serving role may not).
 pub fn migrate(database_url: &str) -> anyhow::Result<usize> {
+    init_tls();
     let mut conn = PgConnection::establish(database_url)
         .map_err(|e| anyhow::anyhow!("cannot connect to the database: {e}"))?;
     if !pending(&mut conn)? {

@@ -60,6 +60,7 @@ fn init_logging() {
 }
 
 fn main() -> ExitCode {
+    groupwork::db::init_tls();
     let _ = dotenvy::dotenv();
     let cli = Cli::parse();
     let result = match cli.command {

@@ -24,6 +24,8 @@ pub const AUDIT_KEY_B64: &str = "ICEiIyQlJicoKSorLC0uLzAxMjM0NTY3ODk6Ozw9Pj8=";
 pub const PSEUDONYM_KEY_B64: &str = "QEFCQ0RFRkdISUpLTE1OT1BRUlNUVVZXWFlaW1xdXl8=";
 
 fn admin_url() -> String {
+    // before any connection of this process (see `init_tls`)
+    groupwork::db::init_tls();
     std::env::var("DATABASE_URL")
         .expect("DATABASE_URL must point at a PostgreSQL server (use ./dev test)")
 }
